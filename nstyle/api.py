@@ -1,0 +1,124 @@
+"""One stylization from a :class:`Config`: the single code path behind the command line."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional
+
+import mxnet as mx
+import numpy as np
+
+from . import images, losses, weights
+from .config import Config
+from .errors import NStyleError
+from .loop import Epoch, NAGLoop, noise_image
+from .model import LossNet
+from .progress import Progress
+
+log = logging.getLogger("nstyle")
+
+
+@dataclass
+class Result:
+    """What a run produced."""
+
+    image: np.ndarray  # HxWx3 uint8, as saved in the final output
+    output: Optional[str]
+    epochs: int
+    stopped: str  # "converged" or "max-epochs"
+    style_loss: float = float("nan")
+    content_loss: float = float("nan")
+    seconds: float = 0.0
+    history: List[Epoch] = field(default_factory=list)
+
+
+def select_context(gpu: Optional[int]) -> mx.Context:
+    """``None``: GPU 0 when this MXNet build sees one, else the CPU. ``-1``: CPU. ``N``: GPU N or an error."""
+    try:
+        available = mx.context.num_gpus()
+    except mx.base.MXNetError:
+        available = 0
+    if gpu is None:
+        ctx = mx.gpu(0) if available > 0 else mx.cpu()
+    elif gpu < 0:
+        ctx = mx.cpu()
+    elif gpu >= available:
+        raise NStyleError(f"--gpu {gpu}: this MXNet build sees {available} GPU(s); install a CUDA build of "
+                          "MXNet (e.g. pip install mxnet-cu112) or run on the CPU with --gpu -1")
+    else:
+        ctx = mx.gpu(gpu)
+    log.info("computing on %s", "the CPU" if ctx.device_type == "cpu" else f"GPU {ctx.device_id}")
+    return ctx
+
+
+def prepare_output(cfg: Config) -> None:
+    """Create the output directory (and the ``--output`` file's) now, so a bad path fails before any work."""
+    dirs = {cfg.output_dir, os.path.dirname(os.path.abspath(cfg.final_path()))}
+    for d in sorted(dirs):
+        try:
+            os.makedirs(d, exist_ok=True)
+        except OSError as exc:
+            raise NStyleError(f"cannot create output directory {d}: {exc.strerror}") from None
+        if not os.access(d, os.W_OK | os.X_OK):
+            raise NStyleError(f"output directory {d} is not writable")
+
+
+def load_inputs(cfg: Config):
+    """Read and preprocess the content and style images: ``(content_np, style_np)``, float64 1x3xHxW."""
+    content_rgb = images.read_image(cfg.content_image)
+    size = images.content_size(content_rgb.shape, cfg.max_long_edge)
+    images.check_size(size, cfg.content_image)
+    log.info("content %s: %dx%d -> %dx%d", cfg.content_image, content_rgb.shape[1], content_rgb.shape[0],
+             size[1], size[0])
+    style_rgb = images.read_image(cfg.style_image)
+    return images.preprocess(content_rgb, size), images.preprocess(style_rgb, size)
+
+
+def run(cfg: Config, on_epoch: Optional[Callable[[Epoch], None]] = None) -> Result:
+    """Stylize ``cfg.content_image`` with ``cfg.style_image``; write snapshots and the final image."""
+    cfg.validate()
+    started = time.perf_counter()
+    content_np, style_np = load_inputs(cfg)
+    prepare_output(cfg)
+    ctx = select_context(cfg.gpu)
+    params = weights.load(cfg.weights)
+
+    net = LossNet(params, content_np.shape[2:], ctx, pooling=cfg.pooling)
+    grams = net.gram_targets(style_np)
+    content = net.content_target(content_np)
+    executor = net.bind_losses(grams, content)
+    head = losses.head_gradients(net.style_shapes, cfg.style_weight, cfg.content_weight, ctx)
+    img = noise_image(content_np.shape, ctx, cfg.seed)
+    loop = NAGLoop(executor, head, img, cfg.lr, cfg.lr_sched_delay, cfg.lr_sched_factor, cfg.tv_weight, ctx)
+
+    progress = Progress(cfg.max_num_epochs, quiet=cfg.quiet)
+    history: List[Epoch] = []
+    stopped = "max-epochs"
+    for _ in range(cfg.max_num_epochs):
+        ep = loop.step()
+        history.append(ep)
+        progress.log(f"epoch {ep.epoch:4d}  change {ep.eps:.5f}  style {ep.style_loss:.4g}  "
+                     f"content {ep.content_loss:.4g}  lr {ep.lr:.3g}  {ep.seconds:.2f} s/epoch")
+        progress.update(ep.epoch)
+        if on_epoch:
+            on_epoch(ep)
+        if ep.eps < cfg.stop_eps:
+            stopped = "converged"
+            break
+        if ep.epoch % cfg.save_epochs == 0:
+            path = os.path.join(cfg.output_dir, f"e_{ep.epoch}.jpg")
+            images.save_image(images.postprocess(img.asnumpy()), path, cfg.remove_noise)
+            progress.log(f"saved {path}")
+    progress.close()
+
+    final = images.postprocess(img.asnumpy())
+    out = cfg.final_path()
+    images.save_image(final, out)
+    if not cfg.quiet:
+        log.info("wrote %s after %d epochs (%s)", out, loop.epoch, stopped)
+    last = history[-1] if history else None
+    return Result(final, out, loop.epoch, stopped,
+                  last.style_loss if last else float("nan"), last.content_loss if last else float("nan"),
+                  time.perf_counter() - started, history)

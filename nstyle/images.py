@@ -1,0 +1,121 @@
+"""Image I/O: reading any common file as RGB, the classic pre/post-processing, atomic saving."""
+from __future__ import annotations
+
+import os
+from typing import Tuple
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .atomic import atomic_path
+from .errors import NStyleError
+
+#: Per-channel RGB mean subtracted before the network (SPEC.md §3).
+MEAN = (123.68, 116.779, 103.939)
+#: The classic scales the resized 0..1 image by 256 (not 255); kept for fidelity.
+SCALE = 256
+#: relu5_1 sits after four 2x2 poolings: each side must be at least this long.
+MIN_SIDE = 16
+
+Image.MAX_IMAGE_PIXELS = None  # size is checked by us against the requested long edge
+
+
+def read_image(path: str) -> np.ndarray:
+    """Read ``path`` as an ``HxWx3`` RGB array, respecting the EXIF orientation.
+
+    8-bit files give ``uint8`` (bit-identical to ``skimage.io.imread`` for plain RGB files);
+    16-bit greyscale gives ``float64`` in 0..1. Transparency is composited on white; greyscale,
+    palette, CMYK and bilevel files are converted. Any unreadable file raises :class:`NStyleError`.
+    """
+    if not os.path.exists(path):
+        raise NStyleError(f"image {path}: no such file")
+    if os.path.isdir(path):
+        raise NStyleError(f"image {path}: is a directory, not an image file")
+    if os.path.getsize(path) == 0:
+        raise NStyleError(f"image {path}: the file is empty")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            return _to_rgb(im)
+    except PermissionError:
+        raise NStyleError(f"image {path}: permission denied") from None
+    except UnidentifiedImageError:
+        raise NStyleError(f"image {path}: not an image file (or a format Pillow cannot read)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError,
+            MemoryError, Image.DecompressionBombError) as exc:
+        raise NStyleError(f"image {path}: cannot decode it ({str(exc)[:100] or type(exc).__name__}); "
+                          "is it truncated or corrupt?") from None
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    """Convert a loaded Pillow image of any mode to an RGB array."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        grey = np.asarray(im, dtype=np.float64)
+        top = grey.max(initial=0.0)
+        peak = 65535.0 if im.mode.startswith("I;16") or top > 255 else 255.0 if top > 1 else 1.0
+        grey = np.clip(grey / peak, 0.0, 1.0)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        im.mode == "P" and "transparency" in im.info)
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    return np.asarray(im)
+
+
+def content_size(shape: Tuple[int, ...], long_edge: int) -> Tuple[int, int]:
+    """The classic new size ``(int(h*f), int(w*f))`` with ``f = long_edge / max(h, w)``."""
+    h, w = shape[:2]
+    factor = float(long_edge) / max(h, w)
+    return int(h * factor), int(w * factor)
+
+
+def check_size(size: Tuple[int, int], path: str) -> None:
+    """Refuse sizes too small for the four poolings before relu5_1."""
+    if min(size) < MIN_SIDE:
+        raise NStyleError(f"image {path}: at this size it becomes {size[1]}x{size[0]} pixels; VGG19 needs "
+                          f"at least {MIN_SIDE} on each side (raise --max-long-edge or use a less elongated image)")
+
+
+def preprocess(rgb: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Resize to ``size`` (skimage defaults), scale by 256, to ``1x3xHxW``, subtract the mean (float64)."""
+    from skimage import transform
+
+    resized = transform.resize(rgb, size)
+    sample = np.asarray(resized) * SCALE
+    sample = np.ascontiguousarray(sample.transpose(2, 0, 1))
+    for c in range(3):
+        sample[c] -= MEAN[c]
+    return sample[None]
+
+
+def postprocess(x: np.ndarray) -> np.ndarray:
+    """``1x3xHxW`` network image to ``HxWx3`` uint8: add the mean, clip to 0..255, truncate."""
+    img = np.array(x, dtype=x.dtype).reshape(x.shape[-3:])
+    for c in range(3):
+        img[c] += MEAN[c]
+    img = img.transpose(1, 2, 0)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def denoise(rgb: np.ndarray, weight: float) -> np.ndarray:
+    """Chambolle TV denoising over the colour axis, back to uint8 (rounded)."""
+    from skimage.restoration import denoise_tv_chambolle
+
+    out = denoise_tv_chambolle(rgb, weight=weight, channel_axis=-1)
+    return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+
+
+def save_image(rgb: np.ndarray, path: str, remove_noise: float = 0.0) -> None:
+    """Write ``rgb`` (uint8 HxWx3) to ``path`` atomically; format from the extension (JPEG quality 75)."""
+    if remove_noise > 0:
+        rgb = denoise(rgb, remove_noise)
+    fmt = Image.registered_extensions().get(os.path.splitext(path)[1].lower())
+    if fmt is None:
+        raise NStyleError(f"output {path}: unknown image extension (use .jpg or .png)")
+    with atomic_path(path) as tmp:
+        Image.fromarray(rgb).save(tmp, format=fmt, **({"quality": 75} if fmt == "JPEG" else {}))

@@ -1,0 +1,60 @@
+"""Gram matrices, style and content losses, head-gradient weights and the TV gradient (SPEC.md §4)."""
+from __future__ import annotations
+
+from typing import List, Sequence, Tuple
+
+import mxnet as mx
+import numpy as np
+
+#: Discrete Laplacian; divided by 8 and convolved with each channel it is the classic TV gradient.
+LAPLACIAN = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], dtype=np.float64)
+
+
+def gram(feature: mx.sym.Symbol, shape: Sequence[int]) -> mx.sym.Symbol:
+    """``G = F F^T`` of a ``1xCxHxW`` feature reshaped to ``C x N`` (a FullyConnected with itself)."""
+    channels, positions = int(shape[1]), int(np.prod(shape[2:]))
+    x = mx.sym.Reshape(feature, shape=(channels, positions))
+    return mx.sym.FullyConnected(x, x, no_bias=True, num_hidden=channels)
+
+
+def style_scale(shape: Sequence[int]) -> float:
+    """The classic per-layer normaliser ``C * N * C`` (style layer ``i`` gets ``style_weight / scale``)."""
+    channels = int(shape[1])
+    return float(np.prod(shape[1:]) * channels)
+
+
+def style_loss(gram_sym: mx.sym.Symbol, index: int) -> mx.sym.Symbol:
+    """``sum((G - G_style)^2)`` against the variable ``target_gram_<index>``."""
+    return mx.sym.sum(mx.sym.square(mx.sym.Variable(f"target_gram_{index}") - gram_sym))
+
+
+def content_loss(feature: mx.sym.Symbol) -> mx.sym.Symbol:
+    """``sum((F - F_content)^2)`` against the variable ``target_content``."""
+    return mx.sym.sum(mx.sym.square(mx.sym.Variable("target_content") - feature))
+
+
+def head_gradients(style_shapes: List[Tuple[int, ...]], style_weight: float,
+                   content_weight: float, ctx: mx.Context) -> List[mx.nd.NDArray]:
+    """The head gradients that weight each loss in ``backward``: style ones, then content."""
+    grads = [mx.nd.ones((1,), ctx) * (float(style_weight) / style_scale(s)) for s in style_shapes]
+    grads.append(mx.nd.ones((1,), ctx) * float(content_weight))
+    return grads
+
+
+def tv_gradient_executor(img: mx.nd.NDArray, ctx: mx.Context, tv_weight: float):
+    """An executor bound on ``img`` whose output is ``tv_weight * (Laplacian/8 (*) img)`` per channel.
+
+    Returns None when ``tv_weight <= 0`` (the term is skipped, as in the classic).
+    """
+    if tv_weight <= 0.0:
+        return None
+    channels = img.shape[1]
+    simg = mx.sym.Variable("img")
+    kernel = mx.sym.Variable("kernel")
+    parts = mx.sym.SliceChannel(simg, num_outputs=channels)
+    out = mx.sym.Concat(*[mx.sym.Convolution(data=parts[i], weight=kernel, num_filter=1, kernel=(3, 3),
+                                             pad=(1, 1), no_bias=True, stride=(1, 1))
+                          for i in range(channels)])
+    out = out * tv_weight
+    kernel_nd = mx.nd.array(LAPLACIAN.reshape(1, 1, 3, 3), ctx) / 8.0
+    return out.bind(ctx, args={"img": img, "kernel": kernel_nd})

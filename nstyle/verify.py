@@ -1,0 +1,55 @@
+"""Checksums for downloaded files: git blob ids (SPEC.md §2) and sha256.
+
+Standard library only, so ``download.sh`` can run it before the package is installed:
+``python3 nstyle/verify.py FILE BLOB_ID`` exits 0 when the file matches, 1 when not.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+
+#: Files that download.sh fetches, relative to the project root, with their git blob ids.
+KNOWN_FILES = {
+    "model/vgg19.params": "9dfbe2ed44e0e8914f9551888bf763e14c09c778",
+    "input/IMG_4343.jpg": "eeb9f8c4c55c3c2095397ff82417ad23f2201834",
+    "input/starry_night.jpg": "d4db3c8e88f1bc85c7ca9c7f669da82ae51a402b",
+}
+
+
+def _digest(path: str, hasher: "hashlib._Hash") -> str:
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def blob_id(path: str) -> str:
+    """Git's blob id of a file: SHA-1 of ``b"blob <size>\\0"`` followed by the bytes."""
+    hasher = hashlib.sha1(b"blob %d\0" % os.path.getsize(path))
+    return _digest(path, hasher)
+
+
+def sha256(path: str) -> str:
+    """Hex sha256 of a file."""
+    return _digest(path, hashlib.sha256())
+
+
+def matches(path: str, expected_blob: str) -> bool:
+    """True when ``path`` exists and its blob id is ``expected_blob``."""
+    return os.path.isfile(path) and blob_id(path) == expected_blob.lower()
+
+
+def main(argv: "list[str]") -> int:
+    """``verify.py FILE BLOB_ID`` -> 0 if it matches, 1 otherwise; ``verify.py --blob FILE`` prints it."""
+    if len(argv) == 2 and argv[0] == "--blob":
+        print(blob_id(argv[1]))
+        return 0
+    if len(argv) != 2:
+        print("usage: verify.py FILE BLOB_ID | verify.py --blob FILE", file=sys.stderr)
+        return 2
+    return 0 if matches(argv[0], argv[1]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -41,7 +41,8 @@ class NAGLoop:
         self.executor, self.head_grads, self.img, self.ctx = executor, head_grads, img, ctx
         self.data = executor.arg_dict["data"]
         self.data_grad = executor.grad_dict["data"]
-        scheduler = mx.lr_scheduler.FactorScheduler(step=lr_sched_delay, factor=lr_sched_factor)
+        scheduler = mx.lr_scheduler.FactorScheduler(step=lr_sched_delay, factor=lr_sched_factor,
+                                                     base_lr=lr)
         self.optimizer = mx.optimizer.NAG(learning_rate=lr, wd=0.0001, momentum=0.95, lr_scheduler=scheduler)
         self.state = self.optimizer.create_state(0, img)
         self.old_img = img.copyto(ctx)

@@ -5,7 +5,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import mxnet as mx
 import numpy as np
@@ -76,16 +76,42 @@ def load_inputs(cfg: Config):
     return images.preprocess(content_rgb, size), images.preprocess(style_rgb, size)
 
 
-def run(cfg: Config, on_epoch: Optional[Callable[[Epoch], None]] = None) -> Result:
+class Engine:
+    """What several runs can share: the device, loaded weights and bound loss networks.
+
+    One :class:`Engine` per process is enough; :func:`run` makes a fresh one when none is given.
+    """
+
+    def __init__(self) -> None:
+        self._ctx: Dict[Optional[int], mx.Context] = {}
+        self._params: Dict[str, weights.Params] = {}
+
+    def context(self, gpu: Optional[int]) -> mx.Context:
+        """The device for ``--gpu`` (see :func:`select_context`), chosen once per value."""
+        if gpu not in self._ctx:
+            self._ctx[gpu] = select_context(gpu)
+        return self._ctx[gpu]
+
+    def params(self, spec: str) -> weights.Params:
+        """Weights for ``--weights``, loaded once per spec."""
+        if spec not in self._params:
+            self._params[spec] = weights.load(spec)
+        return self._params[spec]
+
+    def loss_net(self, cfg: Config, size: Tuple[int, int]) -> LossNet:
+        """The VGG19 loss network for ``cfg`` at ``size``."""
+        return LossNet(self.params(cfg.weights), size, self.context(cfg.gpu), pooling=cfg.pooling)
+
+
+def run(cfg: Config, on_epoch: Optional[Callable[[Epoch], None]] = None, engine: Optional[Engine] = None) -> Result:
     """Stylize ``cfg.content_image`` with ``cfg.style_image``; write snapshots and the final image."""
     cfg.validate()
+    engine = engine or Engine()
     started = time.perf_counter()
     content_np, style_np = load_inputs(cfg)
     prepare_output(cfg)
-    ctx = select_context(cfg.gpu)
-    params = weights.load(cfg.weights)
-
-    net = LossNet(params, content_np.shape[2:], ctx, pooling=cfg.pooling)
+    ctx = engine.context(cfg.gpu)
+    net = engine.loss_net(cfg, content_np.shape[2:])
     grams = net.gram_targets(style_np)
     content = net.content_target(content_np)
     executor = net.bind_losses(grams, content)

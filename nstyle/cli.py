@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
-from typing import List, Optional
+from typing import Any, Callable, List, Optional, Sequence
 
 from .config import Config
 from .errors import NStyleError
@@ -19,51 +20,43 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"nstyle: error: {message} (see --help)\n")
 
 
+def _type(f: dataclasses.Field) -> Callable[[str], Any]:
+    """The argparse ``type`` of a :class:`Config` field, from its annotation."""
+    hint = str(f.type)
+    for name, kind in (("int", int), ("float", float)):
+        if hint == name or hint == f"Optional[{name}]":
+            return kind
+    return str
+
+
+def add_config_flags(p: argparse.ArgumentParser, skip: Sequence[str] = ()) -> None:
+    """One flag per :class:`Config` field (``foo_bar`` -> ``--foo-bar``), default and help from the field."""
+    for f in dataclasses.fields(Config):
+        if f.name in skip:
+            continue
+        meta = dict(f.metadata)
+        names = ["--" + f.name.replace("_", "-"), *meta.pop("aliases", [])]
+        help_ = meta.pop("help", "")
+        if f.default is not None and not isinstance(f.default, bool):
+            help_ += f" (default: {f.default})"
+        if f.type in (bool, "bool"):
+            p.add_argument(*names, dest=f.name, action="store_true", help=help_)
+        else:
+            p.add_argument(*names, dest=f.name, type=_type(f), default=f.default, help=help_, **meta)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """Every flag with the classic default taken from :class:`Config`."""
-    d = Config()
+    """The single-image command line."""
     p = _Parser(prog="nstyle", description="Neural style transfer (Gatys et al. 2015) with MXNet, "
-                "faithful to the classic MXNet example.",
-                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--model", default=d.model, choices=["vgg19"], help="network")
-    p.add_argument("--content-image", default=d.content_image, help="photo to repaint")
-    p.add_argument("--style-image", default=d.style_image, help="painting whose style is used")
-    p.add_argument("--weights", default=d.weights,
-                   help="classic vgg19.params file, or 'gluoncv' for GluonCV's ImageNet vgg19")
-    p.add_argument("--stop-eps", type=float, default=d.stop_eps,
-                   help="stop when the relative change of the image falls below this")
-    p.add_argument("--content-weight", type=float, default=d.content_weight, help="weight of the content loss")
-    p.add_argument("--style-weight", type=float, default=d.style_weight, help="weight of the style loss")
-    p.add_argument("--tv-weight", type=float, default=d.tv_weight,
-                   help="weight of the total-variation smoothing gradient (<= 0 disables it)")
-    p.add_argument("--max-num-epochs", type=int, default=d.max_num_epochs, help="epoch limit")
-    p.add_argument("--max-long-edge", type=int, default=d.max_long_edge,
-                   help="the content image is resized so its long edge is this many pixels")
-    p.add_argument("--lr", type=float, default=d.lr, help="learning rate of NAG")
-    p.add_argument("--lr-sched-delay", type=int, default=d.lr_sched_delay,
-                   help="epochs between learning-rate decays")
-    p.add_argument("--lr-sched-factor", type=float, default=d.lr_sched_factor,
-                   help="learning-rate decay factor")
-    p.add_argument("--gpu", type=int, default=d.gpu,
-                   help="GPU id, -1 for the CPU (default: GPU 0 if this MXNet build sees one, else the CPU)")
-    p.add_argument("--output-dir", "--output_dir", dest="output_dir", default=d.output_dir,
-                   help="directory for snapshots and final.jpg")
-    p.add_argument("--output", default=d.output,
-                   help="final image path, .jpg or .png (default: <output-dir>/final.jpg)")
-    p.add_argument("--save-epochs", type=int, default=d.save_epochs, help="save a snapshot every N epochs")
-    p.add_argument("--remove-noise", "--remove_noise", dest="remove_noise", type=float,
-                   default=d.remove_noise, help="TV-denoise weight for snapshots")
-    p.add_argument("--seed", type=int, default=d.seed, help="random seed of the initial noise")
-    p.add_argument("--pooling", default=d.pooling, choices=["avg", "max"],
-                   help="pooling between VGG blocks (avg = classic)")
-    p.add_argument("--quiet", action="store_true", help="no per-epoch log lines or progress bar")
+                "faithful to the classic MXNet example.")
+    add_config_flags(p)
     return p
 
 
 def config_from_args(ns: argparse.Namespace) -> Config:
     """The :class:`Config` an argparse namespace describes."""
-    fields = Config.__dataclass_fields__
-    return Config(**{k: v for k, v in vars(ns).items() if k in fields})
+    names = {f.name for f in dataclasses.fields(Config)}
+    return Config(**{k: v for k, v in vars(ns).items() if k in names})
 
 
 def setup_logging(quiet: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
 from .errors import NStyleError
@@ -12,31 +12,40 @@ from .errors import NStyleError
 DEFAULT_WEIGHTS = "model/vgg19.params"
 
 
+def flag(default: Any, help: str, **extra: Any) -> Any:
+    """A :class:`Config` field with its command-line help (and optional ``choices``, ``aliases``, ``nargs``)."""
+    return field(default=default, metadata={"help": help, **extra})
+
+
 @dataclass
 class Config:
-    """Every setting of one stylization. Field defaults are the classic script's (SPEC.md §6)."""
+    """Every setting of one stylization. Field defaults are the classic script's (SPEC.md §6).
 
-    content_image: str = "input/IMG_4343.jpg"
-    style_image: str = "input/starry_night.jpg"
-    model: str = "vgg19"
-    weights: str = DEFAULT_WEIGHTS
-    stop_eps: float = 0.005
-    content_weight: float = 10.0
-    style_weight: float = 1.0
-    tv_weight: float = 1e-2
-    max_num_epochs: int = 1000
-    max_long_edge: int = 600
-    lr: float = 0.001
-    lr_sched_delay: int = 75
-    lr_sched_factor: float = 0.9
-    gpu: Optional[int] = None
-    output_dir: str = "output"
-    output: Optional[str] = None
-    save_epochs: int = 50
-    remove_noise: float = 0.02
-    seed: int = 0
-    pooling: str = "avg"
-    quiet: bool = False
+    The command line (:mod:`nstyle.cli`) is generated from these fields: ``foo_bar`` is ``--foo-bar``.
+    """
+
+    model: str = flag("vgg19", "network", choices=["vgg19"])
+    content_image: str = flag("input/IMG_4343.jpg", "photo to repaint")
+    style_image: str = flag("input/starry_night.jpg", "painting whose style is used")
+    weights: str = flag(DEFAULT_WEIGHTS, "classic vgg19.params file, or 'gluoncv' for GluonCV's ImageNet vgg19")
+    stop_eps: float = flag(0.005, "stop when the relative change of the image falls below this")
+    content_weight: float = flag(10.0, "weight of the content loss")
+    style_weight: float = flag(1.0, "weight of the style loss")
+    tv_weight: float = flag(1e-2, "weight of the total-variation smoothing gradient (<= 0 disables it)")
+    max_num_epochs: int = flag(1000, "epoch limit")
+    max_long_edge: int = flag(600, "the content image is resized so its long edge is this many pixels")
+    lr: float = flag(0.001, "learning rate of NAG")
+    lr_sched_delay: int = flag(75, "epochs between learning-rate decays")
+    lr_sched_factor: float = flag(0.9, "learning-rate decay factor")
+    gpu: Optional[int] = flag(None, "GPU id, -1 for the CPU (default: GPU 0 if this MXNet build sees one, "
+                                    "else the CPU)")
+    output_dir: str = flag("output", "directory for snapshots and final.jpg", aliases=["--output_dir"])
+    output: Optional[str] = flag(None, "final image path, .jpg or .png (default: <output-dir>/final.jpg)")
+    save_epochs: int = flag(50, "save a snapshot every N epochs")
+    remove_noise: float = flag(0.02, "TV-denoise weight for snapshots", aliases=["--remove_noise"])
+    seed: int = flag(0, "random seed of the initial noise")
+    pooling: str = flag("avg", "pooling between VGG blocks (avg = classic)", choices=["avg", "max"])
+    quiet: bool = flag(False, "no per-epoch log lines or progress bar")
 
     def validate(self) -> "Config":
         """Raise :class:`NStyleError` naming the first flag whose value makes no sense."""

@@ -1,0 +1,52 @@
+"""Shared benchmark helpers: run a measurement in a fresh process and read its peak memory."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from typing import Dict, List
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
+CONTENT = os.path.join(SHARED, "IMG_4343.jpg")
+STYLE = os.path.join(SHARED, "starry_night.jpg")
+
+
+def synthetic_weights(folder: str, seed: int = 0) -> str:
+    """Write seeded synthetic VGG19 weights in the classic format into ``folder``; return the path."""
+    sys.path.insert(0, ROOT)
+    from nstyle import weights
+
+    path = os.path.join(folder, f"vgg19-synthetic-{seed}.params")
+    if not os.path.exists(path):
+        weights.save_classic(weights.synthetic(seed), path)
+    return path
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (Linux ``VmHWM``)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def run_cli(args: List[str]) -> Dict[str, float]:
+    """Run ``python -m nstyle ARGS`` via :mod:`bench._probe` in a fresh process; return its measurements."""
+    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
+        cmd = [sys.executable, os.path.join(ROOT, "bench", "_probe.py"), out.name, *args]
+        subprocess.run(cmd, check=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+        return json.load(out)
+
+
+def table(rows: List[Dict[str, object]], columns: List[str]) -> str:
+    """A plain fixed-width table."""
+    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)

@@ -10,9 +10,10 @@ from typing import Callable, Dict, List, Optional, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import images, losses, weights
+from . import checkpoint, images, losses, resources, weights
 from .config import Config
-from .errors import NStyleError
+from .errors import Interrupted, NStyleError, NumericalFailure
+from .interrupts import stop_on_signals
 from .loop import Epoch, NAGLoop, noise_image
 from .model import LossNet
 from .progress import Progress
@@ -70,6 +71,7 @@ def load_inputs(cfg: Config):
     content_rgb = images.read_image(cfg.content_image)
     size = images.content_size(content_rgb.shape, cfg.max_long_edge)
     images.check_size(size, cfg.content_image)
+    resources.check_memory(size, cfg.max_long_edge)
     log.info("content %s: %dx%d -> %dx%d", cfg.content_image, content_rgb.shape[1], content_rgb.shape[0],
              size[1], size[0])
     style_rgb = images.read_image(cfg.style_image)
@@ -118,33 +120,57 @@ def run(cfg: Config, on_epoch: Optional[Callable[[Epoch], None]] = None, engine:
     head = losses.head_gradients(net.style_shapes, cfg.style_weight, cfg.content_weight, ctx)
     img = noise_image(content_np.shape, ctx, cfg.seed)
     loop = NAGLoop(executor, head, img, cfg.lr, cfg.lr_sched_delay, cfg.lr_sched_factor, cfg.tv_weight, ctx)
+    ckpt = checkpoint.path_for(cfg.output_dir)
+    if cfg.resume:
+        loop.load_state(checkpoint.load(ckpt, cfg.hash()))
+        log.info("resuming from %s at epoch %d", ckpt, loop.epoch)
 
     progress = Progress(cfg.max_num_epochs, quiet=cfg.quiet)
     history: List[Epoch] = []
     stopped = "max-epochs"
-    for _ in range(cfg.max_num_epochs):
-        ep = loop.step()
-        history.append(ep)
-        progress.log(f"epoch {ep.epoch:4d}  change {ep.eps:.5f}  style {ep.style_loss:.4g}  "
-                     f"content {ep.content_loss:.4g}  lr {ep.lr:.3g}  {ep.seconds:.2f} s/epoch")
-        progress.update(ep.epoch)
-        if on_epoch:
-            on_epoch(ep)
-        if ep.eps < cfg.stop_eps:
-            stopped = "converged"
-            break
-        if ep.epoch % cfg.save_epochs == 0:
-            path = os.path.join(cfg.output_dir, f"e_{ep.epoch}.jpg")
-            images.save_image(images.postprocess(img.asnumpy()), path, cfg.remove_noise)
-            progress.log(f"saved {path}")
+    with stop_on_signals() as stop:
+        while loop.epoch < cfg.max_num_epochs:
+            ep = loop.step()
+            history.append(ep)
+            progress.log(f"epoch {ep.epoch:4d}  change {ep.eps:.5f}  style {ep.style_loss:.4g}  "
+                         f"content {ep.content_loss:.4g}  lr {ep.lr:.3g}  {ep.seconds:.2f} s/epoch")
+            progress.update(ep.epoch)
+            if on_epoch:
+                on_epoch(ep)
+            if not ep.finite:
+                progress.close()
+                _numerical_failure(cfg, loop, ep)
+            if ep.eps < cfg.stop_eps:
+                stopped = "converged"
+                break
+            if ep.epoch % cfg.save_epochs == 0:
+                path = os.path.join(cfg.output_dir, f"e_{ep.epoch}.jpg")
+                images.save_image(images.postprocess(img.asnumpy()), path, cfg.remove_noise)
+                checkpoint.save(ckpt, loop.state_dict(), cfg.hash())
+                progress.log(f"saved {path} and {ckpt}")
+            if stop.signum:
+                stopped = "interrupted"
+                break
     progress.close()
 
     final = images.postprocess(img.asnumpy())
     out = cfg.final_path()
     images.save_image(final, out)
+    if stopped == "interrupted":
+        checkpoint.save(ckpt, loop.state_dict(), cfg.hash())
+        raise Interrupted(f"{stop.name} at epoch {loop.epoch}: saved the image so far to {out} and the state to "
+                          f"{ckpt}; add --resume to the same command to continue", code=stop.exit_status)
     if not cfg.quiet:
         log.info("wrote %s after %d epochs (%s)", out, loop.epoch, stopped)
     last = history[-1] if history else None
     return Result(final, out, loop.epoch, stopped,
                   last.style_loss if last else float("nan"), last.content_loss if last else float("nan"),
                   time.perf_counter() - started, history)
+
+
+def _numerical_failure(cfg: Config, loop: NAGLoop, ep: Epoch) -> None:
+    """Save the last finite image as the output and raise :class:`NumericalFailure`."""
+    out = cfg.final_path()
+    images.save_image(images.postprocess(loop.old_img.asnumpy()), out)
+    raise NumericalFailure(f"the loss or the image became NaN/infinite at epoch {ep.epoch}; kept the last finite "
+                           f"image (epoch {ep.epoch - 1}) in {out}; try a lower --lr or --style-weight")

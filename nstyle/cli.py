@@ -8,7 +8,7 @@ import sys
 from typing import Any, Callable, List, Optional, Sequence
 
 from .config import Config
-from .errors import NStyleError
+from .errors import Interrupted, NStyleError
 
 log = logging.getLogger("nstyle")
 
@@ -76,7 +76,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .api import run
 
         run(config_from_args(ns).validate())
+    except Interrupted as exc:
+        print(f"nstyle: {exc}", file=sys.stderr)
+        return exc.code
     except NStyleError as exc:
         print(f"nstyle: error: {exc}", file=sys.stderr)
         return exc.code
+    except KeyboardInterrupt:
+        print("nstyle: interrupted", file=sys.stderr)
+        return 130
     return 0

@@ -46,6 +46,7 @@ class Config:
     seed: int = flag(0, "random seed of the initial noise")
     pooling: str = flag("avg", "pooling between VGG blocks (avg = classic)", choices=["avg", "max"])
     quiet: bool = flag(False, "no per-epoch log lines or progress bar")
+    resume: bool = flag(False, "continue from <output-dir>/checkpoint.npz (same settings required)")
 
     def validate(self) -> "Config":
         """Raise :class:`NStyleError` naming the first flag whose value makes no sense."""
@@ -78,7 +79,7 @@ class Config:
 
     def numeric_dict(self) -> Dict[str, Any]:
         """The settings that change the result's pixels (paths, device and verbosity excluded)."""
-        skip = {"output_dir", "output", "quiet", "gpu", "save_epochs"}
+        skip = {"output_dir", "output", "quiet", "gpu", "save_epochs", "resume"}
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
 
     def hash(self) -> str:

@@ -1,4 +1,4 @@
-"""The one exception type that means "the user gave us something we cannot use"."""
+"""Exceptions that end a run with a one-line message instead of a traceback."""
 
 
 class NStyleError(Exception):
@@ -7,3 +7,14 @@ class NStyleError(Exception):
     def __init__(self, message: str, code: int = 2) -> None:
         super().__init__(message)
         self.code = code
+
+
+class Interrupted(NStyleError):
+    """The run was stopped by SIGINT/SIGTERM after saving its image and checkpoint (status 128 + signal)."""
+
+
+class NumericalFailure(NStyleError):
+    """The loss or the image stopped being finite; the last finite image was kept (status 3)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=3)

@@ -1,9 +1,10 @@
 """The classic optimisation loop: NAG on the image, clipping, the TV gradient, relative-change stop."""
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import mxnet as mx
 import numpy as np
@@ -21,6 +22,11 @@ class Epoch:
     content_loss: float  # weighted
     lr: float
     seconds: float
+
+    @property
+    def finite(self) -> bool:
+        """False when the loss or the image's change is NaN or infinite."""
+        return all(math.isfinite(v) for v in (self.eps, self.style_loss, self.content_loss))
 
 
 def noise_image(shape, ctx: mx.Context, seed: int) -> mx.nd.NDArray:
@@ -67,11 +73,31 @@ class NAGLoop:
         else:
             self.optimizer.update(0, self.img, self.data_grad, self.state)
         eps = (mx.nd.norm(self.old_img - self.img) / mx.nd.norm(self.img)).asscalar()
-        self.old_img = self.img.copyto(self.ctx)
-        self.epoch += 1
         outs = [o.asscalar() for o in ex.outputs]
         weights = self.loss_weights
         style = float(sum(w * o for w, o in zip(weights[:-1], outs[:-1])))
         content = float(weights[-1] * outs[-1])
-        return Epoch(self.epoch, float(eps), style, content, float(self.optimizer.learning_rate),
-                     time.perf_counter() - start)
+        self.epoch += 1
+        ep = Epoch(self.epoch, float(eps), style, content, float(self.optimizer.learning_rate),
+                   time.perf_counter() - start)
+        if ep.finite:  # otherwise old_img keeps the last finite image for the caller to save
+            self.old_img = self.img.copyto(self.ctx)
+        return ep
+
+    def state_dict(self) -> Dict[str, np.ndarray]:
+        """Everything needed to continue exactly where this loop is (for ``checkpoint.npz``)."""
+        opt, sched = self.optimizer, self.optimizer.lr_scheduler
+        return {"image": self.img.asnumpy(), "old_image": self.old_img.asnumpy(), "momentum": self.state.asnumpy(),
+                "epoch": np.int64(self.epoch), "num_update": np.int64(opt.num_update),
+                "sched_count": np.int64(sched.count), "sched_base_lr": np.float64(sched.base_lr)}
+
+    def load_state(self, state: Dict[str, np.ndarray]) -> None:
+        """Continue from a :meth:`state_dict`."""
+        opt, sched = self.optimizer, self.optimizer.lr_scheduler
+        self.img[:] = state["image"]
+        self.old_img[:] = state["old_image"]
+        self.state[:] = state["momentum"]
+        self.epoch = int(state["epoch"])
+        opt.num_update = int(state["num_update"])
+        opt._index_update_count[0] = int(state["num_update"])
+        sched.count, sched.base_lr = int(state["sched_count"]), float(state["sched_base_lr"])

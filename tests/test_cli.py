@@ -55,7 +55,7 @@ def test_classic_spellings_and_float_factor():
 def test_run_writes_snapshots_and_final(images, weights_file, tmp_path, capsys):
     status = cli.main(small(images, weights_file, tmp_path, "--max-num-epochs", "6", "--save-epochs", "3"))
     assert status == 0
-    assert sorted(os.listdir(tmp_path)) == ["e_3.jpg", "e_6.jpg", "final.jpg"]
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint.npz", "e_3.jpg", "e_6.jpg", "final.jpg"]
     content = Image.open(images["content"])
     final = Image.open(tmp_path / "final.jpg")
     long_edge = max(content.size)

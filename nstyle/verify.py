@@ -41,12 +41,17 @@ def matches(path: str, expected_blob: str) -> bool:
 
 
 def main(argv: "list[str]") -> int:
-    """``verify.py FILE BLOB_ID`` -> 0 if it matches, 1 otherwise; ``verify.py --blob FILE`` prints it."""
+    """``verify.py FILE BLOB_ID`` -> 0 if it matches, 1 otherwise; ``--blob FILE`` prints a file's blob id;
+    ``--list`` prints the files download.sh fetches, one ``path blob_id`` per line."""
+    if argv == ["--list"]:
+        for path, blob in KNOWN_FILES.items():
+            print(path, blob)
+        return 0
     if len(argv) == 2 and argv[0] == "--blob":
         print(blob_id(argv[1]))
         return 0
     if len(argv) != 2:
-        print("usage: verify.py FILE BLOB_ID | verify.py --blob FILE", file=sys.stderr)
+        print("usage: verify.py FILE BLOB_ID | verify.py --blob FILE | verify.py --list", file=sys.stderr)
         return 2
     return 0 if matches(argv[0], argv[1]) else 1
 

@@ -13,7 +13,7 @@ from .errors import NStyleError  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Config", "NStyleError", "run", "__version__"]
+__all__ = ["Config", "NStyleError", "run", "stylize", "__version__"]
 
 
 def run(cfg: Config):
@@ -21,3 +21,10 @@ def run(cfg: Config):
     from .api import run as _run
 
     return _run(cfg)
+
+
+def stylize(content, style, **options):
+    """Stylize ``content`` with ``style``; see :func:`nstyle.api.stylize`."""
+    from .api import stylize as _stylize
+
+    return _stylize(content, style, **options)

@@ -5,9 +5,9 @@ import argparse
 import dataclasses
 import logging
 import sys
-from typing import Any, Callable, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
-from .config import Config
+from .config import Config, field_kind
 from .errors import Interrupted, NStyleError
 
 log = logging.getLogger("nstyle")
@@ -20,15 +20,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"nstyle: error: {message} (see --help)\n")
 
 
-def _type(f: dataclasses.Field) -> Callable[[str], Any]:
-    """The argparse ``type`` of a :class:`Config` field, from its annotation."""
-    hint = str(f.type)
-    for name, kind in (("int", int), ("float", float)):
-        if hint == name or hint == f"Optional[{name}]":
-            return kind
-    return str
-
-
 def add_config_flags(p: argparse.ArgumentParser, skip: Sequence[str] = ()) -> None:
     """One flag per :class:`Config` field (``foo_bar`` -> ``--foo-bar``), default and help from the field."""
     for f in dataclasses.fields(Config):
@@ -39,10 +30,11 @@ def add_config_flags(p: argparse.ArgumentParser, skip: Sequence[str] = ()) -> No
         help_ = meta.pop("help", "")
         if f.default is not None and not isinstance(f.default, bool):
             help_ += f" (default: {f.default})"
-        if f.type in (bool, "bool"):
+        parser, _, is_bool = field_kind(f.name)
+        if is_bool:
             p.add_argument(*names, dest=f.name, action="store_true", help=help_)
         else:
-            p.add_argument(*names, dest=f.name, type=_type(f), default=f.default, help=help_, **meta)
+            p.add_argument(*names, dest=f.name, type=parser, default=f.default, help=help_, **meta)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(ns: argparse.Namespace) -> Config:
     """The :class:`Config` an argparse namespace describes."""
     names = {f.name for f in dataclasses.fields(Config)}
-    return Config(**{k: v for k, v in vars(ns).items() if k in names})
+    values = {k: v for k, v in vars(ns).items() if k in names}
+    if isinstance(values.get("style_image"), list) and len(values["style_image"]) == 1:
+        values["style_image"] = values["style_image"][0]
+    return Config(**values)
 
 
 def setup_logging(quiet: bool) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Tuple
+from typing import Any, Tuple
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -81,11 +81,20 @@ def check_size(size: Tuple[int, int], path: str) -> None:
                           f"at least {MIN_SIDE} on each side (raise --max-long-edge or use a less elongated image)")
 
 
-def preprocess(rgb: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
-    """Resize to ``size`` (skimage defaults), scale by 256, to ``1x3xHxW``, subtract the mean (float64)."""
+def resize01(rgb: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Resize to ``size`` with skimage's defaults: ``HxWx3`` float64 on the 0..1 scale."""
     from skimage import transform
 
-    resized = transform.resize(rgb, size)
+    return np.asarray(transform.resize(rgb, size))
+
+
+def preprocess(rgb: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Resize to ``size`` (skimage defaults), scale by 256, to ``1x3xHxW``, subtract the mean (float64)."""
+    return to_network(resize01(rgb, size))
+
+
+def to_network(resized: np.ndarray) -> np.ndarray:
+    """A resized 0..1 ``HxWx3`` image as the network's input: times 256, ``1x3xHxW``, mean subtracted."""
     sample = np.asarray(resized) * SCALE
     sample = np.ascontiguousarray(sample.transpose(2, 0, 1))
     for c in range(3):
@@ -119,3 +128,25 @@ def save_image(rgb: np.ndarray, path: str, remove_noise: float = 0.0) -> None:
         raise NStyleError(f"output {path}: unknown image extension (use .jpg or .png)")
     with atomic_path(path) as tmp:
         Image.fromarray(rgb).save(tmp, format=fmt, **({"quality": 75} if fmt == "JPEG" else {}))
+
+
+def as_rgb(obj: Any, role: str) -> np.ndarray:
+    """A path, a PIL image or an array (``HxW``, ``HxWx3`` or ``HxWx4``; uint8, or float in 0..1) as RGB."""
+    if isinstance(obj, (str, os.PathLike)):
+        return read_image(os.fspath(obj))
+    if isinstance(obj, Image.Image):
+        return _to_rgb(ImageOps.exif_transpose(obj))
+    arr = np.asarray(obj)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise NStyleError(f"{role} image: expected an HxW, HxWx3 or HxWx4 array, got shape {arr.shape}")
+    if arr.dtype != np.uint8 and not np.issubdtype(arr.dtype, np.floating):
+        raise NStyleError(f"{role} image: expected uint8 or float (0..1) pixels, got {arr.dtype}")
+    if arr.shape[2] == 4:
+        alpha = arr[:, :, 3:].astype(np.float64) / (255.0 if arr.dtype == np.uint8 else 1.0)
+        top = 255.0 if arr.dtype == np.uint8 else 1.0
+        arr = (arr[:, :, :3] * alpha + top * (1 - alpha)).astype(arr.dtype)
+    if np.issubdtype(arr.dtype, np.floating):
+        arr = np.clip(arr.astype(np.float64), 0.0, 1.0)
+    return np.ascontiguousarray(arr)

@@ -10,6 +10,8 @@ import mxnet as mx
 import numpy as np
 
 from . import losses
+from .lbfgs import LBFGS
+from .objective import Objective
 
 
 @dataclass
@@ -43,19 +45,33 @@ class NAGLoop:
 
     def __init__(self, executor: mx.executor.Executor, head_grads: List[mx.nd.NDArray], img: mx.nd.NDArray,
                  lr: float, lr_sched_delay: int, lr_sched_factor: float, tv_weight: float,
-                 ctx: mx.Context) -> None:
+                 ctx: mx.Context, n_style: Optional[int] = None) -> None:
         self.executor, self.head_grads, self.img, self.ctx = executor, head_grads, img, ctx
         self.data = executor.arg_dict["data"]
         self.data_grad = executor.grad_dict["data"]
         scheduler = mx.lr_scheduler.FactorScheduler(step=lr_sched_delay, factor=lr_sched_factor,
                                                      base_lr=lr)
-        self.optimizer = mx.optimizer.NAG(learning_rate=lr, wd=0.0001, momentum=0.95, lr_scheduler=scheduler)
+        self.optimizer = self.make_optimizer(lr, scheduler)
         self.state = self.optimizer.create_state(0, img)
         self.old_img = img.copyto(ctx)
-        self.clip_norm = float(np.prod(img.shape))
+        self.clip_norm = self.clip_limit(img.shape)
         self.tv = losses.tv_gradient_executor(img, ctx, tv_weight)
         self.loss_weights = [g.asscalar() for g in head_grads]
+        self.n_style = len(head_grads) - 1 if n_style is None else n_style
         self.epoch = 0
+
+    @staticmethod
+    def make_optimizer(lr: float, scheduler: mx.lr_scheduler.LRScheduler) -> mx.optimizer.Optimizer:
+        """The classic optimiser: NAG, momentum 0.95, weight decay 1e-4."""
+        return mx.optimizer.NAG(learning_rate=lr, wd=0.0001, momentum=0.95, lr_scheduler=scheduler)
+
+    @staticmethod
+    def clip_limit(shape) -> float:
+        """The classic clips the gradient norm at the number of image elements."""
+        return float(np.prod(shape))
+
+    def _state_arrays(self) -> List[mx.nd.NDArray]:
+        return list(self.state) if isinstance(self.state, (tuple, list)) else [self.state]
 
     def step(self) -> Epoch:
         """One epoch; returns its report."""
@@ -74,9 +90,8 @@ class NAGLoop:
             self.optimizer.update(0, self.img, self.data_grad, self.state)
         eps = (mx.nd.norm(self.old_img - self.img) / mx.nd.norm(self.img)).asscalar()
         outs = [o.asscalar() for o in ex.outputs]
-        weights = self.loss_weights
-        style = float(sum(w * o for w, o in zip(weights[:-1], outs[:-1])))
-        content = float(weights[-1] * outs[-1])
+        weighted = [w * o for w, o in zip(self.loss_weights, outs)]
+        style, content = float(sum(weighted[:self.n_style])), float(sum(weighted[self.n_style:]))
         self.epoch += 1
         ep = Epoch(self.epoch, float(eps), style, content, float(self.optimizer.learning_rate),
                    time.perf_counter() - start)
@@ -87,7 +102,7 @@ class NAGLoop:
     def state_dict(self) -> Dict[str, np.ndarray]:
         """Everything needed to continue exactly where this loop is (for ``checkpoint.npz``)."""
         opt, sched = self.optimizer, self.optimizer.lr_scheduler
-        return {"image": self.img.asnumpy(), "old_image": self.old_img.asnumpy(), "momentum": self.state.asnumpy(),
+        return {"image": self.img.asnumpy(), "old_image": self.old_img.asnumpy(), "optimizer_state": np.stack([a.asnumpy() for a in self._state_arrays()]),
                 "epoch": np.int64(self.epoch), "num_update": np.int64(opt.num_update),
                 "sched_count": np.int64(sched.count), "sched_base_lr": np.float64(sched.base_lr)}
 
@@ -96,8 +111,59 @@ class NAGLoop:
         opt, sched = self.optimizer, self.optimizer.lr_scheduler
         self.img[:] = state["image"]
         self.old_img[:] = state["old_image"]
-        self.state[:] = state["momentum"]
+        for array, saved in zip(self._state_arrays(), state["optimizer_state"]):
+            array[:] = saved
         self.epoch = int(state["epoch"])
         opt.num_update = int(state["num_update"])
         opt._index_update_count[0] = int(state["num_update"])
         sched.count, sched.base_lr = int(state["sched_count"]), float(state["sched_base_lr"])
+
+
+class AdamLoop(NAGLoop):
+    """The classic loop with Adam instead of NAG and no gradient clipping (``--optimizer adam``)."""
+
+    @staticmethod
+    def make_optimizer(lr: float, scheduler: mx.lr_scheduler.LRScheduler) -> mx.optimizer.Optimizer:
+        """Adam on the image; ``lr`` is roughly the step per pixel, in 0..255 levels."""
+        return mx.optimizer.Adam(learning_rate=lr, lr_scheduler=scheduler)
+
+    @staticmethod
+    def clip_limit(shape) -> float:
+        """No clipping: Adam normalises the step itself."""
+        return float("inf")
+
+
+class LBFGSLoop:
+    """L-BFGS on the true objective (:class:`nstyle.objective.Objective`); one iteration per :meth:`step`."""
+
+    def __init__(self, objective: Objective, img: mx.nd.NDArray, history: int, first_step: float = 4.0) -> None:
+        self.objective, self.img = objective, img
+        self.solver = LBFGS(objective.value_and_grad, img.asnumpy(), history=history, first_step=first_step)
+        self.epoch = 0
+
+    @property
+    def old_img(self) -> mx.nd.NDArray:
+        """The last image with a finite objective (the solver never accepts a non-finite one)."""
+        return mx.nd.array(self.solver.x.reshape(self.img.shape), self.img.context)
+
+    def step(self) -> Epoch:
+        """One L-BFGS iteration; ``lr`` in the report is the accepted line-search step."""
+        start = time.perf_counter()
+        old = self.solver.x
+        self.solver.step()
+        new = self.solver.x
+        self.img[:] = new.reshape(self.img.shape)
+        self.epoch += 1
+        style, content, _ = self.objective.parts
+        eps = float(np.linalg.norm(old - new) / max(np.linalg.norm(new), 1e-300))
+        return Epoch(self.epoch, eps, style, content, self.solver.last_step, time.perf_counter() - start)
+
+    def state_dict(self) -> Dict[str, np.ndarray]:
+        """The solver's state and the epoch count."""
+        return dict(self.solver.state_dict(), epoch=np.int64(self.epoch))
+
+    def load_state(self, state: Dict[str, np.ndarray]) -> None:
+        """Continue from a :meth:`state_dict`."""
+        self.solver.load_state(state)
+        self.epoch = int(state["epoch"])
+        self.img[:] = self.solver.x.reshape(self.img.shape)

@@ -1,7 +1,7 @@
 """Gram matrices, style and content losses, head-gradient weights and the TV gradient (SPEC.md §4)."""
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import mxnet as mx
 import numpy as np
@@ -28,16 +28,22 @@ def style_loss(gram_sym: mx.sym.Symbol, index: int) -> mx.sym.Symbol:
     return mx.sym.sum(mx.sym.square(mx.sym.Variable(f"target_gram_{index}") - gram_sym))
 
 
-def content_loss(feature: mx.sym.Symbol) -> mx.sym.Symbol:
-    """``sum((F - F_content)^2)`` against the variable ``target_content``."""
-    return mx.sym.sum(mx.sym.square(mx.sym.Variable("target_content") - feature))
+def content_loss(feature: mx.sym.Symbol, index: int = 0) -> mx.sym.Symbol:
+    """``sum((F - F_content)^2)`` against the variable ``target_content_<index>``."""
+    return mx.sym.sum(mx.sym.square(mx.sym.Variable(f"target_content_{index}") - feature))
 
 
 def head_gradients(style_shapes: List[Tuple[int, ...]], style_weight: float,
-                   content_weight: float, ctx: mx.Context) -> List[mx.nd.NDArray]:
-    """The head gradients that weight each loss in ``backward``: style ones, then content."""
+                   content_weight: float, ctx: mx.Context, layer_weights: Optional[Sequence[float]] = None,
+                   n_content: int = 1) -> List[mx.nd.NDArray]:
+    """The head gradients that weight each loss in ``backward``: style ones, then content ones.
+
+    Style layer ``i`` gets ``layer_weights[i] * style_weight / (C*N*C)`` (``layer_weights`` default 1).
+    """
+    layer_weights = layer_weights or [1.0] * len(style_shapes)
     grads = [mx.nd.ones((1,), ctx) * (float(style_weight) / style_scale(s)) for s in style_shapes]
-    grads.append(mx.nd.ones((1,), ctx) * float(content_weight))
+    grads = [g * float(w) if w != 1.0 else g for g, w in zip(grads, layer_weights)]
+    grads += [mx.nd.ones((1,), ctx) * float(content_weight) for _ in range(n_content)]
     return grads
 
 

@@ -15,6 +15,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.done = 0
+        self.offset = 0  # units done before the current stage (e.g. coarser --multires levels)
         self.start = time.perf_counter()
 
     def log(self, line: str) -> None:

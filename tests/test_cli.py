@@ -41,7 +41,8 @@ def test_defaults_are_classic():
     cfg = cli.config_from_args(ns)
     assert cfg == Config()
     assert (cfg.stop_eps, cfg.content_weight, cfg.style_weight, cfg.tv_weight) == (0.005, 10, 1, 0.01)
-    assert (cfg.max_num_epochs, cfg.max_long_edge, cfg.lr, cfg.save_epochs) == (1000, 600, 0.001, 50)
+    assert (cfg.max_num_epochs, cfg.max_long_edge, cfg.learning_rate, cfg.save_epochs) == (1000, 600, 0.001, 50)
+    assert (cfg.optimizer, cfg.init, cfg.multires, cfg.pooling, cfg.preserve_color) == ("nag", "noise", 0, "avg", None)
     assert (cfg.lr_sched_delay, cfg.lr_sched_factor, cfg.remove_noise) == (75, 0.9, 0.02)
     assert (cfg.content_image, cfg.style_image, cfg.weights) == ("input/IMG_4343.jpg", "input/starry_night.jpg",
                                                                   "model/vgg19.params")

@@ -33,7 +33,7 @@ def test_style_and_content_losses_match_numpy():
     flat = f.reshape(4, 9).astype(np.float64)
     assert style[0] == pytest.approx(((flat @ flat.T - target) ** 2).sum(), rel=1e-5)
     fc = rng.standard_normal(f.shape).astype(np.float32)
-    (content,) = run_sym(losses.content_loss(mx.sym.Variable("data")), data=f, target_content=fc)
+    (content,) = run_sym(losses.content_loss(mx.sym.Variable("data")), data=f, target_content_0=fc)
     assert content[0] == pytest.approx(((f.astype(np.float64) - fc) ** 2).sum(), rel=1e-5)
 
 
@@ -52,7 +52,7 @@ def tiny(synthetic_params):
     size = (16, 24)
     net = LossNet(synthetic_params, size, CPU)
     style, content = (rng.uniform(-100, 100, (1, 3) + size) for _ in range(2))
-    ex = net.bind_losses(net.gram_targets(style), net.content_target(content))
+    ex = net.bind_losses(net.gram_targets(style), net.content_targets(content))
     head = losses.head_gradients(net.style_shapes, 1.0, 10.0, CPU)
     w = np.array([h.asscalar() for h in head], np.float64)
 
@@ -182,7 +182,7 @@ def test_relative_change_is_norm_ratio(synthetic_params):
     net = LossNet(synthetic_params, size, CPU)
     rng = np.random.RandomState(7)
     ex = net.bind_losses(net.gram_targets(rng.uniform(-50, 50, (1, 3) + size)),
-                         net.content_target(rng.uniform(-50, 50, (1, 3) + size)))
+                         net.content_targets(rng.uniform(-50, 50, (1, 3) + size)))
     head = losses.head_gradients(net.style_shapes, 1.0, 10.0, CPU)
     img = noise_image((1, 3) + size, CPU, 0)
     loop = NAGLoop(ex, head, img, 0.001, 75, 0.9, 0.01, CPU)

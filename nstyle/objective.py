@@ -1,0 +1,67 @@
+"""The true objective behind the classic update, for optimisers that need function values.
+
+``f(x) = sum_i w_i L_i(x) + E_tv(x)`` where ``w_i`` are the head-gradient weights (style layers, then content)
+and ``E_tv(x) = 1/2 x . T(x)`` with ``T(x) = tv_weight * (Laplacian (*) x) / 8`` per channel (zero padding).
+The zero-padded Laplacian is a symmetric operator, so the gradient of ``E_tv`` is exactly ``T(x)``: the term
+the classic loop adds to the image gradient. ``E_tv`` equals ``tv_weight/16`` times the sum of squared
+differences between neighbouring pixels, plus the squares of border pixels against the zero padding.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+import mxnet as mx
+import numpy as np
+
+from . import losses
+
+
+class Objective:
+    """Evaluates ``f`` and its gradient on the bound loss executor."""
+
+    def __init__(self, executor: mx.executor.Executor, head_grads: List[mx.nd.NDArray], tv_weight: float,
+                 ctx: mx.Context, n_style: Optional[int] = None) -> None:
+        self.executor, self.head_grads = executor, head_grads
+        self.data = executor.arg_dict["data"]
+        self.shape = self.data.shape
+        self.weights = np.array([h.asscalar() for h in head_grads], np.float64)
+        self.n_style = len(head_grads) - 1 if n_style is None else n_style
+        self.tv_input = mx.nd.zeros(self.shape, ctx)
+        self.tv = losses.tv_gradient_executor(self.tv_input, ctx, tv_weight)
+        self.evaluations = 0
+        #: weighted style, content and TV parts of the last evaluation
+        self.parts: Tuple[float, float, float] = (float("nan"),) * 3
+
+    def _losses(self) -> Tuple[float, float]:
+        outs = np.array([o.asscalar() for o in self.executor.outputs], np.float64) * self.weights
+        return float(outs[:self.n_style].sum()), float(outs[self.n_style:].sum())
+
+    def _tv(self, x: np.ndarray) -> Tuple[float, np.ndarray]:
+        if self.tv is None:
+            return 0.0, np.zeros(self.shape)
+        self.tv_input[:] = x
+        self.tv.forward()
+        grad = self.tv.outputs[0].asnumpy().astype(np.float64)
+        return 0.5 * float(np.dot(x.ravel(), grad.ravel())), grad
+
+    def value(self, x: np.ndarray) -> float:
+        """``f(x)`` alone (one forward pass)."""
+        self.data[:] = x.reshape(self.shape)
+        self.executor.forward(is_train=False)
+        style, content = self._losses()
+        tv, _ = self._tv(x.reshape(self.shape))
+        self.parts = (style, content, tv)
+        return style + content + tv
+
+    def value_and_grad(self, x: np.ndarray) -> Tuple[float, np.ndarray]:
+        """``f(x)`` and its gradient, both float64, gradient shaped like ``x``."""
+        self.evaluations += 1
+        shaped = x.reshape(self.shape)
+        self.data[:] = shaped
+        self.executor.forward(is_train=True)
+        self.executor.backward(self.head_grads)
+        grad = self.executor.grad_dict["data"].asnumpy().astype(np.float64)
+        style, content = self._losses()
+        tv, tv_grad = self._tv(shaped)
+        self.parts = (style, content, tv)
+        return style + content + tv, (grad + tv_grad).reshape(x.shape)

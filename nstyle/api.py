@@ -195,7 +195,9 @@ def make_loop(cfg: Config, executor: mx.executor.Executor, head: List[mx.nd.NDAr
               ctx: mx.Context, n_style: int) -> Loop:
     """The optimiser loop for ``--optimizer``."""
     if cfg.optimizer == "lbfgs":
-        return LBFGSLoop(Objective(executor, head, cfg.tv_weight, ctx, n_style), img, cfg.lbfgs_history)
+        mean = np.array(images.MEAN).reshape(1, 3, 1, 1)
+        return LBFGSLoop(Objective(executor, head, cfg.tv_weight, ctx, n_style), img, cfg.lbfgs_history,
+                         bounds=(np.broadcast_to(-mean, img.shape), np.broadcast_to(255.0 - mean, img.shape)))
     kind = AdamLoop if cfg.optimizer == "adam" else NAGLoop
     return kind(executor, head, img, cfg.learning_rate, cfg.lr_sched_delay, cfg.lr_sched_factor, cfg.tv_weight,
                 ctx, n_style)
@@ -210,8 +212,12 @@ def finish(cfg: Config, x: np.ndarray, content01: np.ndarray) -> np.ndarray:
     return rgb
 
 
+EpochHook = Callable[[Epoch], None]
+ImageHook = Callable[[Epoch, mx.nd.NDArray], None]
+
+
 def _optimise(cfg: Config, loop: Loop, img: mx.nd.NDArray, stop: StopRequest, progress: Progress,
-              on_epoch: Optional[Callable[[Epoch], None]], history: List[Epoch], content01: np.ndarray,
+              hooks: Tuple[Optional[EpochHook], Optional[ImageHook]], history: List[Epoch], content01: np.ndarray,
               last_level: bool) -> str:
     """Run epochs until the stopping rule, the epoch limit or a signal; snapshots on the last level."""
     ckpt = checkpoint.path_for(cfg.output_dir) if cfg.output_dir and last_level else None
@@ -222,8 +228,11 @@ def _optimise(cfg: Config, loop: Loop, img: mx.nd.NDArray, stop: StopRequest, pr
         progress.log(f"epoch {ep.epoch:4d}  change {ep.eps:.5f}  style {ep.style_loss:.4g}  "
                      f"content {ep.content_loss:.4g}  lr {ep.lr:.3g}  {ep.seconds:.2f} s/epoch")
         progress.update(len(history) - done_before + progress.offset)
+        on_epoch, on_image = hooks
         if on_epoch:
             on_epoch(ep)
+        if on_image:
+            on_image(ep, img)
         if not ep.finite:
             progress.close()
             out = cfg.final_path()
@@ -244,9 +253,13 @@ def _optimise(cfg: Config, loop: Loop, img: mx.nd.NDArray, stop: StopRequest, pr
     return "max-epochs"
 
 
-def run(cfg: Config, on_epoch: Optional[Callable[[Epoch], None]] = None, engine: Optional[Engine] = None,
-        inputs: Optional[Inputs] = None) -> Result:
-    """Stylize as ``cfg`` says; write snapshots, checkpoints and the final image where it says."""
+def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engine] = None,
+        inputs: Optional[Inputs] = None, on_image: Optional[ImageHook] = None) -> Result:
+    """Stylize as ``cfg`` says; write snapshots, checkpoints and the final image where it says.
+
+    ``on_epoch(epoch)`` is called after every epoch; ``on_image(epoch, image)`` too, with the current
+    network-space image (all levels of ``--multires``), for observers such as benchmarks.
+    """
     cfg.validate()
     engine = engine or Engine()
     started = time.perf_counter()
@@ -283,7 +296,8 @@ def run(cfg: Config, on_epoch: Optional[Callable[[Epoch], None]] = None, engine:
             if cfg.resume and not last_level:
                 continue  # the checkpoint holds the last level's state
             progress.offset = len(history)
-            stopped = _optimise(cfg, loop, img, stop, progress, on_epoch, history, content01, last_level)
+            stopped = _optimise(cfg, loop, img, stop, progress, (on_epoch, on_image), history, content01,
+                                last_level)
             epochs += loop.epoch
             if stopped == "interrupted":
                 break

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import mxnet as mx
 import numpy as np
@@ -136,9 +136,11 @@ class AdamLoop(NAGLoop):
 class LBFGSLoop:
     """L-BFGS on the true objective (:class:`nstyle.objective.Objective`); one iteration per :meth:`step`."""
 
-    def __init__(self, objective: Objective, img: mx.nd.NDArray, history: int, first_step: float = 4.0) -> None:
+    def __init__(self, objective: Objective, img: mx.nd.NDArray, history: int, first_step: float = 4.0,
+                 bounds: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> None:
         self.objective, self.img = objective, img
-        self.solver = LBFGS(objective.value_and_grad, img.asnumpy(), history=history, first_step=first_step)
+        self.solver = LBFGS(objective.value_and_grad, img.asnumpy(), history=history, first_step=first_step,
+                            bounds=bounds)
         self.epoch = 0
 
     @property

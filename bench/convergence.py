@@ -1,0 +1,90 @@
+"""How soon each setting reaches the classic default's result, on synthetic weights and the classic inputs.
+
+For each size, a reference run of the classic default configuration (300x200: to its own stop; 600x400: a fixed
+100 epochs) gives a target: the classic objective (weighted style + content + TV energy) of its saved 8-bit image.
+The reference runs as the classic script does on this MXNet build: with MXNet's own OpenMP default, which is one
+thread on a 2-core machine (``OMP_NUM_THREADS=1``). nstyle's default path (same maths, all cores) is shown next to
+it. Each candidate then runs until its 8-bit image reaches the target (or gives up at the reference's wall time).
+Every run is a fresh process, so peak memory is its own.
+
+    python bench/convergence.py [--sizes 300 600] [--content IMG --style IMG]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from typing import Dict, List
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from common import CONTENT, ROOT, STYLE, synthetic_weights, table  # noqa: E402
+
+#: name -> extra flags. The first is the recommended fast setting (see README).
+CANDIDATES: Dict[str, List[str]] = {
+    "nstyle default (same maths, all cores)": [],
+    "fast: lbfgs, content init": ["--optimizer", "lbfgs", "--init", "content", "--max-num-epochs", "100"],
+    "lbfgs, content init, multires 1": ["--optimizer", "lbfgs", "--init", "content", "--multires", "1",
+                                        "--max-num-epochs", "50"],
+    "adam, content init": ["--optimizer", "adam", "--init", "content", "--max-num-epochs", "1000",
+                           "--stop-eps", "0"],
+}
+REFERENCE = {300: ["--max-num-epochs", "1000"], 600: ["--max-num-epochs", "100", "--stop-eps", "0"]}
+
+
+def probe(args: List[str], limit: float, target: float, threads: str = "") -> dict:
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    if threads:
+        env["OMP_NUM_THREADS"] = threads
+    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
+        cmd = [sys.executable, os.path.join(ROOT, "bench", "_converge_probe.py"), out.name, str(limit), str(target),
+               "--", *args]
+        subprocess.run(cmd, check=True, cwd=ROOT, env=env)
+        return json.load(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[300, 600], choices=sorted(REFERENCE))
+    ap.add_argument("--only", nargs="*", help="names of candidates to run (default: all)")
+    ap.add_argument("--classic-threads", default="1",
+                    help="OMP_NUM_THREADS of the reference run: what MXNet picks by itself here (default: 1)")
+    ap.add_argument("--content", default=CONTENT)
+    ap.add_argument("--style", default=STYLE)
+    a = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        w = synthetic_weights(tmp)
+        for edge in a.sizes:
+            base = ["--content-image", a.content, "--style-image", a.style, "--weights", w, "--quiet",
+                    "--gpu", "-1", "--max-long-edge", str(edge), "--output-dir", os.path.join(tmp, f"o{edge}"),
+                    "--output", os.path.join(tmp, f"o{edge}", "final.png")]
+            ref = probe(base + REFERENCE[edge], 1e9, 0.0, threads=a.classic_threads)
+            target = ref["final_objective"]
+            rows.append({"size": f"{edge} edge", "setting": "classic default (reference)", "s/epoch":
+                         f"{ref['s_per_epoch']:.3f}", "epochs": ref["epochs"], "wall s": f"{ref['wall']:.1f}",
+                         "peak MB": f"{ref['peak_mb']:.0f}", "objective": f"{target:.4g}", "speed-up": "1.0x"})
+            print(table(rows[-1:], list(rows[0])).splitlines()[-1], flush=True)
+            for name, flags in CANDIDATES.items():
+                if a.only and name not in a.only:
+                    continue
+                m = probe(base + (flags or REFERENCE[edge]), ref["wall"], target)
+                if m["reached"]:
+                    seconds, epochs = m["reached"]
+                    speed = f"{ref['wall'] / seconds:.1f}x"
+                else:
+                    seconds, epochs, speed = m["wall"], m["epochs"], "not reached"
+                rows.append({"size": f"{edge} edge", "setting": name, "s/epoch": f"{m['s_per_epoch']:.3f}",
+                             "epochs": epochs, "wall s": f"{seconds:.1f}", "peak MB": f"{m['peak_mb']:.0f}",
+                             "objective": f"{m['final_objective']:.4g}", "speed-up": speed})
+                print(table(rows[-1:], list(rows[0])).splitlines()[-1], flush=True)
+    print()
+    print(table(rows, list(rows[0])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

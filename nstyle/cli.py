@@ -13,7 +13,7 @@ from .errors import Interrupted, NStyleError
 log = logging.getLogger("nstyle")
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse that exits with status 2 and one line (no usage dump) on a bad flag."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -39,8 +39,8 @@ def add_config_flags(p: argparse.ArgumentParser, skip: Sequence[str] = ()) -> No
 
 def build_parser() -> argparse.ArgumentParser:
     """The single-image command line."""
-    p = _Parser(prog="nstyle", description="Neural style transfer (Gatys et al. 2015) with MXNet, "
-                "faithful to the classic MXNet example.")
+    p = Parser(prog="nstyle", description="Neural style transfer (Gatys et al. 2015) with MXNet, "
+               "faithful to the classic MXNet example. For many images at once: nstyle batch --help.")
     add_config_flags(p)
     return p
 
@@ -65,6 +65,11 @@ def setup_logging(quiet: bool) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of ``nstyle`` and ``python -m nstyle``; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["batch"]:
+        from .batch import main as batch_main
+
+        return batch_main(argv[1:])
     ns = build_parser().parse_args(argv)
     setup_logging(ns.quiet)
     try:

@@ -12,7 +12,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import CONTENT, STYLE, run_cli, synthetic_weights, table  # noqa: E402
+from common import CONTENT, STYLE, print_last_row, print_table, run_cli, synthetic_weights  # noqa: E402
 
 
 def main() -> int:
@@ -34,9 +34,8 @@ def main() -> int:
             m = run_cli(base + extra + ["--output-dir", os.path.join(tmp, label.replace(" ", "_"))])
             rows.append({"run": label, "epochs": m["epochs"], "s/epoch": f"{m['s_per_epoch']:.3f}",
                          "wall s": f"{m['wall']:.1f}", "peak MB": f"{m['peak_mb']:.0f}", "stop": m["stopped"]})
-            print(table(rows[-1:], list(rows[0])).splitlines()[-1], flush=True)
-    print()
-    print(table(rows, list(rows[0])))
+            print_last_row(rows)
+    print_table(rows)
     return 0
 
 

@@ -50,3 +50,14 @@ def table(rows: List[Dict[str, object]], columns: List[str]) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)
+
+
+def print_last_row(rows: List[Dict[str, object]]) -> None:
+    """Print the newest row as soon as it is measured (columns of the first row)."""
+    print(table(rows[-1:], list(rows[0])).splitlines()[-1], flush=True)
+
+
+def print_table(rows: List[Dict[str, object]]) -> None:
+    """Print the whole table after a blank line."""
+    print()
+    print(table(rows, list(rows[0])))

@@ -21,7 +21,7 @@ from typing import Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import CONTENT, ROOT, STYLE, synthetic_weights, table  # noqa: E402
+from common import CONTENT, ROOT, STYLE, print_last_row, print_table, synthetic_weights  # noqa: E402
 
 #: name -> extra flags. The first is the recommended fast setting (see README).
 CANDIDATES: Dict[str, List[str]] = {
@@ -67,7 +67,7 @@ def main() -> int:
             rows.append({"size": f"{edge} edge", "setting": "classic default (reference)", "s/epoch":
                          f"{ref['s_per_epoch']:.3f}", "epochs": ref["epochs"], "wall s": f"{ref['wall']:.1f}",
                          "peak MB": f"{ref['peak_mb']:.0f}", "objective": f"{target:.4g}", "speed-up": "1.0x"})
-            print(table(rows[-1:], list(rows[0])).splitlines()[-1], flush=True)
+            print_last_row(rows)
             for name, flags in CANDIDATES.items():
                 if a.only and name not in a.only:
                     continue
@@ -80,9 +80,8 @@ def main() -> int:
                 rows.append({"size": f"{edge} edge", "setting": name, "s/epoch": f"{m['s_per_epoch']:.3f}",
                              "epochs": epochs, "wall s": f"{seconds:.1f}", "peak MB": f"{m['peak_mb']:.0f}",
                              "objective": f"{m['final_objective']:.4g}", "speed-up": speed})
-                print(table(rows[-1:], list(rows[0])).splitlines()[-1], flush=True)
-    print()
-    print(table(rows, list(rows[0])))
+                print_last_row(rows)
+    print_table(rows)
     return 0
 
 

@@ -49,8 +49,7 @@ class NAGLoop:
         self.executor, self.head_grads, self.img, self.ctx = executor, head_grads, img, ctx
         self.data = executor.arg_dict["data"]
         self.data_grad = executor.grad_dict["data"]
-        scheduler = mx.lr_scheduler.FactorScheduler(step=lr_sched_delay, factor=lr_sched_factor,
-                                                     base_lr=lr)
+        scheduler = mx.lr_scheduler.FactorScheduler(step=lr_sched_delay, factor=lr_sched_factor, base_lr=lr)
         self.optimizer = self.make_optimizer(lr, scheduler)
         self.state = self.optimizer.create_state(0, img)
         self.old_img = img.copyto(ctx)
@@ -102,7 +101,8 @@ class NAGLoop:
     def state_dict(self) -> Dict[str, np.ndarray]:
         """Everything needed to continue exactly where this loop is (for ``checkpoint.npz``)."""
         opt, sched = self.optimizer, self.optimizer.lr_scheduler
-        return {"image": self.img.asnumpy(), "old_image": self.old_img.asnumpy(), "optimizer_state": np.stack([a.asnumpy() for a in self._state_arrays()]),
+        return {"image": self.img.asnumpy(), "old_image": self.old_img.asnumpy(),
+                "optimizer_state": np.stack([a.asnumpy() for a in self._state_arrays()]),
                 "epoch": np.int64(self.epoch), "num_update": np.int64(opt.num_update),
                 "sched_count": np.int64(sched.count), "sched_base_lr": np.float64(sched.base_lr)}
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
-from . import api, report
+from . import api, checkpoint, report
 from .atomic import atomic_path
 from .config import Config, parse_value
 from .errors import Interrupted, NStyleError
@@ -229,12 +229,16 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[api
             outer.log(f"{tag}: skipped (done before with the same settings)")
             outer.update(i)
             continue
-        outer.log(f"{tag}: running")
+        cfg = job.cfg
+        if old and old.get("status") == "interrupted" and old.get("hash") == digest and \
+                os.path.exists(checkpoint.path_for(cfg.output_dir)):
+            cfg = dataclasses.replace(cfg, resume=True)  # continue where the interrupted run stopped
+        outer.log(f"{tag}: {'resuming' if cfg.resume else 'running'}")
         started = time.perf_counter()
         record = {"name": job.name, "content": job.cfg.content_image, "style": job.cfg.style_image,
                   "output": job.output, "config": effective, "hash": digest}
         try:
-            result = api.run(job.cfg, engine=engine)
+            result = api.run(cfg, engine=engine)
             outcome = Outcome(job, "done", result.seconds, result.epochs, "", result.style_loss,
                               result.content_loss)
         except Interrupted as exc:

@@ -136,3 +136,22 @@ def test_report_references_every_result(folder, weights_file):
     sheet = Image.open(folder / "out" / "sheet.png")
     assert sheet.size == (4 * 200, 200 + 28)
     assert np.asarray(sheet).std() > 1
+
+
+def test_interrupted_batch_stops_and_resumes_that_run(folder, weights_file, monkeypatch, capsys):
+    import signal
+    real_run = api.run
+    calls = []
+
+    def interrupt_second(cfg, engine=None, **kw):
+        calls.append(cfg.resume)
+        hook = (lambda ep: os.kill(os.getpid(), signal.SIGINT) if ep.epoch == 1 else None) if len(calls) == 2 else None
+        return real_run(cfg, on_epoch=hook, engine=engine, **kw)
+    monkeypatch.setattr(api, "run", interrupt_second)
+    args = argv(folder, weights_file, "--content-image", str(folder / "contents"), "--style-image",
+                str(folder / "styles" / "x.jpg"), "--max-num-epochs", "3", "--save-epochs", "1")
+    assert cli.main(args) == 130
+    assert [r["status"] for r in records(folder)] == ["done", "interrupted"]
+    assert cli.main(args) == 0
+    assert calls == [False, False, True]  # the first run was skipped, the interrupted one resumed
+    assert records(folder)[-1]["status"] == "done" and records(folder)[-1]["epochs"] == 3

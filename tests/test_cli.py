@@ -119,3 +119,15 @@ def test_user_mistakes_one_line_exit_2(case, expect, images, weights_file, tmp_p
     errors = [line for line in stderr.splitlines() if "error" in line]
     assert len(errors) == 1 and expect in errors[0], stderr
     assert not (out / "final.jpg").exists()
+
+
+def test_console_script_when_installed():
+    import shutil
+
+    exe = shutil.which("nstyle")
+    if exe is None:
+        pytest.skip("the package is not installed in this environment (CI installs it)")
+    proc = subprocess.run([exe, "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "--max-long-edge" in proc.stdout
+    batch = subprocess.run([exe, "batch", "--help"], capture_output=True, text=True)
+    assert batch.returncode == 0 and "--manifest" in batch.stdout

@@ -6,10 +6,10 @@ from typing import Optional, Tuple
 from .errors import NStyleError
 
 #: Fixed cost (MXNet, weights, Python) and cost per content pixel of the default graph, in bytes.
-#: Fitted to the peak resident memory measured by bench/baseline.py (644 MB at 300x200, 1340 MB at 600x400)
-#: with about 25 % headroom.
-BASE_BYTES = 500 * 2**20
-BYTES_PER_PIXEL = 5 * 2**10
+#: Fitted to the peak resident memory of the default path measured by the benchmarks (about 650 MB at 300x200 and
+#: 1300 MB at 600x400, i.e. ~3.7 KB per pixel on top of ~430 MB), rounded up.
+BASE_BYTES = 450 * 2**20
+BYTES_PER_PIXEL = 4 * 2**10
 
 
 def estimate_bytes(size: Tuple[int, int]) -> int:

@@ -212,6 +212,9 @@ def finish(cfg: Config, x: np.ndarray, content01: np.ndarray) -> np.ndarray:
     return rgb
 
 
+#: Consecutive epochs below --stop-eps that stop the adam and lbfgs optimisers.
+PATIENCE = 5
+
 EpochHook = Callable[[Epoch], None]
 ImageHook = Callable[[Epoch, mx.nd.NDArray], None]
 
@@ -222,6 +225,9 @@ def _optimise(cfg: Config, loop: Loop, img: mx.nd.NDArray, stop: StopRequest, pr
     """Run epochs until the stopping rule, the epoch limit or a signal; snapshots on the last level."""
     ckpt = checkpoint.path_for(cfg.output_dir) if cfg.output_dir and last_level else None
     done_before = len(history)
+    # The classic stops at the first small change; L-BFGS and Adam take an occasional short step on their way,
+    # so they stop only after PATIENCE small changes in a row.
+    patience, calm = (1 if cfg.optimizer == "nag" else PATIENCE), 0
     while loop.epoch < cfg.max_num_epochs:
         ep = loop.step()
         history.append(ep)
@@ -241,7 +247,8 @@ def _optimise(cfg: Config, loop: Loop, img: mx.nd.NDArray, stop: StopRequest, pr
             raise NumericalFailure(f"the loss or the image became NaN/infinite at epoch {ep.epoch}; kept the last "
                                    f"finite image (epoch {ep.epoch - 1}){' in ' + out if out else ''}; "
                                    "try a lower --lr or --style-weight")
-        if ep.eps < cfg.stop_eps:
+        calm = calm + 1 if ep.eps < cfg.stop_eps else 0
+        if calm >= patience:
             return "converged"
         if ckpt and ep.epoch % cfg.save_epochs == 0:
             path = os.path.join(cfg.output_dir, f"e_{ep.epoch}.jpg")

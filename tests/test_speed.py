@@ -140,3 +140,10 @@ def test_fast_setting_end_to_end(images, weights_file):
     assert seen[0] == (1, 3, 32, 32) and seen[-1] == (1, 3, 64, 64)
     adam = api.run(cfg_for(images, weights_file, optimizer="adam", init="content", max_num_epochs=3))
     assert adam.epochs == 3 and all(e.finite for e in adam.history)
+
+
+def test_lbfgs_and_adam_stop_after_five_small_changes(images, weights_file):
+    for optimizer in ("lbfgs", "adam"):
+        result = api.run(cfg_for(images, weights_file, optimizer=optimizer, init="content", max_long_edge=32,
+                                 max_num_epochs=20, stop_eps=10.0))
+        assert result.stopped == "converged" and result.epochs == api.PATIENCE

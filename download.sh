@@ -1,9 +1,11 @@
 #!/bin/sh
-# Fetch the classic VGG19 weights (model/vgg19.params) and the two classic sample images (input/),
-# verifying each file's git blob id with nstyle/verify.py before moving it into place.
-#   sh download.sh
-# Files already present and valid are skipped; a file that fails verification is removed.
-# For tests: NSTYLE_BASE_URL replaces the download location, NSTYLE_MANIFEST names a file of "path blob_id" lines.
+# Fetch the classic VGG19 weights (model/vgg19.params) and the two classic sample images (input/IMG_4343.jpg,
+# input/starry_night.jpg), keeping each file only once `python3 nstyle/verify.py FILE BLOB` confirms its git blob id.
+#   sh download.sh        (from any directory; files land next to this script)
+# A file already present and valid is skipped; one that fails verification is removed and reported.
+# Exit status 0 only when every file is present and verified at the end.
+# For tests: NSTYLE_BASE_URL replaces the download location, NSTYLE_MANIFEST names a file of "path blob_id" lines
+# (default: `python3 nstyle/verify.py --list`, the ids of SPEC.md), PYTHON the interpreter that runs verify.py.
 set -u
 cd "$(dirname "$0")" || exit 1
 BASE_URL="${NSTYLE_BASE_URL:-https://github.com/dmlc/web-data/raw/master/mxnet/neural-style}"
@@ -11,35 +13,47 @@ PYTHON="${PYTHON:-python3}"
 
 if command -v curl >/dev/null 2>&1; then
     fetch() { curl -fsSL --retry 2 --connect-timeout 20 -o "$2" "$1"; }
-    unreachable() { [ "$1" -eq 6 ] || [ "$1" -eq 7 ] || [ "$1" -eq 28 ]; }
+    # 5/6: cannot resolve proxy/host, 7: cannot connect, 28: timed out
+    unreachable() { [ "$1" -eq 5 ] || [ "$1" -eq 6 ] || [ "$1" -eq 7 ] || [ "$1" -eq 28 ]; }
 elif command -v wget >/dev/null 2>&1; then
     fetch() { wget -q --tries=2 --timeout=20 -O "$2" "$1"; }
+    # 4: network failure (includes name resolution and connection errors)
     unreachable() { [ "$1" -eq 4 ]; }
 else
-    echo "download.sh: needs curl or wget to fetch the weights" >&2
+    echo "download.sh: needs curl or wget to fetch the files; install one of them" >&2
+    exit 1
+fi
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "download.sh: needs $PYTHON to verify the files (set PYTHON=... to use another interpreter)" >&2
     exit 1
 fi
 
 list=$(mktemp) || exit 1
-trap 'rm -f "$list"' EXIT
+part=""
+trap 'rm -f "$list" ${part:+"$part"}' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 if [ -n "${NSTYLE_MANIFEST:-}" ]; then
     cp "$NSTYLE_MANIFEST" "$list" || exit 1
 else
     "$PYTHON" nstyle/verify.py --list > "$list" || exit 1
 fi
 
-failed=0
-while read -r path blob; do
+while read -r path blob || [ -n "${path:-}" ]; do
     [ -n "$path" ] || continue
-    if "$PYTHON" nstyle/verify.py "$path" "$blob"; then
+    if "$PYTHON" nstyle/verify.py "$path" "$blob" 2>/dev/null; then
         echo "ok       $path (already present and verified)"
         continue
     fi
-    if [ -e "$path" ]; then
-        rm -f "$path"
-        echo "removed  $path: it does not match its checksum; fetching it again"
+    if [ -d "$path" ]; then
+        echo "failed   $path: is a directory; move it out of the way and run this again" >&2
+        continue
     fi
-    mkdir -p "$(dirname "$path")"
+    if [ -e "$path" ]; then
+        rm -f "$path" || exit 1
+        echo "removed  $path: it does not match git blob $blob; fetching it again"
+    fi
+    mkdir -p "$(dirname "$path")" || exit 1
     part="$path.part"
     echo "fetching $BASE_URL/$path"
     fetch "$BASE_URL/$path" "$part"
@@ -48,24 +62,28 @@ while read -r path blob; do
         rm -f "$part"
         if unreachable "$code"; then
             echo "download.sh: cannot reach $BASE_URL: the network is unreachable from this machine." >&2
-            echo "  Copy the files by hand (see model/README.md), or use --weights gluoncv when online." >&2
+            echo "  Copy the files by hand (see model/README.md), or run this again when online." >&2
             exit 1
         fi
-        echo "failed   $path: download error (exit $code)" >&2
-        failed=1
+        echo "failed   $path: download error (exit status $code)" >&2
         continue
     fi
     if "$PYTHON" nstyle/verify.py "$part" "$blob"; then
-        mv -f "$part" "$path"
+        mv -f "$part" "$path" || exit 1
         echo "ok       $path (downloaded and verified)"
     else
-        rm -f "$part" "$path"
+        rm -f "$part"
         echo "removed  $path: the download does not match git blob $blob" >&2
-        failed=1
     fi
+    part=""
 done < "$list"
 
-if [ "$failed" -ne 0 ]; then
-    echo "download.sh: some files are missing; run it again" >&2
+missing=""
+while read -r path blob || [ -n "${path:-}" ]; do
+    [ -n "$path" ] && [ ! -f "$path" ] && missing="$missing $path"
+done < "$list"
+if [ -n "$missing" ]; then
+    echo "download.sh: missing after this run:$missing" >&2
     exit 1
 fi
+echo "download.sh: all files present and verified"

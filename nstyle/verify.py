@@ -47,13 +47,17 @@ def main(argv: "list[str]") -> int:
         for path, blob in KNOWN_FILES.items():
             print(path, blob)
         return 0
-    if len(argv) == 2 and argv[0] == "--blob":
-        print(blob_id(argv[1]))
-        return 0
-    if len(argv) != 2:
+    if len(argv) != 2 or argv[0] == "--list":
         print("usage: verify.py FILE BLOB_ID | verify.py --blob FILE | verify.py --list", file=sys.stderr)
         return 2
-    return 0 if matches(argv[0], argv[1]) else 1
+    try:
+        if argv[0] == "--blob":
+            print(blob_id(argv[1]))
+            return 0
+        return 0 if matches(argv[0], argv[1]) else 1
+    except OSError as exc:  # missing, unreadable or a directory: one line, not a traceback
+        print(f"verify.py: {argv[-1] if argv[0] == '--blob' else argv[0]}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -35,15 +35,20 @@ def load_classic(path: str, needed: Optional[list] = None) -> Params:
     try:
         raw = mx.nd.load(path)
     except (mx.base.MXNetError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NStyleError(f"weights file {path} is not a readable MXNet .params file "
-                          f"(truncated or wrong format?): {first[:160]}") from None
+                          f"(truncated or wrong format?): {_detail(exc)[:160]}") from None
     if not isinstance(raw, dict):
         raise NStyleError(f"weights file {path} holds an unnamed list of arrays, "
                           "not the classic dict of 'arg:conv1_1_weight' ... entries")
     params = {k.split(":", 1)[-1]: v.asnumpy() for k, v in raw.items()}
     check(params, path, needed)
     return params
+
+
+def _detail(exc: BaseException) -> str:
+    """The informative line of an exception: MXNet's messages start with a C++ traceback and end with the error."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def check(params: Params, source: str, needed: Optional[list] = None) -> None:
@@ -99,7 +104,7 @@ def load_gluoncv(root: str = "model") -> Params:
         net = model_zoo.get_model("vgg19", pretrained=True, root=os.path.abspath(root))
     except Exception as exc:  # network, checksum or zoo errors all mean the same to a user
         raise NStyleError(f"could not get GluonCV's vgg19 weights ({type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0][:120] if str(exc) else 'no detail'}); "
+                          f"{_detail(exc)[:120]}); "
                           "check the network, or use the classic file with `sh download.sh`") from None
     return fold_normalisation(from_gluon_features(net.features))
 

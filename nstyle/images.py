@@ -36,8 +36,9 @@ def read_image(path: str) -> np.ndarray:
     try:
         with Image.open(path) as im:
             im.load()
+            sixteen_bit = _is_png16(im)
             im = ImageOps.exif_transpose(im)
-            return _to_rgb(im)
+            return _to_rgb(im, sixteen_bit)
     except PermissionError:
         raise NStyleError(f"image {path}: permission denied") from None
     except UnidentifiedImageError:
@@ -48,12 +49,17 @@ def read_image(path: str) -> np.ndarray:
                           "is it truncated or corrupt?") from None
 
 
-def _to_rgb(im: Image.Image) -> np.ndarray:
-    """Convert a loaded Pillow image of any mode to an RGB array."""
+def _is_png16(im: Image.Image) -> bool:
+    """Pillow 10 opens 16-bit greyscale PNGs as mode ``I``; their scale is 0..65535 even when they are dark."""
+    return im.format == "PNG" and im.mode == "I"
+
+
+def _to_rgb(im: Image.Image, sixteen_bit: bool = False) -> np.ndarray:
+    """Convert a loaded Pillow image of any mode to an RGB array (``sixteen_bit``: samples are on 0..65535)."""
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         grey = np.asarray(im, dtype=np.float64)
         top = grey.max(initial=0.0)
-        peak = 65535.0 if im.mode.startswith("I;16") or top > 255 else 255.0 if top > 1 else 1.0
+        peak = 65535.0 if sixteen_bit or im.mode.startswith("I;16") or top > 255 else 255.0 if top > 1 else 1.0
         grey = np.clip(grey / peak, 0.0, 1.0)
         return np.repeat(grey[:, :, None], 3, axis=2)
     has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
@@ -135,7 +141,7 @@ def as_rgb(obj: Any, role: str) -> np.ndarray:
     if isinstance(obj, (str, os.PathLike)):
         return read_image(os.fspath(obj))
     if isinstance(obj, Image.Image):
-        return _to_rgb(ImageOps.exif_transpose(obj))
+        return _to_rgb(ImageOps.exif_transpose(obj), _is_png16(obj))
     arr = np.asarray(obj)
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)

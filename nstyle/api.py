@@ -12,7 +12,7 @@ import mxnet as mx
 import numpy as np
 
 from . import checkpoint, color, images, losses, resources, weights
-from .config import Config
+from .config import Config, coerce_value
 from .errors import Interrupted, NStyleError, NumericalFailure
 from .interrupts import StopRequest, stop_on_signals
 from .loop import AdamLoop, Epoch, LBFGSLoop, NAGLoop, noise_image
@@ -340,10 +340,11 @@ def stylize(content: Any, style: Any, **options: Any) -> Result:
     to disk unless ``output_dir`` or ``output`` is given.
     """
     names = {f.name for f in dataclasses.fields(Config)}
-    unknown = sorted(set(options) - names - {"on_epoch"})
+    unknown = sorted(set(options) - (names - {"content_image", "style_image"}) - {"on_epoch"})
     if unknown:
         raise NStyleError(f"stylize: unknown option(s) {', '.join(unknown)}")
     on_epoch = options.pop("on_epoch", None)
+    options = {name: coerce_value(name, value) for name, value in options.items()}
     options.setdefault("output_dir", None)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     content_rgb = images.as_rgb(content, "content")

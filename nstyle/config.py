@@ -219,3 +219,48 @@ def parse_value(name: str, text: str) -> Any:
         items = [parser(t) for t in text.replace(",", " ").split()]
         return items[0] if name == "style_image" and len(items) == 1 else items
     return parser(text)
+
+
+def coerce_value(name: str, value: Any) -> Any:
+    """Python value ``value`` for field ``name`` as the field's type (``"300"`` -> 300, ``2`` -> 2.0, ``3`` -> [3.0]).
+
+    Raises :class:`NStyleError` naming the flag when the value is not of a usable type, so ``stylize`` rejects
+    ``max_long_edge="big"`` with the message the command line would print, not a ``TypeError``.
+    """
+    parser, is_list, is_bool = field_kind(name)
+    optional = "Optional[" in str({f.name: f for f in dataclasses.fields(Config)}[name].type)
+    try:
+        if value is None:
+            if optional:
+                return None
+            raise ValueError
+        if isinstance(value, str):
+            return value if parser is str and not is_list else parse_value(name, value)
+        if is_bool:
+            if isinstance(value, (bool, int)) and value in (0, 1):
+                return bool(value)
+            raise ValueError
+        if is_list:
+            items = list(value) if isinstance(value, (list, tuple)) else [value]
+            return [_coerce_scalar(parser, v) for v in items]
+        return _coerce_scalar(parser, value)
+    except (TypeError, ValueError, OverflowError):
+        kind = {int: "an integer", float: "a number"}.get(parser, "text")
+        raise NStyleError(f"{flag_name(name)} {value!r}: must be {'yes/no' if is_bool else kind}") from None
+
+
+def _coerce_scalar(parser: Callable[[str], Any], value: Any) -> Any:
+    """``value`` as ``parser``'s type without silent truncation (2.5 is not an int) or text-to-number guessing."""
+    if isinstance(value, str) and parser is not str:
+        return parser(value)
+    if parser is str:
+        return os.fspath(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__index__") \
+            and not hasattr(value, "__float__"):
+        raise TypeError
+    number = float(value)
+    if parser is int:
+        if number != int(number):
+            raise ValueError
+        return int(number)
+    return number

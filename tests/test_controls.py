@@ -1,5 +1,6 @@
 """Issue 5: several styles, style scale, colour preservation, layer selection, the Python API."""
 import json
+import re
 
 import mxnet as mx
 import numpy as np
@@ -8,7 +9,7 @@ from PIL import Image
 
 import nstyle
 from nstyle import api, cli, color, images
-from nstyle.config import Config, parse_value
+from nstyle.config import Config, coerce_value, parse_value
 from nstyle.errors import NStyleError
 from nstyle.model import LossNet
 
@@ -143,3 +144,24 @@ def test_api_rejects_unknown_options_and_writes_nothing_by_default(images, weigh
     nstyle.stylize(images["content"], images["style"], weights=weights_file, max_long_edge=32, max_num_epochs=1,
                    quiet=True)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("max_long_edge", "big", "--max-long-edge 'big': must be an integer"),
+    ("max_long_edge", 2.5, "--max-long-edge 2.5: must be an integer"),
+    ("max_long_edge", 0, "--max-long-edge 0: must be > 0"),
+    ("style_weight", [1], "--style-weight [1]: must be a number"),
+    ("quiet", "maybe", "--quiet 'maybe': must be yes/no"),
+    ("optimizer", "sgd", "--optimizer 'sgd': must be nag, adam or lbfgs"),
+    ("content_image", "x.jpg", "unknown option"),
+])
+def test_api_validates_types_like_the_cli(images, option, value, message):
+    with pytest.raises(NStyleError, match=re.escape(message)):
+        nstyle.stylize(images["content"], images["style"], **{option: value})
+
+
+def test_api_coerces_values_the_cli_would_accept():
+    assert coerce_value("max_long_edge", "300") == 300 and coerce_value("max_long_edge", np.int64(64)) == 64
+    assert coerce_value("style_weight", 2) == 2.0 and isinstance(coerce_value("style_weight", 2), float)
+    assert coerce_value("style_blend_weights", 3) == [3.0] and coerce_value("style_blend_weights", (1, 2)) == [1, 2]
+    assert coerce_value("output_dir", None) is None and coerce_value("quiet", 1) is True

@@ -160,6 +160,7 @@ class Engine:
         if cfg.style_scale is not None:
             style_size = images.content_size(style.shape, int(round(cfg.style_scale * max(size))))
             images.check_size(style_size, "style image at --style-scale")
+            resources.check_memory(style_size, "--style-scale", cfg.style_scale)
         style01 = images.resize01(style, style_size)
         if cfg.preserve_color == "histogram":
             style01 = color.match_colors(style01, content01)
@@ -272,7 +273,7 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     started = time.perf_counter()
     inputs = inputs or read_inputs(cfg)
     sizes = level_sizes(inputs.content.shape, cfg, inputs.content_name)
-    resources.check_memory(sizes[-1], cfg.max_long_edge)
+    resources.check_memory(sizes[-1], "--max-long-edge", cfg.max_long_edge)
     log.info("content %s: %dx%d -> %dx%d", inputs.content_name, inputs.content.shape[1], inputs.content.shape[0],
              sizes[-1][1], sizes[-1][0])
     prepare_output(cfg)

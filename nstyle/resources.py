@@ -29,9 +29,9 @@ def available_bytes() -> Optional[int]:
     return None
 
 
-def check_memory(size: Tuple[int, int], long_edge: int) -> None:
-    """Refuse a size whose estimated memory exceeds what is available, naming ``--max-long-edge``."""
+def check_memory(size: Tuple[int, int], flag: str, value: object) -> None:
+    """Refuse a size whose estimated memory exceeds what is available, naming the flag that sets it."""
     need, have = estimate_bytes(size), available_bytes()
     if have is not None and need > have:
         raise NStyleError(f"a {size[1]}x{size[0]} image needs about {need / 2**30:.1f} GB of memory, more than "
-                          f"the {have / 2**30:.1f} GB available; lower --max-long-edge (now {long_edge})")
+                          f"the {have / 2**30:.1f} GB available; lower {flag} (now {value})")

@@ -105,6 +105,15 @@ def test_too_big_for_memory_names_the_fix(tmp_path, weights_file, capsys, monkey
     assert resources.estimate_bytes((400, 600)) > resources.estimate_bytes((200, 300))
 
 
+def test_style_scale_too_big_for_memory_names_style_scale(tmp_path, weights_file, capsys, monkeypatch):
+    good = tmp_path / "good.png"
+    Image.fromarray(rgb()).save(good)
+    # enough for the 32-pixel content, not for a style image 100 times its size
+    monkeypatch.setattr(resources, "available_bytes", lambda: resources.estimate_bytes((320, 320)))
+    expect_error(capsys, args_for(good, good, weights_file, tmp_path / "out", "--style-scale", "100"),
+                 "lower --style-scale (now 100.0)", tmp_path / "out")
+
+
 def _odd_image(kind, path):
     arr = rgb(48, 64)
     if kind == "grey":

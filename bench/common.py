@@ -34,12 +34,20 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
+def run_json(script: str, args: List[str], threads: str = "") -> dict:
+    """Run ``bench/SCRIPT OUT ARGS`` in a fresh process (``OMP_NUM_THREADS=threads`` if given); return OUT's JSON."""
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    if threads:
+        env["OMP_NUM_THREADS"] = threads
+    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", script), out.name, *args], check=True, cwd=ROOT,
+                       env=env)
+        return json.load(out)
+
+
 def run_cli(args: List[str]) -> Dict[str, float]:
     """Run ``python -m nstyle ARGS`` via :mod:`bench._probe` in a fresh process; return its measurements."""
-    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
-        cmd = [sys.executable, os.path.join(ROOT, "bench", "_probe.py"), out.name, *args]
-        subprocess.run(cmd, check=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
-        return json.load(out)
+    return run_json("_probe.py", args)
 
 
 def table(rows: List[Dict[str, object]], columns: List[str]) -> str:

@@ -12,16 +12,14 @@ Every run is a fresh process, so peak memory is its own.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 from typing import Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import CONTENT, ROOT, STYLE, print_last_row, print_table, synthetic_weights  # noqa: E402
+from common import CONTENT, STYLE, print_last_row, print_table, run_json, synthetic_weights  # noqa: E402
 
 #: name -> extra flags. The first is the recommended fast setting (see README).
 CANDIDATES: Dict[str, List[str]] = {
@@ -36,14 +34,8 @@ REFERENCE = {300: ["--max-num-epochs", "1000"], 600: ["--max-num-epochs", "100",
 
 
 def probe(args: List[str], limit: float, target: float, threads: str = "") -> dict:
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    if threads:
-        env["OMP_NUM_THREADS"] = threads
-    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
-        cmd = [sys.executable, os.path.join(ROOT, "bench", "_converge_probe.py"), out.name, str(limit), str(target),
-               "--", *args]
-        subprocess.run(cmd, check=True, cwd=ROOT, env=env)
-        return json.load(out)
+    """One run of ``nstyle ARGS`` until its image reaches ``target`` or ``limit`` seconds pass (a fresh process)."""
+    return run_json("_converge_probe.py", [str(limit), str(target), "--", *args], threads)
 
 
 def main() -> int:

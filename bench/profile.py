@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -20,7 +19,7 @@ from typing import Dict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import CONTENT, ROOT, STYLE, synthetic_weights, table  # noqa: E402
+from common import CONTENT, ROOT, STYLE, run_json, synthetic_weights, table  # noqa: E402
 
 #: operator name prefix -> group shown in the table (first match wins; the rest is "other operators").
 GROUPS = [("_backward_Convolution", "convolution backward"), ("Convolution", "convolution forward"),
@@ -72,26 +71,23 @@ def child(out: str, epochs: int, edge: int, weights: str) -> None:
 
 
 def measure(threads: str, epochs: int, edge: int, weights: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    if threads:
-        env["OMP_NUM_THREADS"] = threads
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "groups.json")
-        subprocess.run([sys.executable, os.path.abspath(__file__), "--child", out, "--epochs", str(epochs),
-                        "--edge", str(edge), "--weights", weights], check=True, cwd=ROOT, env=env)
-        with open(out) as f:
-            return json.load(f)
+    """Profile in a fresh process with ``OMP_NUM_THREADS=threads`` (empty: nstyle's own setting)."""
+    return run_json(os.path.basename(__file__), ["--child", "--epochs", str(epochs), "--edge", str(edge),
+                                                 "--weights", weights], threads)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--edge", type=int, default=600)
-    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("out", nargs="?", help=argparse.SUPPRESS)  # with --child: where the child writes its JSON
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--weights", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.child != bool(a.out):
+        ap.error("unexpected argument")
     if a.child:
-        child(a.child, a.epochs, a.edge, a.weights)
+        child(a.out, a.epochs, a.edge, a.weights)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)

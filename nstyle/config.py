@@ -182,9 +182,14 @@ def format_value(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
+def _field(name: str) -> dataclasses.Field:
+    """The :class:`Config` field called ``name``."""
+    return next(f for f in dataclasses.fields(Config) if f.name == name)
+
+
 def field_kind(name: str) -> Tuple[Callable[[str], Any], bool, bool]:
     """``(element parser, is_list, is_bool)`` of a :class:`Config` field, from its annotation."""
-    hint = str({f.name: f for f in dataclasses.fields(Config)}[name].type)
+    hint = str(_field(name).type)
     is_list = "List[" in hint
     inner = hint.rsplit("[", 1)[-1].rstrip("]") if "[" in hint else hint
     parser: Callable[[str], Any] = {"int": int, "float": float, "bool": _bool}.get(inner.split(",")[0], str)
@@ -212,7 +217,7 @@ def parse_value(name: str, text: str) -> Any:
     text = text.strip()
     if is_bool:
         return _bool(text)
-    default = {f.name: f.default for f in dataclasses.fields(Config)}[name]
+    default = _field(name).default
     if text == "" and (default is None or is_list):
         return None
     if is_list:
@@ -228,7 +233,7 @@ def coerce_value(name: str, value: Any) -> Any:
     ``max_long_edge="big"`` with the message the command line would print, not a ``TypeError``.
     """
     parser, is_list, is_bool = field_kind(name)
-    optional = "Optional[" in str({f.name: f for f in dataclasses.fields(Config)}[name].type)
+    optional = "Optional[" in str(_field(name).type)
     try:
         if value is None:
             if optional:
@@ -255,10 +260,9 @@ def _coerce_scalar(parser: Callable[[str], Any], value: Any) -> Any:
         return parser(value)
     if parser is str:
         return os.fspath(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__index__") \
-            and not hasattr(value, "__float__"):
+    if isinstance(value, (bool, bytes, bytearray)):  # float() would take these; they are not numbers here
         raise TypeError
-    number = float(value)
+    number = float(value)  # TypeError for anything without __float__ or __index__
     if parser is int:
         if number != int(number):
             raise ValueError

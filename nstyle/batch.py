@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import glob
@@ -11,8 +12,8 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import api, checkpoint, report
 from .atomic import atomic_path
@@ -209,52 +210,93 @@ class Outcome:
     style_loss: float = float("nan")
     content_loss: float = float("nan")
     code: int = 0  # exit status of an interrupted run
+    history: List[Any] = field(default_factory=list)  # nstyle.loop.Epoch per epoch of a done run
+    worker: str = ""  # the Dask worker that ran it (cluster runs)
+    timing: Dict[str, float] = field(default_factory=dict)  # cluster runs: submitted_at / started_at (Unix time)
 
 
-def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[api.Engine] = None) -> List[Outcome]:
-    """Run (or skip) every job; one failure does not stop the others; a signal stops the batch."""
+@dataclass
+class Planned:
+    """A job that runs in this invocation: its settings (resuming an interrupted run or not) and its record so far."""
+
+    job: Job
+    cfg: Config
+    record: Dict[str, Any]
+
+
+def run_here(planned: List[Planned], engine: api.Engine, log_line) -> Iterator[Tuple[Planned, Outcome]]:
+    """Run the jobs one after another in this process; stop after a run interrupted by a signal."""
+    for p in planned:
+        log_line(f"{p.job.name}: {'resuming' if p.cfg.resume else 'running'}")
+        started = time.perf_counter()
+        try:
+            result = api.run(p.cfg, engine=engine)
+            outcome = Outcome(p.job, "done", result.seconds, result.epochs, "", result.style_loss,
+                              result.content_loss, history=result.history)
+        except Interrupted as exc:
+            outcome = Outcome(p.job, "interrupted", time.perf_counter() - started, reason=str(exc), code=exc.code)
+        except NStyleError as exc:
+            outcome = Outcome(p.job, "failed", time.perf_counter() - started, reason=str(exc))
+        yield p, outcome
+        if outcome.status == "interrupted":
+            return
+
+
+def run_on_cluster(planned: List[Planned], client: Any, log_line) -> Iterator[Tuple[Planned, Outcome]]:
+    """Run the jobs on the Dask cluster of ``client`` (:mod:`nstyle.cluster`), yielding them as they finish."""
+    from . import cluster
+
+    by_name = {p.job.name: p for p in planned}
+    for f in cluster.run(client, [(p.job.name, p.cfg) for p in planned], log_line):
+        p = by_name[f.name]
+        timing = {"submitted_at": round(f.submitted, 3), "started_at": round(f.started, 3)} if f.started else {}
+        yield p, Outcome(p.job, f.status, f.seconds, f.epochs, f.reason, f.style_loss, f.content_loss, f.code,
+                         f.history, f.worker, timing)
+
+
+def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[api.Engine] = None,
+             client: Any = None) -> List[Outcome]:
+    """Run (or skip) every job; one failure does not stop the others; a signal stops the batch.
+
+    With a ``distributed.Client`` as ``client`` the runs go to its Dask cluster (see :mod:`nstyle.cluster`);
+    this process still writes every output, ``runs.jsonl`` and the records.
+    """
     os.makedirs(output_dir, exist_ok=True)
     log_path = os.path.join(output_dir, LOG_NAME)
     previous = read_log(log_path)
-    engine = engine or api.Engine()
     outer = Progress(len(jobs), quiet=quiet, label="runs")
     outcomes: List[Outcome] = []
-    for i, job in enumerate(jobs, start=1):
-        tag = f"[{i}/{len(jobs)}] {job.name}"
+    planned: List[Planned] = []
+    for job in jobs:
         effective = effective_config(job.cfg)
         digest = config_hash(effective)
         old = previous.get(job.name)
         if old and old.get("status") == "done" and old.get("hash") == digest and os.path.exists(job.output):
             outcomes.append(Outcome(job, "skipped", reason="already done with these settings"))
-            outer.log(f"{tag}: skipped (done before with the same settings)")
-            outer.update(i)
+            outer.log(f"[{len(outcomes)}/{len(jobs)}] {job.name}: skipped (done before with the same settings)")
+            outer.update(len(outcomes))
             continue
         cfg = job.cfg
         if old and old.get("status") == "interrupted" and old.get("hash") == digest and \
                 os.path.exists(checkpoint.path_for(cfg.output_dir)):
             cfg = dataclasses.replace(cfg, resume=True)  # continue where the interrupted run stopped
-        outer.log(f"{tag}: {'resuming' if cfg.resume else 'running'}")
-        started = time.perf_counter()
-        record = {"name": job.name, "content": job.cfg.content_image, "style": job.cfg.style_image,
-                  "output": job.output, "config": effective, "hash": digest}
-        try:
-            result = api.run(cfg, engine=engine)
-            outcome = Outcome(job, "done", result.seconds, result.epochs, "", result.style_loss,
-                              result.content_loss)
-        except Interrupted as exc:
-            outcome = Outcome(job, "interrupted", time.perf_counter() - started, reason=str(exc), code=exc.code)
-        except NStyleError as exc:
-            outcome = Outcome(job, "failed", time.perf_counter() - started, reason=str(exc))
-        record.update(status=outcome.status, reason=outcome.reason, seconds=round(outcome.seconds, 3),
+        planned.append(Planned(job, cfg, {"name": job.name, "content": job.cfg.content_image,
+                                          "style": job.cfg.style_image, "output": job.output, "config": effective,
+                                          "hash": digest}))
+    runs = run_here(planned, engine or api.Engine(), outer.log) if client is None else \
+        run_on_cluster(planned, client, outer.log)
+    for p, outcome in runs:
+        record = dict(p.record, status=outcome.status, reason=outcome.reason, seconds=round(outcome.seconds, 3),
                       epochs=outcome.epochs, style_loss=outcome.style_loss, content_loss=outcome.content_loss,
                       finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        if outcome.worker:
+            record.update(worker=outcome.worker, **outcome.timing)
         append_log(log_path, record)
         outcomes.append(outcome)
-        outer.log(f"{tag}: {outcome.status} in {outcome.seconds:.1f} s" + (f" ({outcome.reason})" if
-                                                                           outcome.reason else ""))
-        outer.update(i)
-        if outcome.status == "interrupted":
-            break
+        where = f" on {outcome.worker}" if outcome.worker else ""
+        outer.log(f"[{len(outcomes)}/{len(jobs)}] {p.job.name}: {outcome.status}{where} in {outcome.seconds:.1f} s"
+                  + (f" ({outcome.reason})" if outcome.reason else ""))
+        outer.update(len(outcomes))
     outer.close()
     return outcomes
 
@@ -280,8 +322,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-image", nargs="+", default=[], help="style files, directories or glob patterns")
     p.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
                    "setting by its name (style_weight, max_long_edge, seed, ...)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster whose scheduler is at ADDRESS "
+                   "(tcp://HOST:8786); needs the cluster extra, see README")
+    p.add_argument("--workers", type=positive_int, metavar="N", help="run on a local Dask cluster of N worker "
+                   "processes, each with available cores / N threads")
     add_config_flags(p, skip=["content_image", "style_image", "output", "resume"])
     return p
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
 
 
 def main(argv: List[str]) -> int:
@@ -292,6 +349,12 @@ def main(argv: List[str]) -> int:
     setup_logging(ns.quiet)
     started = time.perf_counter()
     try:
+        if ns.scheduler and ns.workers:
+            raise NStyleError("use either --scheduler or --workers, not both")
+        if ns.scheduler or ns.workers:
+            from . import cluster
+
+            cluster.require_dask("--scheduler" if ns.scheduler else "--workers")
         defaults = Config()
         base = dataclasses.replace(config_from_args(ns), content_image=defaults.content_image,
                                    style_image=defaults.style_image).validate()
@@ -304,10 +367,12 @@ def main(argv: List[str]) -> int:
             if not ns.content_image or not ns.style_image:
                 raise NStyleError("batch needs --content-image and --style-image (or --manifest)")
             jobs = jobs_from_args(ns.content_image, ns.style_image, base, output_dir)
-        api.prepare_output(dataclasses.replace(base, output_dir=output_dir))
-        log.info("%d run(s) into %s", len(jobs), output_dir)
-        outcomes = run_jobs(jobs, output_dir, ns.quiet)
-        report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [j.name for j in jobs])
+        on_cluster = cluster.connect(ns.scheduler, ns.workers) if ns.scheduler or ns.workers else None
+        with on_cluster or contextlib.nullcontext() as client:  # connected before anything is written
+            api.prepare_output(dataclasses.replace(base, output_dir=output_dir))
+            log.info("%d run(s) into %s", len(jobs), output_dir)
+            outcomes = run_jobs(jobs, output_dir, ns.quiet, client=client)
+            report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [j.name for j in jobs])
     except NStyleError as exc:
         print(f"nstyle: error: {exc}", file=sys.stderr)
         return exc.code

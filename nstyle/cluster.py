@@ -158,12 +158,14 @@ class Finished:
     submitted: float = 0.0  # time.time() on the client
     started: float = 0.0  # time.time() on the worker
     gram_computations: int = 0  # style Gram computations of the worker's Engine so far
+    worker_runs: int = 0  # runs this worker process has been given so far, this one included
     code: int = 0  # exit status of an interrupted run
 
 
 # ---- on the worker ----------------------------------------------------------------------------------------------
 
 _engine: Any = None
+_runs = 0
 _engine_lock = threading.Lock()  # one run at a time per worker process, whatever its thread count
 
 
@@ -217,7 +219,7 @@ def run_task(task: Task) -> Finished:
     """Run one task on this Dask worker with the worker's long-lived Engine (executed by the worker)."""
     from distributed import get_worker
 
-    global _engine
+    global _engine, _runs
     worker = get_worker()
     key, started = worker.get_current_task(), time.time()
     worker.log_event(TOPIC, {"batch": task.batch, "name": task.name, "worker": worker.address, "pid": os.getpid()})
@@ -234,11 +236,12 @@ def run_task(task: Task) -> Finished:
         with _engine_lock:
             from . import api
 
+            _runs += 1
             _engine = _engine or api.Engine()
             result = api.run(cfg, engine=_engine, on_epoch=cancelled)
         return Finished(task.name, "done", "", result.seconds, result.epochs, result.style_loss,
                         result.content_loss, result.history, result.image, worker.address,
-                        started=started, gram_computations=_engine.gram_computations)
+                        started=started, gram_computations=_engine.gram_computations, worker_runs=_runs)
     except _Cancelled:
         status, reason = "interrupted", "cancelled by the client"
     except NStyleError as exc:
@@ -249,7 +252,7 @@ def run_task(task: Task) -> Finished:
     for path, local in renames.items():  # messages name the client's files
         reason = reason.replace(local, path)
     return Finished(task.name, status, reason, time.time() - started, worker=worker.address, started=started,
-                    gram_computations=getattr(_engine, "gram_computations", 0))
+                    gram_computations=getattr(_engine, "gram_computations", 0), worker_runs=_runs)
 
 
 # ---- on the client ----------------------------------------------------------------------------------------------
@@ -297,7 +300,7 @@ def _collect(future: Any, name: str, cfg: Config, submitted: float, allowed: int
     """The :class:`Finished` of a completed future; a done run's image is saved here, by the client."""
     from distributed.scheduler import KilledWorker
 
-    from . import images
+    from . import api, images
 
     if future.status == "finished":
         fin = future.result()
@@ -315,6 +318,7 @@ def _collect(future: Any, name: str, cfg: Config, submitted: float, allowed: int
     fin.submitted = submitted
     if fin.status == "done":
         try:
+            api.prepare_output(dataclasses.replace(cfg, output_dir=None))
             images.save_image(fin.image, cfg.output)
         except NStyleError as exc:
             fin.status, fin.reason = "failed", str(exc)

@@ -212,7 +212,7 @@ class Outcome:
     code: int = 0  # exit status of an interrupted run
     history: List[Any] = field(default_factory=list)  # nstyle.loop.Epoch per epoch of a done run
     worker: str = ""  # the Dask worker that ran it (cluster runs)
-    timing: Dict[str, float] = field(default_factory=dict)  # cluster runs: submitted_at / started_at (Unix time)
+    timing: Dict[str, float] = field(default_factory=dict)  # cluster runs: submitted_at, started_at, ended_at
 
 
 @dataclass
@@ -249,7 +249,8 @@ def run_on_cluster(planned: List[Planned], client: Any, log_line) -> Iterator[Tu
     by_name = {p.job.name: p for p in planned}
     for f in cluster.run(client, [(p.job.name, p.cfg) for p in planned], log_line):
         p = by_name[f.name]
-        timing = {"submitted_at": round(f.submitted, 3), "started_at": round(f.started, 3)} if f.started else {}
+        timing = {"submitted_at": round(f.submitted, 3), "started_at": round(f.started, 3),
+                  "ended_at": round(f.ended, 3)} if f.started else {}
         yield p, Outcome(p.job, f.status, f.seconds, f.epochs, f.reason, f.style_loss, f.content_loss, f.code,
                          f.history, f.worker, timing)
 

@@ -156,7 +156,8 @@ class Finished:
     image: Any = None  # HxWx3 uint8 (done runs)
     worker: str = ""
     submitted: float = 0.0  # time.time() on the client
-    started: float = 0.0  # time.time() on the worker
+    started: float = 0.0  # time.time() on the worker when it took the run
+    ended: float = 0.0  # time.time() on the worker when it handed the result back
     gram_computations: int = 0  # style Gram computations of the worker's Engine so far
     worker_runs: int = 0  # runs this worker process has been given so far, this one included
     code: int = 0  # exit status of an interrupted run
@@ -240,8 +241,8 @@ def run_task(task: Task) -> Finished:
             _engine = _engine or api.Engine()
             result = api.run(cfg, engine=_engine, on_epoch=cancelled)
         return Finished(task.name, "done", "", result.seconds, result.epochs, result.style_loss,
-                        result.content_loss, result.history, result.image, worker.address,
-                        started=started, gram_computations=_engine.gram_computations, worker_runs=_runs)
+                        result.content_loss, result.history, result.image, worker.address, started=started,
+                        ended=time.time(), gram_computations=_engine.gram_computations, worker_runs=_runs)
     except _Cancelled:
         status, reason = "interrupted", "cancelled by the client"
     except NStyleError as exc:
@@ -251,7 +252,8 @@ def run_task(task: Task) -> Finished:
         status, reason = "failed", f"{type(exc).__name__} on worker {worker.address}: {exc}"
     for path, local in renames.items():  # messages name the client's files
         reason = reason.replace(local, path)
-    return Finished(task.name, status, reason, time.time() - started, worker=worker.address, started=started,
+    ended = time.time()
+    return Finished(task.name, status, reason, ended - started, worker=worker.address, started=started, ended=ended,
                     gram_computations=getattr(_engine, "gram_computations", 0), worker_runs=_runs)
 
 

@@ -272,7 +272,7 @@ def summary(outcomes: List[Outcome], seconds: float) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """``nstyle batch``: the single-run flags plus the batch's own."""
-    from .cli import Parser, add_config_flags
+    from .cli import Parser, add_config_flags, add_process_flags
 
     p = Parser(prog="nstyle batch", description="Stylize many contents with many styles, or the rows of a "
                "manifest; re-running the same command skips runs already done with the same settings.")
@@ -281,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
                    "setting by its name (style_weight, max_long_edge, seed, ...)")
     add_config_flags(p, skip=["content_image", "style_image", "output", "resume"])
+    add_process_flags(p)
     return p
 
 

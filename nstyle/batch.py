@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import api, checkpoint, report
@@ -227,6 +227,7 @@ class Outcome:
     style_loss: float = float("nan")
     content_loss: float = float("nan")
     code: int = 0  # exit status of an interrupted run
+    history: List[Any] = field(default_factory=list)  # nstyle.loop.Epoch per epoch run (also when stopped early)
 
 
 def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[api.Engine] = None) -> List[Outcome]:
@@ -264,10 +265,11 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[api
             outcome = Outcome(job, "interrupted", time.perf_counter() - started, reason=str(exc), code=exc.code)
         except NStyleError as exc:
             outcome = Outcome(job, "failed", time.perf_counter() - started, reason=str(exc))
+        outcome.history = epochs
         record.update(status=outcome.status, reason=outcome.reason, seconds=round(outcome.seconds, 3),
                       epochs=outcome.epochs, style_loss=outcome.style_loss, content_loss=outcome.content_loss,
                       finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                      history=history_record(epochs, old.get("history") if cfg.resume and old else None))
+                      history=history_record(outcome.history, old.get("history") if cfg.resume and old else None))
         append_log(log_path, record)
         outcomes.append(outcome)
         outer.log(f"{tag}: {outcome.status} in {outcome.seconds:.1f} s" + (f" ({outcome.reason})" if

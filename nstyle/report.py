@@ -6,7 +6,7 @@ import math
 import os
 import platform
 import sys
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 from urllib.parse import quote
 
 from .atomic import atomic_path
@@ -201,12 +201,12 @@ def html_page(folder: str, grid: Grid) -> str:
             + "\n".join(rows) + f"\n</tbody></table>\n{VIEWER}\n</body></html>\n")
 
 
-def write(folder: str, records: Dict[str, dict], planned: Sequence[dict] = (),
+def write(folder: str, records: Dict[str, dict], planned: Sequence[Union[dict, str]] = (),
           this_time: Optional[Dict[str, str]] = None) -> None:
     """Write ``index.html``, ``sheet.png`` and the thumbnails they show into ``folder``.
 
-    ``records``: the latest ``runs.jsonl`` record per run name; ``planned``: this batch's runs (``name``,
-    ``content``, ``style``, ``output``) in order; ``this_time``: this invocation's outcome per run name.
+    ``records``: the latest ``runs.jsonl`` record per run name; ``planned``: this batch's runs in order (dicts with
+    ``name``, ``content``, ``style``, ``output``, or just names); ``this_time``: this invocation's outcome per name.
     """
     grid = arrange(records, planned, this_time)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 #: Cell states, in the order the summary line counts them.
 STATES = ("done", "skipped", "failed", "interrupted", "missing", "not run")
@@ -68,21 +68,22 @@ def state_of(record: dict, this_time: Optional[str]) -> Tuple[str, str]:
     return str(status), str(record.get("reason") or "")
 
 
-def arrange(records: Dict[str, dict], planned: Sequence[dict] = (),
+def arrange(records: Dict[str, dict], planned: Sequence[Union[dict, str]] = (),
             this_time: Optional[Dict[str, str]] = None) -> Grid:
     """The grid of every planned run (batch order) and then every other run in ``records`` (log order).
 
     ``records`` are the latest ``runs.jsonl`` record per name; ``planned`` the batch's runs as dicts with
-    ``name``, ``content``, ``style`` and ``output`` (runs without a record yet show as "not run");
-    ``this_time`` maps names to this invocation's outcome ("skipped" marks results made earlier).
+    ``name``, ``content``, ``style`` and ``output`` (runs without a record yet show as "not run"), or as bare
+    names (those without a record are left out: nothing says where they belong); ``this_time`` maps names to
+    this invocation's outcome ("skipped" marks results made earlier).
     """
     this_time = this_time or {}
-    order = [p["name"] for p in planned] + [n for n in records if n not in {p["name"] for p in planned}]
-    plans = {p["name"]: p for p in planned}
+    plans = {p["name"]: p for p in (records.get(p) if isinstance(p, str) else p for p in planned) if p}
+    order = list(plans) + [n for n in records if n not in plans]
     grid = Grid()
     rows: Dict[str, int] = {}
     cols: Dict[str, int] = {}
-    for name in dict.fromkeys(order):
+    for name in order:
         record = records.get(name) or dict(plans[name])
         content, style = paths(record.get("content")), paths(record.get("style"))
         i = rows.setdefault(json.dumps(content), len(rows))

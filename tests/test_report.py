@@ -266,6 +266,14 @@ def test_every_state_gets_a_cell(tmp_path):
         assert os.path.isfile(tmp_path / unquote(value)), value
 
 
+def test_plain_run_names_give_the_order(tmp_path):
+    records = {r["name"]: r for r in fake_batch.make(str(tmp_path), 2, 1, epochs=3)}
+    report.write(str(tmp_path), records, ["photo01__style0", "photo00__style0", "never-recorded"])
+    tree = parse((tmp_path / "index.html").read_text(encoding="utf-8"))
+    assert [b.attrs["data-run"] for b in tree.all("div", "run")] == ["photo01__style0", "photo00__style0"]
+    assert [label(th) for th in tree.all("th", "content")] == ["photo01.jpg", "photo00.jpg"]
+
+
 def test_loss_curve_is_log_scaled():
     svg = report_svg.loss_curve({"style": [1000.0, 100.0, 10.0], "content": [10.0, 10.0, float("nan")]})
     tree = parse(svg)

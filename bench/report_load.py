@@ -33,7 +33,7 @@ from nstyle import batch, report  # noqa: E402
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--force-device-scale-factor=1", "--window-size=1220,920"]
+         "--disable-dev-shm-usage", "--force-device-scale-factor=1", "--window-size=1220,920"]
 FRAME = """<!doctype html><html><head><meta charset="utf-8"><title>-</title><script>var t0 = performance.now();
 </script></head><body style="margin:0"><iframe src="index.html" width="1200" height="900"
 onload="document.title = 'loaded ' + (performance.now() - t0).toFixed(1)"></iframe></body></html>"""

@@ -321,7 +321,7 @@ def test_a_hundred_runs_stay_light(tmp_path):
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--force-device-scale-factor=1", "--hide-scrollbars"]
+                  "--disable-dev-shm-usage", "--force-device-scale-factor=1", "--hide-scrollbars"]
 WINDOW = (1200, 900)
 
 PROBE = """<script>

@@ -99,17 +99,6 @@ def process_vs_workers(tmp: str, contents, common, workers: int) -> str:
     return table(rows, ["way", "wall s", "ratio", "runs/hour", "first run wait s", "later runs wait s"])
 
 
-def machine() -> str:
-    """The machine line(s) printed above the tables."""
-    try:
-        from nstyle.runtime import machine_lines
-    except ImportError:  # before nstyle.runtime exists
-        import platform
-
-        return f"python {platform.python_version()}, {os.cpu_count()} CPU(s), {platform.processor() or '?'}"
-    return "\n".join(machine_lines())
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=50)
@@ -117,7 +106,10 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="local Dask workers for the second comparison")
     ap.add_argument("--only", choices=["separate", "workers"], help="run one comparison only")
     a = ap.parse_args()
-    print(machine())
+    sys.path.insert(0, ROOT)
+    from nstyle.runtime import machine_lines
+
+    print("\n".join(machine_lines()))
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)
         contents = [crop_3_2(c, tmp) for c in CONTENTS]

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import mxnet as mx
 import numpy as np
 
-from . import checkpoint, color, images, losses, resources, weights
+from . import checkpoint, color, cuda, images, losses, resources, weights
 from .config import Config, coerce_value
 from .errors import Interrupted, NStyleError, NumericalFailure
 from .interrupts import StopRequest, stop_on_signals
@@ -63,8 +63,7 @@ def select_context(gpu: Optional[int]) -> mx.Context:
     elif gpu < 0:
         ctx = mx.cpu()
     elif gpu >= available:
-        raise NStyleError(f"--gpu {gpu}: this MXNet build sees {available} GPU(s); install a CUDA build of "
-                          "MXNet (e.g. pip install mxnet-cu112) or run on the CPU with --gpu -1")
+        raise NStyleError(cuda.no_cuda_message(gpu, available))
     else:
         ctx = mx.gpu(gpu)
     log.info("computing on %s", "the CPU" if ctx.device_type == "cpu" else f"GPU {ctx.device_id}")

@@ -198,6 +198,24 @@ def append_log(path: str, record: dict) -> None:
         f.write(old + json.dumps(record, default=str) + "\n")
 
 
+def job_record(job: Job) -> dict:
+    """The fields of a job that its ``runs.jsonl`` record and the report share."""
+    return {"name": job.name, "content": job.cfg.content_image, "style": job.cfg.style_image, "output": job.output}
+
+
+def history_record(epochs: List[Any], before: Optional[dict] = None) -> Dict[str, list]:
+    """Style and content loss per epoch (4 significant digits) for the report's curves.
+
+    ``before``: the history of the interrupted run this one resumed, put in front of the new epochs.
+    """
+    def short(v: float) -> float:
+        return float(f"{v:.4g}")
+    new = {"style": [short(e.style_loss) for e in epochs], "content": [short(e.content_loss) for e in epochs]}
+    if not before:
+        return new
+    return {k: list(before.get(k) or []) + v for k, v in new.items()}
+
+
 @dataclass
 class Outcome:
     """How one job of this invocation went."""
@@ -210,8 +228,9 @@ class Outcome:
     style_loss: float = float("nan")
     content_loss: float = float("nan")
     code: int = 0  # exit status of an interrupted run
-    history: List[Any] = field(default_factory=list)  # nstyle.loop.Epoch per epoch of a done run
+    history: List[Any] = field(default_factory=list)  # nstyle.loop.Epoch per epoch run (also when stopped early)
     worker: str = ""  # the Dask worker that ran it (cluster runs)
+    machine: List[str] = field(default_factory=list)  # cluster runs: the worker's machine lines
     timing: Dict[str, float] = field(default_factory=dict)  # cluster runs: submitted_at, started_at, ended_at
 
 
@@ -222,6 +241,7 @@ class Planned:
     job: Job
     cfg: Config
     record: Dict[str, Any]
+    history_before: Optional[dict] = None  # the losses of the interrupted run this one resumes
 
 
 def run_here(planned: List[Planned], engine: api.Engine, log_line) -> Iterator[Tuple[Planned, Outcome]]:
@@ -229,14 +249,16 @@ def run_here(planned: List[Planned], engine: api.Engine, log_line) -> Iterator[T
     for p in planned:
         log_line(f"{p.job.name}: {'resuming' if p.cfg.resume else 'running'}")
         started = time.perf_counter()
+        epochs: List[Any] = []
         try:
-            result = api.run(p.cfg, engine=engine)
+            result = api.run(p.cfg, engine=engine, on_epoch=epochs.append)
             outcome = Outcome(p.job, "done", result.seconds, result.epochs, "", result.style_loss,
-                              result.content_loss, history=result.history)
+                              result.content_loss)
         except Interrupted as exc:
             outcome = Outcome(p.job, "interrupted", time.perf_counter() - started, reason=str(exc), code=exc.code)
         except NStyleError as exc:
             outcome = Outcome(p.job, "failed", time.perf_counter() - started, reason=str(exc))
+        outcome.history = epochs
         yield p, outcome
         if outcome.status == "interrupted":
             return
@@ -252,7 +274,7 @@ def run_on_cluster(planned: List[Planned], client: Any, log_line) -> Iterator[Tu
         timing = {"submitted_at": round(f.submitted, 3), "started_at": round(f.started, 3),
                   "ended_at": round(f.ended, 3)} if f.started else {}
         yield p, Outcome(p.job, f.status, f.seconds, f.epochs, f.reason, f.style_loss, f.content_loss, f.code,
-                         f.history, f.worker, timing)
+                         f.history, f.worker, f.machine, timing)
 
 
 def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[api.Engine] = None,
@@ -265,6 +287,7 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[api
     os.makedirs(output_dir, exist_ok=True)
     log_path = os.path.join(output_dir, LOG_NAME)
     previous = read_log(log_path)
+    machine = report.machine_lines()
     outer = Progress(len(jobs), quiet=quiet, label="runs")
     outcomes: List[Outcome] = []
     planned: List[Planned] = []
@@ -278,18 +301,18 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[api
             outer.update(len(outcomes))
             continue
         cfg = job.cfg
-        if old and old.get("status") == "interrupted" and old.get("hash") == digest and \
+        if client is None and old and old.get("status") == "interrupted" and old.get("hash") == digest and \
                 os.path.exists(checkpoint.path_for(cfg.output_dir)):
             cfg = dataclasses.replace(cfg, resume=True)  # continue where the interrupted run stopped
-        planned.append(Planned(job, cfg, {"name": job.name, "content": job.cfg.content_image,
-                                          "style": job.cfg.style_image, "output": job.output, "config": effective,
-                                          "hash": digest}))
+        planned.append(Planned(job, cfg, dict(job_record(job), config=effective, hash=digest),
+                               old.get("history") if cfg.resume and old else None))
     runs = run_here(planned, engine or api.Engine(), outer.log) if client is None else \
         run_on_cluster(planned, client, outer.log)
     for p, outcome in runs:
-        record = dict(p.record, status=outcome.status, reason=outcome.reason, seconds=round(outcome.seconds, 3),
-                      epochs=outcome.epochs, style_loss=outcome.style_loss, content_loss=outcome.content_loss,
-                      finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        record = dict(p.record, machine=outcome.machine or machine, status=outcome.status, reason=outcome.reason,
+                      seconds=round(outcome.seconds, 3), epochs=outcome.epochs, style_loss=outcome.style_loss,
+                      content_loss=outcome.content_loss, finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                      history=history_record(outcome.history, p.history_before))
         if outcome.worker:
             record.update(worker=outcome.worker, **outcome.timing)
         append_log(log_path, record)
@@ -315,7 +338,7 @@ def summary(outcomes: List[Outcome], seconds: float) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """``nstyle batch``: the single-run flags plus the batch's own."""
-    from .cli import Parser, add_config_flags
+    from .cli import Parser, add_config_flags, add_process_flags
 
     p = Parser(prog="nstyle batch", description="Stylize many contents with many styles, or the rows of a "
                "manifest; re-running the same command skips runs already done with the same settings.")
@@ -328,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=positive_int, metavar="N", help="run on a local Dask cluster of N worker "
                    "processes, each with available cores / N threads")
     add_config_flags(p, skip=["content_image", "style_image", "output", "resume"])
+    add_process_flags(p)
     return p
 
 
@@ -373,7 +397,8 @@ def main(argv: List[str]) -> int:
             api.prepare_output(dataclasses.replace(base, output_dir=output_dir))
             log.info("%d run(s) into %s", len(jobs), output_dir)
             outcomes = run_jobs(jobs, output_dir, ns.quiet, client=client)
-            report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [j.name for j in jobs])
+            report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [job_record(j) for j in jobs],
+                         {o.job.name: o.status for o in outcomes})
     except NStyleError as exc:
         print(f"nstyle: error: {exc}", file=sys.stderr)
         return exc.code

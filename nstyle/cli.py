@@ -7,6 +7,7 @@ import logging
 import sys
 from typing import List, Optional, Sequence
 
+from . import cuda, runtime
 from .config import Config, field_kind
 from .errors import Interrupted, NStyleError
 
@@ -37,12 +38,35 @@ def add_config_flags(p: argparse.ArgumentParser, skip: Sequence[str] = ()) -> No
             p.add_argument(*names, dest=f.name, type=parser, default=f.default, help=help_, **meta)
 
 
+def add_process_flags(p: argparse.ArgumentParser) -> None:
+    """Flags about the process rather than the run (acted on in :func:`main` before MXNet loads)."""
+    g = p.add_argument_group("machine")
+    g.add_argument("--reproducible", action="store_true",
+                   help=f"the same picture on every run and every x86-64 machine with AVX2: caps oneDNN at "
+                   f"{runtime.REPRODUCIBLE_ISA} and runs {runtime.REPRODUCIBLE_THREADS} threads (also "
+                   f"{runtime.REPRODUCIBLE_VAR}=1)")
+    g.add_argument("--version", action="store_true",
+                   help="print nstyle, MXNet, numpy and Python versions, CPU, oneDNN instruction set, threads "
+                   "and GPUs, one per line, and exit")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The single-image command line."""
     p = Parser(prog="nstyle", description="Neural style transfer (Gatys et al. 2015) with MXNet, "
                "faithful to the classic MXNet example. For many images at once: nstyle batch --help.")
     add_config_flags(p)
+    add_process_flags(p)
     return p
+
+
+def apply_process_flags(argv: Sequence[str]) -> Optional[int]:
+    """Act on ``--version`` and ``--reproducible`` before anything loads MXNet; an exit status if done."""
+    if "--reproducible" in argv:
+        runtime.set_reproducible()
+    if "--version" in argv:
+        print("\n".join(runtime.machine_lines()))
+        return 0
+    return None
 
 
 def config_from_args(ns: argparse.Namespace) -> Config:
@@ -66,6 +90,13 @@ def setup_logging(quiet: bool) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of ``nstyle`` and ``python -m nstyle``; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        status = apply_process_flags(argv)
+    except NStyleError as exc:
+        print(f"nstyle: error: {exc}", file=sys.stderr)
+        return exc.code
+    if status is not None:
+        return status
     if argv[:1] == ["batch"]:
         from .batch import main as batch_main
 
@@ -73,6 +104,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ns = build_parser().parse_args(argv)
     setup_logging(ns.quiet)
     try:
+        cuda.require_libraries()
         from .api import run
 
         run(config_from_args(ns).validate())

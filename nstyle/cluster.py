@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from . import __version__
+from . import __version__, runtime
 from .config import Config
 from .errors import NStyleError
 from .interrupts import stop_on_signals
@@ -38,8 +38,6 @@ INSTALL = "pip install 'nstyle[cluster]' (Dask: dask and distributed)"
 CONNECT_TIMEOUT = 5.0
 #: Worker deaths a run may live through on a ``--workers`` cluster before it is marked failed (Dask's default).
 ALLOWED_FAILURES = 3
-#: Environment variables that change a run's pixels: a worker must have the client's values.
-SAME_ENV = ("NSTYLE_REPRODUCIBLE",)
 #: Event topic on which workers announce the runs they start.
 TOPIC = "nstyle-run-started"
 #: Seconds between looks at finished runs, signals and worker events while waiting.
@@ -53,11 +51,6 @@ def require_dask(flag: str) -> Any:
     except ImportError:
         raise NStyleError(f"{flag} needs Dask, which is not installed: {INSTALL}") from None
     return distributed
-
-
-def available_cores() -> int:
-    """CPUs this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @contextlib.contextmanager
@@ -94,8 +87,8 @@ def connect(scheduler: Optional[str] = None, workers: Optional[int] = None) -> I
     """A ``distributed.Client`` for the scheduler at ``scheduler``, or for a new local cluster of ``workers``.
 
     A local cluster has ``workers`` processes of one task thread each; each gets ``available cores // workers``
-    threads for MXNet (``OMP_NUM_THREADS``, set before MXNet loads) and this process's :data:`SAME_ENV`.
-    It is shut down on leaving the block.
+    threads for MXNet (``OMP_NUM_THREADS``, set before MXNet loads), or reproducible mode's fixed count when this
+    process is in reproducible mode (passed on to the workers). It is shut down on leaving the block.
     """
     distributed = require_dask("--scheduler" if scheduler else "--workers")
     if scheduler:
@@ -110,8 +103,9 @@ def connect(scheduler: Optional[str] = None, workers: Optional[int] = None) -> I
         return
     import dask
 
-    threads = max(1, available_cores() // workers)
-    env = {"OMP_NUM_THREADS": str(threads), **{n: os.environ[n] for n in SAME_ENV if n in os.environ}}
+    reproducible = runtime.reproducible_requested()
+    threads = runtime.REPRODUCIBLE_THREADS if reproducible else max(1, runtime.available_cpus() // workers)
+    env = {"OMP_NUM_THREADS": str(threads), **(runtime.reproducible_env() if reproducible else {})}
     settings = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
                 "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": threads}
     with _environ_kept(["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_",
@@ -123,8 +117,8 @@ def connect(scheduler: Optional[str] = None, workers: Optional[int] = None) -> I
             raise NStyleError("interrupted while starting the local Dask cluster", code=130) from None
         with cluster, distributed.Client(cluster, set_as_default=False) as client:
             client.register_plugin(_ignore_interrupts(distributed))
-            log.info("local Dask cluster: %d worker process(es), %d MXNet thread(s) each, scheduler %s",
-                     workers, threads, cluster.scheduler_address)
+            log.info("local Dask cluster: %d worker process(es), %d MXNet thread(s) each%s, scheduler %s",
+                     workers, threads, " (reproducible mode)" if reproducible else "", cluster.scheduler_address)
             yield client
 
 
@@ -137,7 +131,7 @@ class Task:
     cfg: Config
     files: Dict[str, Optional[bytes]]  # client path -> bytes (None: the client could not read it)
     weights_sha256: str  # the client's checksum of --weights, or its spec when the client has no such file
-    env: Dict[str, Optional[str]]
+    reproducible: bool  # whether the client is in reproducible mode (the worker must be too)
     version: str = __version__
 
 
@@ -155,6 +149,7 @@ class Finished:
     history: List[Any] = field(default_factory=list)  # nstyle.loop.Epoch per epoch
     image: Any = None  # HxWx3 uint8 (done runs)
     worker: str = ""
+    machine: List[str] = field(default_factory=list)  # the worker's nstyle.runtime.machine_lines()
     submitted: float = 0.0  # time.time() on the client
     started: float = 0.0  # time.time() on the worker when it took the run
     ended: float = 0.0  # time.time() on the worker when it handed the result back
@@ -166,6 +161,7 @@ class Finished:
 # ---- on the worker ----------------------------------------------------------------------------------------------
 
 _engine: Any = None
+_machine: List[str] = []
 _runs = 0
 _engine_lock = threading.Lock()  # one run at a time per worker process, whatever its thread count
 
@@ -197,14 +193,15 @@ def _local_inputs(task: Task, folder: str) -> Tuple[Config, Dict[str, str]]:
 
 
 def _check_worker(task: Task, address: str) -> None:
-    """The worker must run the client's nstyle, with the client's :data:`SAME_ENV` and weights file."""
+    """The worker must run the client's nstyle, in the client's reproducible mode, with the client's weights."""
     if task.version != __version__:
         raise NStyleError(f"worker {address} has nstyle {__version__}, the client {task.version}; install the "
                           "same version everywhere")
-    for name, value in task.env.items():
-        if os.environ.get(name) != value:
-            raise NStyleError(f"worker {address} has {name}={os.environ.get(name)!r}, the client {value!r}; start "
-                              "the workers with the client's setting")
+    here = runtime.reproducible_requested()
+    if here != task.reproducible:
+        mode = {True: "in reproducible mode", False: "not in reproducible mode"}
+        raise NStyleError(f"worker {address} is {mode[here]}, the client is {mode[task.reproducible]}; start the "
+                          f"workers with {runtime.REPRODUCIBLE_VAR}={int(task.reproducible)}")
     spec = task.cfg.weights
     if re.fullmatch(r"[0-9a-f]{64}", task.weights_sha256):
         from .batch import file_checksum
@@ -220,7 +217,7 @@ def run_task(task: Task) -> Finished:
     """Run one task on this Dask worker with the worker's long-lived Engine (executed by the worker)."""
     from distributed import get_worker
 
-    global _engine, _runs
+    global _engine, _machine, _runs
     worker = get_worker()
     key, started = worker.get_current_task(), time.time()
     worker.log_event(TOPIC, {"batch": task.batch, "name": task.name, "worker": worker.address, "pid": os.getpid()})
@@ -239,9 +236,10 @@ def run_task(task: Task) -> Finished:
 
             _runs += 1
             _engine = _engine or api.Engine()
+            _machine = _machine or runtime.machine_lines()
             result = api.run(cfg, engine=_engine, on_epoch=cancelled)
         return Finished(task.name, "done", "", result.seconds, result.epochs, result.style_loss,
-                        result.content_loss, result.history, result.image, worker.address, started=started,
+                        result.content_loss, result.history, result.image, worker.address, _machine, started=started,
                         ended=time.time(), gram_computations=_engine.gram_computations, worker_runs=_runs)
     except _Cancelled:
         status, reason = "interrupted", "cancelled by the client"
@@ -280,7 +278,7 @@ def make_task(batch: str, name: str, cfg: Config) -> Task:
     weights = os.path.abspath(cfg.weights) if os.path.isfile(cfg.weights) else cfg.weights
     return Task(batch, name, dataclasses.replace(cfg, weights=weights),
                 {p: _read(p) for p in _input_paths(cfg)}, file_checksum(weights),
-                {n: os.environ.get(n) for n in SAME_ENV})
+                runtime.reproducible_requested())
 
 
 def _window(client: Any) -> int:

@@ -19,8 +19,8 @@ from nstyle import batch, cluster
 from nstyle.config import Config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: One MXNet thread everywhere, so that in-process and worker runs do the same arithmetic.
-ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=ROOT)
+ENV = {k: v for k, v in os.environ.items() if k != "NSTYLE_REPRODUCIBLE"}
+ENV["PYTHONPATH"] = ROOT
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +81,11 @@ class Running:
 
 
 def test_workers_give_the_same_images_records_and_report_as_one_process(folder, weights_file):
-    here = subprocess.run(command(folder, weights_file, "here", "--quiet"), cwd=ROOT, env=ENV, capture_output=True,
-                          text=True)
+    here = subprocess.run(command(folder, weights_file, "here", "--quiet", "--reproducible"), cwd=ROOT, env=ENV,
+                          capture_output=True, text=True)
     assert here.returncode == 0, here.stderr
-    there = subprocess.run(command(folder, weights_file, "there", "--workers", "2"), cwd=ROOT, env=ENV,
-                           capture_output=True, text=True)
+    there = subprocess.run(command(folder, weights_file, "there", "--workers", "2", "--reproducible"), cwd=ROOT,
+                           env=ENV, capture_output=True, text=True)
     assert there.returncode == 0, there.stderr
     a = {r["name"]: r for r in records(folder / "here")}
     b = {r["name"]: r for r in records(folder / "there")}
@@ -98,6 +98,7 @@ def test_workers_give_the_same_images_records_and_report_as_one_process(folder, 
         assert np.abs(pixels(folder / "here" / f"{name}.jpg") - pixels(folder / "there" / f"{name}.jpg")).max() <= 1
         assert s["started_at"] >= s["submitted_at"] - 1
     assert len({s["worker"] for s in b.values()}) == 2  # both workers took runs
+    assert "reproducible: on" in "".join(s["machine"]) and "(reproducible mode)" in there.stderr
     assert len(re.findall(r"running on tcp://\S+ \(pid \d+\)", there.stderr)) == 6  # the log names the worker
     assert len(re.findall(r"\] \S+: done on tcp://", there.stderr)) == 6
 
@@ -107,7 +108,8 @@ def test_workers_give_the_same_images_records_and_report_as_one_process(folder, 
     assert np.abs(pixels(folder / "here" / "sheet.png") - pixels(folder / "there" / "sheet.png")).max() <= 2
 
 
-def test_python_api_computes_a_style_once_per_worker_and_fails_bad_inputs_alone(folder, weights_file, tmp_path):
+def test_python_api_computes_a_style_once_per_worker_and_fails_bad_inputs_alone(folder, weights_file, tmp_path,
+                                                                                monkeypatch):
     rng = np.random.RandomState(1)
     contents = []
     for k in range(4):  # four photos of one size: one network size, one set of style targets
@@ -121,6 +123,8 @@ def test_python_api_computes_a_style_once_per_worker_and_fails_bad_inputs_alone(
     with cluster.connect(workers=2) as client:
         done = {f.name: f for f in cluster.run(client, runs, lambda line: None)}
         again = next(cluster.run(client, runs[:1], lambda line: None))
+        monkeypatch.setenv("NSTYLE_REPRODUCIBLE", "1")  # the client only: its workers were started without it
+        refused = next(cluster.run(client, runs[:1], lambda line: None))
     assert [done[j.name].status for j in jobs] == ["done"] * 4 + ["failed"], [f.reason for f in done.values()]
     assert done["bad__style"].reason == f"image {tmp_path / 'bad.png'}: not an image file " \
                                         "(or a format Pillow cannot read)"  # the client's path, not the worker's
@@ -132,6 +136,9 @@ def test_python_api_computes_a_style_once_per_worker_and_fails_bad_inputs_alone(
     assert {f.gram_computations for f in ok} == {1} and max(f.worker_runs for f in ok) >= 2  # shared by a worker's runs
     assert again.status == "done" and again.gram_computations == 1  # the worker's Engine lives across batches
     assert again.worker_runs == 1 + sum(f.worker == again.worker for f in done.values())
+    assert (refused.status, refused.reason) == ("failed", f"worker {refused.worker} is not in reproducible mode, the "
+                                                "client is in reproducible mode; start the workers with "
+                                                "NSTYLE_REPRODUCIBLE=1")
 
 
 def test_a_killed_worker_costs_nothing_but_time(folder, weights_file):

@@ -102,9 +102,10 @@ def test_workers_give_the_same_images_records_and_report_as_one_process(folder, 
     assert len(re.findall(r"running on tcp://\S+ \(pid \d+\)", there.stderr)) == 6  # the log names the worker
     assert len(re.findall(r"\] \S+: done on tcp://", there.stderr)) == 6
 
-    def sources(out):
-        return re.findall(r'src="([^"]+)"', (folder / out / "index.html").read_text())
-    assert sources("here") == sources("there")
+    def page(out):  # links to the inputs and results, and each run's cell with its status, in grid order
+        text = (folder / out / "index.html").read_text()
+        return re.findall(r'href="([^"]+)"', text), re.findall(r'<div class="run ([^"]+)" data-run="([^"]+)"', text)
+    assert page("here") == page("there") and len(page("here")[1]) == 6
     assert np.abs(pixels(folder / "here" / "sheet.png") - pixels(folder / "there" / "sheet.png")).max() <= 2
 
 

@@ -84,23 +84,33 @@ def _ignore_interrupts(distributed: Any) -> Any:
 
 @contextlib.contextmanager
 def connect(scheduler: Optional[str] = None, workers: Optional[int] = None) -> Iterator[Any]:
-    """A ``distributed.Client`` for the scheduler at ``scheduler``, or for a new local cluster of ``workers``.
-
-    A local cluster has ``workers`` processes of one task thread each; each gets ``available cores // workers``
-    threads for MXNet (``OMP_NUM_THREADS``, set before MXNet loads), or reproducible mode's fixed count when this
-    process is in reproducible mode (passed on to the workers). It is shut down on leaving the block.
-    """
+    """A ``distributed.Client`` for the scheduler at ``scheduler``, or for a new local cluster of ``workers``."""
     distributed = require_dask("--scheduler" if scheduler else "--workers")
-    if scheduler:
-        try:
-            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise NStyleError(f"--scheduler {scheduler}: no Dask scheduler answered within {CONNECT_TIMEOUT:g} s "
-                              f"({why})") from None
-        with client:
-            yield client
-        return
+    with (_remote(distributed, scheduler) if scheduler else _local(distributed, workers or 1)) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def _remote(distributed: Any, scheduler: str) -> Iterator[Any]:
+    """A client of the running scheduler at ``scheduler``; one line if none answers within :data:`CONNECT_TIMEOUT`."""
+    try:
+        client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise NStyleError(f"--scheduler {scheduler}: no Dask scheduler answered within {CONNECT_TIMEOUT:g} s "
+                          f"({why})") from None
+    with client:
+        yield client
+
+
+@contextlib.contextmanager
+def _local(distributed: Any, workers: int) -> Iterator[Any]:
+    """A client of a new local cluster of ``workers`` processes, shut down on leaving the block.
+
+    Each worker has one task thread and ``available CPUs // workers`` MXNet threads (``OMP_NUM_THREADS``, set
+    before MXNet loads), or reproducible mode's fixed count when this process is in reproducible mode, which
+    the workers then share.
+    """
     import dask
 
     reproducible = runtime.reproducible_requested()

@@ -144,7 +144,7 @@ def test_python_api_computes_a_style_once_per_worker_and_fails_bad_inputs_alone(
 
 def test_a_killed_worker_costs_nothing_but_time(folder, weights_file):
     out = folder / "killed"
-    run = Running(command(folder, weights_file, "killed", "--workers", "2", epochs=40))
+    run = Running(command(folder, weights_file, "killed", "--workers", "2"))
     victim = run.wait_for(r"(\S+): running on (tcp://\S+) \(pid (\d+)\)")
     os.kill(int(victim.group(3)), signal.SIGKILL)
     status, err = run.finish()
@@ -154,7 +154,7 @@ def test_a_killed_worker_costs_nothing_but_time(folder, weights_file):
     assert len(got) == 6 and sorted(r["name"] for r in got) == sorted({r["name"] for r in got})
     assert all(r["status"] == "done" and os.path.exists(r["output"]) for r in got)
     again = {r["name"]: r for r in got}[victim.group(1)]
-    assert again["worker"] != victim.group(2) and again["epochs"] == 40  # finished from scratch elsewhere
+    assert again["worker"] != victim.group(2) and again["epochs"] == 20  # finished from scratch elsewhere
     assert re.search(f"worker {re.escape(victim.group(2))} died during [^;]*{victim.group(1)}", err)
 
 
@@ -162,7 +162,7 @@ def test_a_killed_worker_costs_nothing_but_time(folder, weights_file):
 def test_interrupted_client_cancels_and_the_same_command_runs_nothing_twice(folder, weights_file, signum, group,
                                                                             code):
     out = f"stopped{code}"
-    cmd = command(folder, weights_file, out, "--workers", "2", epochs=30)
+    cmd = command(folder, weights_file, out, "--workers", "2")
     run = Running(cmd)
     run.wait_for(r"\] \S+: done on tcp://")
     (os.killpg if group else os.kill)(run.proc.pid, signum)  # Ctrl-C reaches the whole process group

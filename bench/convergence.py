@@ -19,7 +19,7 @@ from typing import Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import CONTENT, STYLE, print_last_row, print_table, run_json, synthetic_weights  # noqa: E402
+from common import CONTENT, STYLE, print_last_row, print_machine, print_table, run_json, synthetic_weights  # noqa: E402
 
 #: name -> extra flags. The first is the recommended fast setting (see README).
 CANDIDATES: Dict[str, List[str]] = {
@@ -47,6 +47,7 @@ def main() -> int:
     ap.add_argument("--content", default=CONTENT)
     ap.add_argument("--style", default=STYLE)
     a = ap.parse_args()
+    print_machine()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)

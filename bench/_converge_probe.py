@@ -39,7 +39,7 @@ def classic_objective(cfg: Config, engine: api.Engine, size, content_rgb, style_
 
 def eight_bit_value(objective: Objective, rgb: np.ndarray) -> float:
     """The objective on a saved 8-bit image (as the network sees it when read back)."""
-    x = rgb.astype(np.float64).transpose(2, 0, 1)[None] - np.array(images.MEAN)[None, :, None, None]
+    x = images.from_pixels(rgb)
     return objective.value(x)
 
 

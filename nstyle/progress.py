@@ -15,7 +15,6 @@ class Progress:
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.done = 0
-        self.offset = 0  # units done before the current stage (e.g. coarser --multires levels)
         self.start = time.perf_counter()
 
     def log(self, line: str) -> None:
@@ -28,10 +27,9 @@ class Progress:
         self._bar()
         self.stream.flush()
 
-    def update(self, done: int, note: str = "") -> None:
+    def update(self, done: int) -> None:
         """Set how many units are done and redraw the bar."""
         self.done = done
-        self.note = note
         if not self.quiet:
             self._bar()
             self.stream.flush()
@@ -43,7 +41,7 @@ class Progress:
         filled = int(width * min(self.done, self.total) / self.total)
         elapsed = time.perf_counter() - self.start
         self.stream.write(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] {self.label} "
-                          f"{self.done}/{self.total} {elapsed:6.0f}s {getattr(self, 'note', '')}")
+                          f"{self.done}/{self.total} {elapsed:6.0f}s")
 
     def close(self) -> None:
         """End the bar's line."""

@@ -20,12 +20,23 @@ def inputs_of(content, *styles):
 
 def targets(cfg, inputs, size=(24, 32)):
     engine = api.Engine()
-    grams = engine.style_targets(cfg, inputs, size, images.resize01(inputs.content, size))
+    grams = engine.style_targets(cfg, inputs.styles, size, images.resize01(inputs.content, size))
     return [g.asnumpy() for g in grams], engine
 
 
 def rgb(h, w, seed):
     return np.random.RandomState(seed).randint(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_style_targets_are_cached_by_pixels_not_by_name(weights_file):
+    content, a, b = rgb(30, 40, 0), rgb(50, 50, 1), rgb(50, 50, 2)
+    cfg, size, engine = Config(weights=weights_file), (24, 32), api.Engine()
+    content01 = images.resize01(content, size)
+    first = engine.style_targets(cfg, [a], size, content01)[0].asnumpy()
+    other = engine.style_targets(cfg, [b], size, content01)[0].asnumpy()  # same shape, other pixels
+    assert engine.gram_computations == 2 and np.abs(first - other).max() > 1e-3 * np.abs(first).max()
+    again = engine.style_targets(cfg, [a.copy()], size, content01)[0].asnumpy()  # same pixels, another array
+    assert engine.gram_computations == 2 and np.array_equal(again, first)
 
 
 def test_blend_of_one_and_of_identical_styles(weights_file):

@@ -82,10 +82,10 @@ def test_content_loss_is_sum_of_squared_feature_differences(index):
 
 # ---- head gradients ----------------------------------------------------------------------------------------
 
-def test_style_scale_is_c_n_c():
-    assert losses.style_scale((1, 64, 16, 24)) == 64 * (16 * 24) * 64
-    assert losses.style_scale((1, 512, 1, 1)) == 512 * 1 * 512
-    assert losses.style_scale((1, 3, 5, 7)) == 3 * 35 * 3
+def test_style_normaliser_is_c_n_c():
+    assert losses.style_normaliser((1, 64, 16, 24)) == 64 * (16 * 24) * 64
+    assert losses.style_normaliser((1, 512, 1, 1)) == 512 * 1 * 512
+    assert losses.style_normaliser((1, 3, 5, 7)) == 3 * 35 * 3
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from nstyle import images as imio
 from nstyle.config import Config
 from nstyle.errors import NStyleError
 from nstyle.lbfgs import LBFGS
-from nstyle.loop import LBFGSLoop
+from nstyle.loop import PATIENCE, LBFGSLoop
 from nstyle.model import LossNet
 from nstyle.objective import Objective
 
@@ -146,4 +146,4 @@ def test_lbfgs_and_adam_stop_after_five_small_changes(images, weights_file):
     for optimizer in ("lbfgs", "adam"):
         result = api.run(cfg_for(images, weights_file, optimizer=optimizer, init="content", max_long_edge=32,
                                  max_num_epochs=20, stop_eps=10.0))
-        assert result.stopped == "converged" and result.epochs == api.PATIENCE
+        assert result.stopped == "converged" and result.epochs == PATIENCE

@@ -1,4 +1,4 @@
-"""Issue 5: several styles, style scale, colour preservation, layer selection, the Python API."""
+"""Opt-in controls: several styles, style scale, colour preservation, layer selection, the Python API."""
 import json
 import re
 

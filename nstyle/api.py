@@ -91,9 +91,9 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     inputs = inputs or read_inputs(cfg)
     sizes = level_sizes(inputs.content.shape, cfg, inputs.content_name)
     check_ready(cfg, inputs, sizes[-1])
-    with stop_on_signals() as stop:
-        session = Session(cfg, engine, inputs, engine.context(cfg.gpu), stop,
-                          Progress(cfg.max_num_epochs * len(sizes), quiet=cfg.quiet), on_epoch, on_image)
+    ctx = engine.context(cfg.gpu)
+    with stop_on_signals() as stop, Progress(cfg.max_num_epochs * len(sizes), quiet=cfg.quiet) as progress:
+        session = Session(cfg, engine, inputs, ctx, stop, progress, on_epoch, on_image)
         level: Optional[Level] = None
         first = len(sizes) - 1 if cfg.resume else 0  # a checkpoint holds the last level's state
         for index, size in enumerate(sizes[first:], start=first):
@@ -103,7 +103,6 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
             level.stopped = optimise(session, level)
             if level.stopped == "interrupted":
                 break
-        session.progress.close()
     return conclude(session, level, started)
 
 
@@ -186,7 +185,6 @@ def optimise(session: Session, level: Level) -> str:
         if session.on_image:
             session.on_image(ep, level.img)
         if not ep.finite:
-            progress.close()
             raise numerical_failure(cfg, level, ep)
         calm = calm + 1 if ep.eps < cfg.stop_eps else 0
         if calm >= loop.patience:

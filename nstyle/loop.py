@@ -36,6 +36,7 @@ class Epoch:
     content_loss: float  # weighted
     lr: float
     seconds: float
+    evaluations: int = 1  # of the objective and its gradient (one VGG forward + backward each)
 
     @property
     def finite(self) -> bool:
@@ -180,6 +181,7 @@ class LBFGSLoop:
         self.solver = LBFGS(objective.value_and_grad, img.asnumpy(), history=history, first_step=first_step,
                             bounds=bounds)
         self.epoch = 0
+        self._evaluations = 0  # objective.evaluations at the end of the last step
 
     @property
     def old_img(self) -> mx.nd.NDArray:
@@ -187,7 +189,8 @@ class LBFGSLoop:
         return mx.nd.array(self.solver.x.reshape(self.img.shape), self.img.context)
 
     def step(self) -> Epoch:
-        """One L-BFGS iteration; ``lr`` in the report is the accepted line-search step."""
+        """One L-BFGS iteration; ``lr`` in the report is the accepted line-search step, ``evaluations`` those of
+        the line search (the first step also counts the evaluation at the start)."""
         start = time.perf_counter()
         old = self.solver.x
         self.solver.step()
@@ -196,7 +199,9 @@ class LBFGSLoop:
         self.epoch += 1
         style, content, _ = self.objective.parts
         eps = float(np.linalg.norm(old - new) / max(np.linalg.norm(new), 1e-300))
-        return Epoch(self.epoch, eps, style, content, self.solver.last_step, time.perf_counter() - start)
+        evaluations, self._evaluations = self.objective.evaluations - self._evaluations, self.objective.evaluations
+        return Epoch(self.epoch, eps, style, content, self.solver.last_step, time.perf_counter() - start,
+                     evaluations)
 
     def state_dict(self) -> Dict[str, np.ndarray]:
         """The solver's state and the epoch count."""

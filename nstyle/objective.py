@@ -28,7 +28,7 @@ class Objective:
         self.n_style = n_style
         self.tv_input = mx.nd.zeros(self.shape, ctx)
         self.tv = losses.tv_gradient_executor(self.tv_input, ctx, tv_weight)
-        self.evaluations = 0
+        self.evaluations = 0  # calls of value_and_grad so far
         #: weighted style, content and TV parts of the last evaluation
         self.parts: Tuple[float, float, float] = (float("nan"),) * 3
 

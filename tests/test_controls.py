@@ -6,6 +6,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 from PIL import Image
+from skimage.color import rgb2yiq
 
 import nstyle
 from nstyle import api, cli, color, images
@@ -76,8 +77,13 @@ def test_style_scale_keeps_aspect_and_normalises_by_positions(weights_file, synt
 def test_luminance_transfer_keeps_content_chroma_exactly():
     result, content = rgb(8, 9, 5).astype(float), rgb(8, 9, 6).astype(float)
     mixed = color.luminance_transfer(result, content)
-    np.testing.assert_allclose(color.to_yiq(mixed)[..., 1:], color.to_yiq(content)[..., 1:], atol=1e-9)
-    np.testing.assert_allclose(color.to_yiq(mixed)[..., 0], color.to_yiq(result)[..., 0], atol=1e-9)
+    np.testing.assert_allclose(rgb2yiq(mixed)[..., 1:], rgb2yiq(content)[..., 1:], atol=1e-9)
+    np.testing.assert_allclose(rgb2yiq(mixed)[..., 0], rgb2yiq(result)[..., 0], atol=1e-9)
+    # the same without YIQ: the result's luma (Rec. 601 weights), and the content moved along grey only
+    luma = np.array([0.299, 0.587, 0.114])
+    np.testing.assert_allclose(mixed @ luma, result @ luma, atol=1e-9)
+    shift = mixed - content
+    np.testing.assert_allclose(shift, np.repeat(shift[..., :1], 3, axis=-1), atol=1e-3)
 
 
 def test_histogram_matching_gives_content_mean_and_covariance():

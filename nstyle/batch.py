@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import api, checkpoint, report
@@ -190,6 +190,24 @@ def append_log(path: str, record: dict) -> None:
         f.write(old + json.dumps(record, default=str) + "\n")
 
 
+def job_record(job: Job) -> dict:
+    """The fields of a job that its ``runs.jsonl`` record and the report share."""
+    return {"name": job.name, "content": job.cfg.content_image, "style": job.cfg.style_image, "output": job.output}
+
+
+def history_record(epochs: List[Any], before: Optional[dict] = None) -> Dict[str, list]:
+    """Style and content loss per epoch (4 significant digits) for the report's curves.
+
+    ``before``: the history of the interrupted run this one resumed, put in front of the new epochs.
+    """
+    def short(v: float) -> float:
+        return float(f"{v:.4g}")
+    new = {"style": [short(e.style_loss) for e in epochs], "content": [short(e.content_loss) for e in epochs]}
+    if not before:
+        return new
+    return {k: list(before.get(k) or []) + v for k, v in new.items()}
+
+
 @dataclass
 class Outcome:
     """How one job of this invocation went."""
@@ -202,6 +220,7 @@ class Outcome:
     style_loss: float = float("nan")
     content_loss: float = float("nan")
     code: int = 0  # exit status of an interrupted run
+    history: List[Any] = field(default_factory=list)  # nstyle.loop.Epoch per epoch run (also when stopped early)
 
 
 def run_batch(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Engine] = None) -> List[Outcome]:
@@ -209,7 +228,8 @@ def run_batch(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[En
     api.prepare_output(Config(output_dir=output_dir, output=None))
     log.info("%d run(s) into %s", len(jobs), output_dir)
     outcomes = run_jobs(jobs, output_dir, quiet, engine)
-    report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [j.name for j in jobs])
+    report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [job_record(j) for j in jobs],
+                 {o.job.name: o.status for o in outcomes})
     return outcomes
 
 
@@ -219,6 +239,7 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Eng
     log_path = os.path.join(output_dir, LOG_NAME)
     previous = read_log(log_path)
     engine = engine or Engine()
+    machine = report.machine_lines()
     outer = Progress(len(jobs), quiet=quiet, label="runs")
     outcomes: List[Outcome] = []
     for i, job in enumerate(jobs, start=1):
@@ -237,19 +258,21 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Eng
             cfg = dataclasses.replace(cfg, resume=True)  # continue where the interrupted run stopped
         outer.log(f"{tag}: {'resuming' if cfg.resume else 'running'}")
         started = time.perf_counter()
-        record = {"name": job.name, "content": job.cfg.content_image, "style": job.cfg.style_image,
-                  "output": job.output, "config": effective, "hash": settings}
+        record = dict(job_record(job), config=effective, hash=settings, machine=machine)
+        epochs: List[Any] = []
         try:
-            result = api.run(cfg, engine=engine)
+            result = api.run(cfg, engine=engine, on_epoch=epochs.append)
             outcome = Outcome(job, "done", result.seconds, result.epochs, "", result.style_loss,
                               result.content_loss)
         except Interrupted as exc:
             outcome = Outcome(job, "interrupted", time.perf_counter() - started, reason=str(exc), code=exc.code)
         except NStyleError as exc:
             outcome = Outcome(job, "failed", time.perf_counter() - started, reason=str(exc))
+        outcome.history = epochs
         record.update(status=outcome.status, reason=outcome.reason, seconds=round(outcome.seconds, 3),
                       epochs=outcome.epochs, style_loss=outcome.style_loss, content_loss=outcome.content_loss,
-                      finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+                      finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                      history=history_record(outcome.history, old.get("history") if cfg.resume and old else None))
         append_log(log_path, record)
         outcomes.append(outcome)
         outer.log(f"{tag}: {outcome.status} in {outcome.seconds:.1f} s" + (f" ({outcome.reason})" if

@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
+from . import cuda, runtime
 from .config import Config, field_kind
 from .errors import Interrupted, NStyleError
 
@@ -88,12 +89,25 @@ def add_config_flags(groups: Sections, skip: Sequence[str] = ()) -> None:
             group.add_argument(*names, dest=f.name, type=parser, default=f.default, help=help_, **meta)
 
 
+def add_process_flags(g: argparse._ArgumentGroup) -> None:
+    """Flags about the process rather than the run (acted on in :func:`main` before MXNet loads)."""
+    g.add_argument("--reproducible", action="store_true",
+                   help=f"the same picture on every run and every x86-64 machine with AVX2: caps oneDNN at "
+                   f"{runtime.REPRODUCIBLE_ISA} and runs {runtime.REPRODUCIBLE_THREADS} threads (also "
+                   f"{runtime.REPRODUCIBLE_VAR}=1)")
+    g.add_argument("--version", action="store_true",
+                   help="print nstyle, MXNet, numpy and Python versions, CPU, oneDNN instruction set, threads "
+                   "and GPUs, one per line, and exit")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """``nstyle``: one stylization."""
     p = Parser(prog="nstyle", add_help=False, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
                description="Neural style transfer (Gatys et al. 2015) with MXNet, faithful to the classic MXNet "
                "example.")
-    add_config_flags(sections(p))
+    groups = sections(p)
+    add_config_flags(groups)
+    add_process_flags(groups["other"])
     return p
 
 
@@ -111,7 +125,18 @@ def build_batch_parser() -> argparse.ArgumentParser:
     batch.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
                        "setting by its name (style_weight, max_long_edge, seed, ...)")
     add_config_flags(groups, skip=["content_image", "style_image", "output", "resume"])
+    add_process_flags(groups["other"])
     return p
+
+
+def apply_process_flags(argv: Sequence[str]) -> Optional[int]:
+    """Act on ``--version`` and ``--reproducible`` before anything loads MXNet; an exit status if done."""
+    if "--reproducible" in argv:
+        runtime.set_reproducible()
+    if "--version" in argv:
+        print("\n".join(runtime.machine_lines()))
+        return 0
+    return None
 
 
 def config_from_args(ns: argparse.Namespace) -> Config:
@@ -135,16 +160,25 @@ def setup_logging(quiet: bool) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of ``nstyle`` and ``python -m nstyle``; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["batch"]:
-        return guarded(batch_command, build_batch_parser().parse_args(argv[1:]))
-    return guarded(single_command, build_parser().parse_args(argv))
+    return guarded(lambda: dispatch(argv))
 
 
-def guarded(command: Callable[[argparse.Namespace], int], ns: argparse.Namespace) -> int:
-    """Run a command; errors and interruptions become one line on stderr and an exit status."""
+def dispatch(argv: List[str]) -> int:
+    """Act on the process flags, parse the command's flags and run it."""
+    status = apply_process_flags(argv)
+    if status is not None:
+        return status
+    batch = argv[:1] == ["batch"]
+    ns = build_batch_parser().parse_args(argv[1:]) if batch else build_parser().parse_args(argv)
     setup_logging(ns.quiet)
+    cuda.require_libraries()
+    return batch_command(ns) if batch else single_command(ns)
+
+
+def guarded(command: Callable[[], int]) -> int:
+    """Run a command; errors and interruptions become one line on stderr and an exit status."""
     try:
-        return command(ns)
+        return command()
     except Interrupted as exc:
         print(f"nstyle: {exc}", file=sys.stderr)
         return exc.code

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from .errors import NStyleError
-from .vgg import CONTENT_LAYER, LAYER_ORDER, STYLE_LAYERS
+from .layers import CONTENT_LAYER, LAYER_ORDER, STYLE_LAYERS
 
 DEFAULT_WEIGHTS = "model/vgg19.params"
 OPTIMIZERS = ("nag", "adam", "lbfgs")

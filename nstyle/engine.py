@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import color, images, resources, weights
+from . import color, cuda, images, resources, weights
 from .config import Config
 from .errors import NStyleError
 from .model import LossNet
@@ -27,8 +27,7 @@ def select_context(gpu: Optional[int]) -> mx.Context:
     elif gpu < 0:
         ctx = mx.cpu()
     elif gpu >= available:
-        raise NStyleError(f"--gpu {gpu}: this MXNet build sees {available} GPU(s); install a CUDA build of "
-                          "MXNet (e.g. pip install mxnet-cu112) or run on the CPU with --gpu -1")
+        raise NStyleError(cuda.no_cuda_message(gpu, available))
     else:
         ctx = mx.gpu(gpu)
     log.info("computing on %s", "the CPU" if ctx.device_type == "cpu" else f"GPU {ctx.device_id}")

@@ -27,7 +27,7 @@ from typing import Dict, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import CONTENT, ROOT, SHARED, STYLE, synthetic_weights, table  # noqa: E402
+from common import CONTENT, ROOT, SHARED, STYLE, print_machine, synthetic_weights, table  # noqa: E402
 
 STYLES = [STYLE, os.path.join(SHARED, "styles", "the_scream.jpg")]
 
@@ -106,10 +106,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="local Dask workers for the second comparison")
     ap.add_argument("--only", choices=["separate", "workers"], help="run one comparison only")
     a = ap.parse_args()
-    sys.path.insert(0, ROOT)
-    from nstyle.runtime import machine_lines
-
-    print("\n".join(machine_lines()))
+    print_machine()
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)
         contents = [crop_3_2(c, tmp) for c in CONTENTS]

@@ -1,8 +1,8 @@
-"""Batch runs: every content with every style (or a manifest's rows), resumable through ``runs.jsonl``."""
+"""Batch runs as a library: jobs (every content with every style, or a manifest's rows), running them resumably
+through ``runs.jsonl``, the report and the summary. The ``nstyle batch`` command line is in :mod:`nstyle.cli`.
+"""
 from __future__ import annotations
 
-import argparse
-import contextlib
 import csv
 import dataclasses
 import glob
@@ -10,16 +10,17 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import api, checkpoint, report
 from .atomic import atomic_path
-from .config import Config, parse_value
+from .config import Config, digest, parse_value
+from .engine import Engine
 from .errors import Interrupted, NStyleError
 from .progress import Progress
+from .verify import sha256
 
 log = logging.getLogger("nstyle")
 
@@ -77,7 +78,7 @@ def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]]
             name = f"{base}-{hashlib.sha1(ident.encode()).hexdigest()[:6]}"
         output = os.path.join(output_dir, out) if out else os.path.join(output_dir, name + ".jpg")
         work = os.path.join(output_dir, "work", name)
-        jobs.append(Job(name, dataclasses.replace(cfg, output=output, output_dir=work, quiet=cfg.quiet)))
+        jobs.append(Job(name, dataclasses.replace(cfg, output=output, output_dir=work)))
     outputs = [j.output for j in jobs]
     clash = sorted({o for o in outputs if outputs.count(o) > 1})
     if clash:
@@ -154,11 +155,7 @@ def file_checksum(path: str) -> str:
     st = os.stat(path)
     key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
     if key not in _checksums:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        _checksums[key] = digest.hexdigest()
+        _checksums[key] = sha256(path)
     return _checksums[key]
 
 
@@ -168,11 +165,6 @@ def effective_config(cfg: Config) -> Dict[str, Any]:
     record["weights_sha256"] = file_checksum(cfg.weights)
     record["inputs_sha256"] = [file_checksum(p) for p in [cfg.content_image, *cfg.style_images]]
     return record
-
-
-def config_hash(effective: Dict[str, Any]) -> str:
-    """Short stable hash of :func:`effective_config`."""
-    return hashlib.sha256(json.dumps(effective, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def read_log(path: str) -> Dict[str, dict]:
@@ -244,7 +236,67 @@ class Planned:
     history_before: Optional[dict] = None  # the losses of the interrupted run this one resumes
 
 
-def run_here(planned: List[Planned], engine: api.Engine, log_line) -> Iterator[Tuple[Planned, Outcome]]:
+def run_batch(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Engine] = None,
+              client: Any = None) -> List[Outcome]:
+    """Run the jobs into ``output_dir`` (see :func:`run_jobs`), then write its report (``index.html``, ``sheet.png``)."""
+    api.prepare_output(Config(output_dir=output_dir, output=None))
+    log.info("%d run(s) into %s", len(jobs), output_dir)
+    outcomes = run_jobs(jobs, output_dir, quiet, engine, client)
+    report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [job_record(j) for j in jobs],
+                 {o.job.name: o.status for o in outcomes})
+    return outcomes
+
+
+def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Engine] = None,
+             client: Any = None) -> List[Outcome]:
+    """Run (or skip) every job; one failure does not stop the others; a signal stops the batch.
+
+    With a ``distributed.Client`` as ``client`` the runs go to its Dask cluster (see :mod:`nstyle.cluster`);
+    this process still writes every output, ``runs.jsonl`` and the report.
+    """
+    os.makedirs(output_dir, exist_ok=True)
+    log_path = os.path.join(output_dir, LOG_NAME)
+    previous = read_log(log_path)
+    machine = report.machine_lines()
+    outer = Progress(len(jobs), quiet=quiet, label="runs")
+    outcomes: List[Outcome] = []
+    planned: List[Planned] = []
+    for job in jobs:
+        effective = effective_config(job.cfg)
+        settings = digest(effective)
+        old = previous.get(job.name)
+        if old and old.get("status") == "done" and old.get("hash") == settings and os.path.exists(job.output):
+            outcomes.append(Outcome(job, "skipped", reason="already done with these settings"))
+            outer.log(f"[{len(outcomes)}/{len(jobs)}] {job.name}: skipped (done before with the same settings)")
+            outer.update(len(outcomes))
+            continue
+        cfg = job.cfg
+        if client is None and old and old.get("status") == "interrupted" and old.get("hash") == settings and \
+                os.path.exists(checkpoint.path_for(cfg.output_dir)):
+            cfg = dataclasses.replace(cfg, resume=True)  # continue where the interrupted run stopped
+        planned.append(Planned(job, cfg, dict(job_record(job), config=effective, hash=settings),
+                               old.get("history") if cfg.resume and old else None))
+    runs = run_here(planned, engine or Engine(), outer.log) if client is None else \
+        run_on_cluster(planned, client, outer.log)
+    for p, outcome in runs:
+        record = dict(p.record, machine=outcome.machine or machine, status=outcome.status, reason=outcome.reason,
+                      seconds=round(outcome.seconds, 3), epochs=outcome.epochs, style_loss=outcome.style_loss,
+                      content_loss=outcome.content_loss, finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                      history=history_record(outcome.history, p.history_before))
+        if outcome.worker:
+            record.update(worker=outcome.worker, **outcome.timing)
+        append_log(log_path, record)
+        outcomes.append(outcome)
+        where = f" on {outcome.worker}" if outcome.worker else ""
+        outer.log(f"[{len(outcomes)}/{len(jobs)}] {p.job.name}: {outcome.status}{where} in {outcome.seconds:.1f} s"
+                  + (f" ({outcome.reason})" if outcome.reason else ""))
+        outer.update(len(outcomes))
+    outer.close()
+    return outcomes
+
+
+def run_here(planned: List[Planned], engine: Engine,
+             log_line: Callable[[str], None]) -> Iterator[Tuple[Planned, Outcome]]:
     """Run the jobs one after another in this process; stop after a run interrupted by a signal."""
     for p in planned:
         log_line(f"{p.job.name}: {'resuming' if p.cfg.resume else 'running'}")
@@ -264,7 +316,8 @@ def run_here(planned: List[Planned], engine: api.Engine, log_line) -> Iterator[T
             return
 
 
-def run_on_cluster(planned: List[Planned], client: Any, log_line) -> Iterator[Tuple[Planned, Outcome]]:
+def run_on_cluster(planned: List[Planned], client: Any,
+                   log_line: Callable[[str], None]) -> Iterator[Tuple[Planned, Outcome]]:
     """Run the jobs on the Dask cluster of ``client`` (:mod:`nstyle.cluster`), yielding them as they finish."""
     from . import cluster
 
@@ -275,54 +328,6 @@ def run_on_cluster(planned: List[Planned], client: Any, log_line) -> Iterator[Tu
                   "ended_at": round(f.ended, 3)} if f.started else {}
         yield p, Outcome(p.job, f.status, f.seconds, f.epochs, f.reason, f.style_loss, f.content_loss, f.code,
                          f.history, f.worker, f.machine, timing)
-
-
-def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[api.Engine] = None,
-             client: Any = None) -> List[Outcome]:
-    """Run (or skip) every job; one failure does not stop the others; a signal stops the batch.
-
-    With a ``distributed.Client`` as ``client`` the runs go to its Dask cluster (see :mod:`nstyle.cluster`);
-    this process still writes every output, ``runs.jsonl`` and the records.
-    """
-    os.makedirs(output_dir, exist_ok=True)
-    log_path = os.path.join(output_dir, LOG_NAME)
-    previous = read_log(log_path)
-    machine = report.machine_lines()
-    outer = Progress(len(jobs), quiet=quiet, label="runs")
-    outcomes: List[Outcome] = []
-    planned: List[Planned] = []
-    for job in jobs:
-        effective = effective_config(job.cfg)
-        digest = config_hash(effective)
-        old = previous.get(job.name)
-        if old and old.get("status") == "done" and old.get("hash") == digest and os.path.exists(job.output):
-            outcomes.append(Outcome(job, "skipped", reason="already done with these settings"))
-            outer.log(f"[{len(outcomes)}/{len(jobs)}] {job.name}: skipped (done before with the same settings)")
-            outer.update(len(outcomes))
-            continue
-        cfg = job.cfg
-        if client is None and old and old.get("status") == "interrupted" and old.get("hash") == digest and \
-                os.path.exists(checkpoint.path_for(cfg.output_dir)):
-            cfg = dataclasses.replace(cfg, resume=True)  # continue where the interrupted run stopped
-        planned.append(Planned(job, cfg, dict(job_record(job), config=effective, hash=digest),
-                               old.get("history") if cfg.resume and old else None))
-    runs = run_here(planned, engine or api.Engine(), outer.log) if client is None else \
-        run_on_cluster(planned, client, outer.log)
-    for p, outcome in runs:
-        record = dict(p.record, machine=outcome.machine or machine, status=outcome.status, reason=outcome.reason,
-                      seconds=round(outcome.seconds, 3), epochs=outcome.epochs, style_loss=outcome.style_loss,
-                      content_loss=outcome.content_loss, finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                      history=history_record(outcome.history, p.history_before))
-        if outcome.worker:
-            record.update(worker=outcome.worker, **outcome.timing)
-        append_log(log_path, record)
-        outcomes.append(outcome)
-        where = f" on {outcome.worker}" if outcome.worker else ""
-        outer.log(f"[{len(outcomes)}/{len(jobs)}] {p.job.name}: {outcome.status}{where} in {outcome.seconds:.1f} s"
-                  + (f" ({outcome.reason})" if outcome.reason else ""))
-        outer.update(len(outcomes))
-    outer.close()
-    return outcomes
 
 
 def summary(outcomes: List[Outcome], seconds: float) -> str:
@@ -336,75 +341,8 @@ def summary(outcomes: List[Outcome], seconds: float) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """``nstyle batch``: the single-run flags plus the batch's own."""
-    from .cli import Parser, add_config_flags, add_process_flags
-
-    p = Parser(prog="nstyle batch", description="Stylize many contents with many styles, or the rows of a "
-               "manifest; re-running the same command skips runs already done with the same settings.")
-    p.add_argument("--content-image", nargs="+", default=[], help="content files, directories or glob patterns")
-    p.add_argument("--style-image", nargs="+", default=[], help="style files, directories or glob patterns")
-    p.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
-                   "setting by its name (style_weight, max_long_edge, seed, ...)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster whose scheduler is at ADDRESS "
-                   "(tcp://HOST:8786); needs the cluster extra, see README")
-    p.add_argument("--workers", type=positive_int, metavar="N", help="run on a local Dask cluster of N worker "
-                   "processes, each with available cores / N threads")
-    add_config_flags(p, skip=["content_image", "style_image", "output", "resume"])
-    add_process_flags(p)
-    return p
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
-def main(argv: List[str]) -> int:
-    """Entry point of ``nstyle batch``."""
-    from .cli import config_from_args, setup_logging
-
-    ns = build_parser().parse_args(argv)
-    setup_logging(ns.quiet)
-    started = time.perf_counter()
-    try:
-        if ns.scheduler and ns.workers:
-            raise NStyleError("use either --scheduler or --workers, not both")
-        if ns.scheduler or ns.workers:
-            from . import cluster
-
-            cluster.require_dask("--scheduler" if ns.scheduler else "--workers")
-        defaults = Config()
-        base = dataclasses.replace(config_from_args(ns), content_image=defaults.content_image,
-                                   style_image=defaults.style_image).validate()
-        output_dir = base.output_dir or "output"
-        if ns.manifest:
-            if ns.content_image or ns.style_image:
-                raise NStyleError("use either --manifest or --content-image/--style-image, not both")
-            jobs = jobs_from_manifest(ns.manifest, base, output_dir)
-        else:
-            if not ns.content_image or not ns.style_image:
-                raise NStyleError("batch needs --content-image and --style-image (or --manifest)")
-            jobs = jobs_from_args(ns.content_image, ns.style_image, base, output_dir)
-        on_cluster = cluster.connect(ns.scheduler, ns.workers) if ns.scheduler or ns.workers else None
-        with on_cluster or contextlib.nullcontext() as client:  # connected before anything is written
-            api.prepare_output(dataclasses.replace(base, output_dir=output_dir))
-            log.info("%d run(s) into %s", len(jobs), output_dir)
-            outcomes = run_jobs(jobs, output_dir, ns.quiet, client=client)
-            report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [job_record(j) for j in jobs],
-                         {o.job.name: o.status for o in outcomes})
-    except NStyleError as exc:
-        print(f"nstyle: error: {exc}", file=sys.stderr)
-        return exc.code
-    print(summary(outcomes, time.perf_counter() - started), file=sys.stderr)
-    print(f"report: {os.path.join(output_dir, 'index.html')} and {os.path.join(output_dir, 'sheet.png')}",
-          file=sys.stderr)
+def exit_status(outcomes: List[Outcome]) -> int:
+    """A batch's exit status: an interrupted run's (128 + signal), else 1 when a run failed, else 0."""
     interrupted = [o.code for o in outcomes if o.status == "interrupted"]
     if interrupted:
         return interrupted[0]

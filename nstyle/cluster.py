@@ -1,7 +1,7 @@
 """Batch runs on a Dask cluster: workers compute, this process (the client) is the only writer.
 
 The client sends each run with the bytes of its input images; a worker writes them to its own scratch folder,
-runs the stylization with an :class:`~nstyle.api.Engine` it keeps for its whole life (networks per size and style
+runs the stylization with an :class:`~nstyle.engine.Engine` it keeps for its whole life (networks per size and style
 Grams, so a style's Grams are computed once per worker and size), and returns the final image, losses and history.
 The client saves the image and leaves the records and the report to :mod:`nstyle.batch`.
 
@@ -243,9 +243,10 @@ def run_task(task: Task) -> Finished:
         cfg, renames = _local_inputs(task, os.path.join(worker.local_directory, "nstyle-inputs"))
         with _engine_lock:
             from . import api
+            from .engine import Engine
 
             _runs += 1
-            _engine = _engine or api.Engine()
+            _engine = _engine or Engine()
             _machine = _machine or runtime.machine_lines()
             result = api.run(cfg, engine=_engine, on_epoch=cancelled)
         return Finished(task.name, "done", "", result.seconds, result.epochs, result.style_loss,

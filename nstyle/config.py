@@ -161,8 +161,13 @@ class Config:
 
     def hash(self) -> str:
         """A short stable hash of :meth:`numeric_dict`."""
-        blob = json.dumps(self.numeric_dict(), sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return digest(self.numeric_dict())
+
+
+def digest(record: Dict[str, Any]) -> str:
+    """A short stable hash (16 hex digits) of a JSON-able record, independent of key order."""
+    blob = json.dumps(record, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def split_names(text: str) -> List[str]:

@@ -1,4 +1,4 @@
-"""Issue 4: batch expansion, manifests, shared work, resume, failure isolation and the report."""
+"""Batch runs: expansion, manifests, shared work, resume, failure isolation and the report."""
 import json
 import os
 

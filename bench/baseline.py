@@ -12,15 +12,14 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import CONTENT, STYLE, print_last_row, print_table, run_cli, synthetic_weights  # noqa: E402
+from common import add_input_flags, print_last_row, print_table, run_cli, synthetic_weights  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=20, help="epochs per timing run")
     ap.add_argument("--skip-full", action="store_true", help="skip the default-length run at 300x200")
-    ap.add_argument("--content", default=CONTENT)
-    ap.add_argument("--style", default=STYLE)
+    add_input_flags(ap)
     a = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

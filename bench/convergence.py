@@ -21,7 +21,8 @@ from typing import Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import add_input_flags, print_last_row, print_table, run_json, synthetic_weights  # noqa: E402
+from common import (add_input_flags, print_last_row, print_machine, print_table, run_json,  # noqa: E402
+                    synthetic_weights)
 
 #: name -> extra flags. The first is the recommended fast setting (see README).
 CANDIDATES: Dict[str, List[str]] = {
@@ -48,6 +49,7 @@ def main() -> int:
                     help="OMP_NUM_THREADS of the reference run: what MXNet picks by itself here (default: 1)")
     add_input_flags(ap)
     a = ap.parse_args()
+    print_machine()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)

@@ -25,7 +25,7 @@ from scipy.optimize import Bounds, minimize
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _converge_probe import classic_objective, eight_bit_value  # noqa: E402
-from common import add_input_flags, print_last_row, print_table, synthetic_weights  # noqa: E402
+from common import add_input_flags, print_last_row, print_machine, print_table, synthetic_weights  # noqa: E402
 from convergence import REFERENCE  # noqa: E402
 from nstyle import api, cli, images  # noqa: E402
 from nstyle.config import Config  # noqa: E402
@@ -87,6 +87,7 @@ def main() -> int:
     ap.add_argument("--budget", type=int, default=60, help="evaluations per solver run")
     add_input_flags(ap)
     a = ap.parse_args()
+    print_machine()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)

@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import ROOT, table  # noqa: E402
+from common import ROOT, print_machine, table  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, ROOT)
@@ -52,6 +52,7 @@ def load_ms(exe: str, page: str, scratch: str) -> float:
 
 
 def main() -> None:
+    print_machine()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--contents", type=int, default=20)
     p.add_argument("--styles", type=int, default=5)

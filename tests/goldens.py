@@ -67,7 +67,8 @@ TOLERANCE: Dict[str, Tuple[int, float]] = {"classic": (4, 0.30), "tuned": (12, 1
 #: Python run before the CLI in a child process to perturb the default path (for the tests that show the
 #: tolerance still catches a real change).
 PERTURBATIONS: Dict[str, str] = {
-    "momentum 0.94": ("import mxnet as mx\n"
+    "momentum 0.94": ("import nstyle  # its numpy aliases before MXNet\n"
+                      "import mxnet as mx\n"
                       "class _NAG(mx.optimizer.NAG):\n"
                       "    def __init__(self, **kw):\n"
                       "        kw['momentum'] = 0.94\n"

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import mxnet as mx
 import numpy as np
 
-from . import checkpoint, color, images, losses, resources, weights
+from . import checkpoint, color, guard, images, losses, resources, weights
 from .config import Config, coerce_value
 from .errors import Interrupted, NStyleError, NumericalFailure
 from .interrupts import StopRequest, stop_on_signals
@@ -84,10 +84,15 @@ def prepare_output(cfg: Config) -> None:
 
 
 def read_inputs(cfg: Config) -> Inputs:
-    """Read the content and style image files named by ``cfg``."""
-    content = images.read_image(cfg.content_image)
-    styles = [images.read_image(path) for path in cfg.style_images]
+    """Read the content and style image files named by ``cfg`` (very large ones reduced to what the run needs)."""
+    content = images.read_image(cfg.content_image, cfg.max_long_edge)
+    styles = [images.read_image(path, style_long_edge(cfg)) for path in cfg.style_images]
     return Inputs(content, styles, cfg.content_image, cfg.style_images)
+
+
+def style_long_edge(cfg: Config) -> int:
+    """The longest side a style image is resized to: the content's long edge, times ``--style-scale`` if above 1."""
+    return int(cfg.max_long_edge * max(1.0, cfg.style_scale or 1.0))
 
 
 def level_sizes(shape: Tuple[int, ...], cfg: Config, name: str) -> List[Tuple[int, int]]:
@@ -188,7 +193,7 @@ def start_image(cfg: Config, inputs: Inputs, size: Tuple[int, int], content_np: 
         return noise_image(shape, ctx, cfg.seed)
     if cfg.init == "content":
         return mx.nd.array(content_np, ctx)
-    source = inputs.styles[0] if cfg.init == "style" else images.read_image(cfg.init)
+    source = inputs.styles[0] if cfg.init == "style" else images.read_image(cfg.init, max(size))
     return mx.nd.array(images.preprocess(source, size), ctx)
 
 
@@ -269,6 +274,7 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     network-space image (all levels of ``--multires``), for observers such as benchmarks.
     """
     cfg.validate()
+    guard.check_run(cfg)
     engine = engine or Engine()
     started = time.perf_counter()
     inputs = inputs or read_inputs(cfg)
@@ -299,7 +305,7 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
             loop = make_loop(cfg, executor, head, img, ctx, net.n_style)
             if cfg.resume and last_level:
                 ckpt = checkpoint.path_for(cfg.output_dir or ".")
-                loop.load_state(checkpoint.load(ckpt, cfg.hash()))
+                checkpoint.restore(loop, ckpt, cfg.hash())
                 log.info("resuming from %s at epoch %d", ckpt, loop.epoch)
             if cfg.resume and not last_level:
                 continue  # the checkpoint holds the last level's state
@@ -348,8 +354,9 @@ def stylize(content: Any, style: Any, **options: Any) -> Result:
     options = {name: coerce_value(name, value) for name, value in options.items()}
     options.setdefault("output_dir", None)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
-    content_rgb = images.as_rgb(content, "content")
-    style_rgbs = [images.as_rgb(s, "style") for s in styles]
+    sizes = Config(**options)  # for how far very large pictures given by path may be reduced while decoding
+    content_rgb = images.as_rgb(content, "content", sizes.max_long_edge)
+    style_rgbs = [images.as_rgb(s, "style", style_long_edge(sizes)) for s in styles]
 
     def label(obj: Any, role: str, rgb: np.ndarray) -> str:
         return os.fspath(obj) if isinstance(obj, (str, os.PathLike)) else f"<{role} {rgb.shape[1]}x{rgb.shape[0]}>"

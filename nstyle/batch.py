@@ -128,7 +128,7 @@ def manifest_rows(path: str) -> Tuple[List[str], List[Tuple[int, Dict[str, str]]
     text = manifest_text(path)
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: List[Tuple[int, Dict[str, str]]] = []
     header: List[str] = []
     number = 0
@@ -248,6 +248,8 @@ def config_hash(effective: Dict[str, Any]) -> str:
 RECORD_FIELDS = {"name": str, "status": str, "hash": str, "output": str, "reason": str, "content": (str, list),
                  "style": (str, list), "epochs": int, "seconds": (int, float), "style_loss": (int, float),
                  "content_loss": (int, float), "config": dict}
+#: Fields every record written by :func:`run_jobs` has.
+RECORD_REQUIRED = ("name", "status", "hash", "output", "content", "style")
 
 
 def parse_record(line: bytes) -> Optional[dict]:
@@ -256,7 +258,7 @@ def parse_record(line: bytes) -> Optional[dict]:
         record = json.loads(line.decode("utf-8"))
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
-    if not isinstance(record, dict) or not isinstance(record.get("name"), str):
+    if not isinstance(record, dict) or any(key not in record for key in RECORD_REQUIRED):
         return None
     for key, kind in RECORD_FIELDS.items():
         value = record.get(key)

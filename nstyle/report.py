@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import os
+import urllib.parse
 from typing import Dict, List
 
 import numpy as np
@@ -16,7 +17,9 @@ CAPTION = 28
 
 
 def _rel(path: str, folder: str) -> str:
-    return os.path.relpath(os.path.abspath(path), os.path.abspath(folder)).replace(os.sep, "/")
+    """``path`` as a URL relative to ``folder``, percent-encoded: a file named ``javascript:...`` or ``a#1.jpg``
+    stays a plain file link."""
+    return urllib.parse.quote(os.path.relpath(os.path.abspath(path), os.path.abspath(folder)).replace(os.sep, "/"))
 
 
 def _paths(value) -> List[str]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from typing import Any, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -28,6 +29,16 @@ REDUCE_ABOVE = 24_000_000
 #: The raster formats nstyle opens; others (EPS, which runs Ghostscript; PSD, FITS, ...) are never handed to Pillow.
 #: (JPEG covers the multi-picture MPO files of cameras.)
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP", "PPM", "TGA", "ICO", "PCX", "SGI", "JPEG2000")
+
+
+@dataclass
+class Inputs:
+    """The content and style images as RGB arrays, with the names used in messages."""
+
+    content: np.ndarray
+    styles: List[np.ndarray]
+    content_name: str
+    style_names: List[str]
 
 
 def max_pixels() -> int:
@@ -196,6 +207,17 @@ def to_network(resized: np.ndarray) -> np.ndarray:
     for c in range(3):
         sample[c] -= MEAN[c]
     return sample[None]
+
+
+def pixel_bounds(shape: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray]:
+    """The network-space values of pixel levels 0 and 255, broadcast to ``shape`` (``1x3xHxW``)."""
+    mean = np.array(MEAN).reshape(1, 3, 1, 1)
+    return np.broadcast_to(-mean, shape), np.broadcast_to(255.0 - mean, shape)
+
+
+def from_pixels(rgb: np.ndarray) -> np.ndarray:
+    """A saved ``HxWx3`` image as the network image :func:`postprocess` turns into it (float64 ``1x3xHxW``)."""
+    return rgb.astype(np.float64).transpose(2, 0, 1)[None] - np.array(MEAN)[None, :, None, None]
 
 
 def postprocess(x: np.ndarray) -> np.ndarray:

@@ -605,9 +605,29 @@ def test_report_escapes_hostile_names(tmp_path):
     script = str(folder / "javascript:alert(1);.jpg")
     for path in (evil, script):
         Image.fromarray(rgb(8, 8)).save(path, format="JPEG")
-    record = {"name": "<img src=x onerror=alert(1)>__s", "content": evil, "style": [evil], "output": script,
-              "status": "done", "style_loss": 1.0, "content_loss": 2.0, "epochs": 1, "seconds": 0.5}
-    page = report.html_page(str(folder), [record, dict(record, status="failed", reason="<script>x</script>")])
-    assert "<img src=x" not in page and "<script>x" not in page
-    assert "&lt;img src=x onerror=alert(1)&gt;__s" in page
-    assert 'href="javascript:' not in page and 'href="javascript%3Aalert%281%29%3B.jpg"' in page
+    name = "<img src=x onerror=alert(1)>__s"
+    done = {"name": name, "content": evil, "style": evil, "output": script, "status": "done", "hash": "h",
+            "style_loss": 1.0, "content_loss": 2.0, "epochs": 1, "seconds": 0.5}
+    failed = dict(done, name=name + "2", status="failed", reason="<script>alert(2)</script>")
+    report.write(str(folder), {r["name"]: r for r in (done, failed)}, [done, failed])
+    page = (folder / "index.html").read_text()
+    assert "<img src=x" not in page and "<script>alert(2)" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&lt;script&gt;alert(2)" in page
+    assert 'href="javascript:' not in page and "javascript%3Aalert%281%29%3B.jpg" in page
+
+
+def test_report_thumbnails_obey_the_pixel_limit_and_formats(tmp_path, monkeypatch):
+    """A bomb or an EPS file given as a content fails its run, and the report does not decode it for a thumbnail."""
+    from nstyle import report_thumbs
+
+    bomb = png_bomb(tmp_path / "bomb.png", 16000, 10000)  # below Pillow's own refusal, above ours
+    eps = tmp_path / "note.jpg"
+    eps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 64 64\nshowpage\n")
+
+    def no_decoding(self, *a, **k):
+        raise AssertionError("decoded")
+    from PIL import ImageFile
+    monkeypatch.setattr(Image.Image, "load", no_decoding)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    assert report_thumbs.thumbnail(str(tmp_path), bomb, 160) is None
+    assert report_thumbs.thumbnail(str(tmp_path), str(eps), 160) is None

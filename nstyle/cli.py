@@ -237,7 +237,7 @@ def batch_command(ns: argparse.Namespace) -> int:
         jobs = batch.jobs_from_args(ns.contents, ns.styles, base, output_dir)
     on_cluster = cluster.connect(ns.scheduler, ns.workers) if ns.scheduler or ns.workers else None
     with on_cluster or contextlib.nullcontext() as client:  # connected before anything is written
-        outcomes = batch.run_batch(jobs, output_dir, ns.quiet, client=client)
+        outcomes = batch.run_batch(jobs, output_dir, ns.quiet, client=client, manifest=ns.manifest)
     print(batch.summary(outcomes, time.perf_counter() - started), file=sys.stderr)
     print(f"report: {os.path.join(output_dir, 'index.html')} and {os.path.join(output_dir, 'sheet.png')}",
           file=sys.stderr)

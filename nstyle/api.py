@@ -95,15 +95,7 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     ctx = engine.context(cfg.gpu)
     with stop_on_signals() as stop, Progress(cfg.max_num_epochs * len(sizes), quiet=cfg.quiet) as progress:
         session = Session(cfg, engine, inputs, ctx, stop, progress, on_epoch, on_image)
-        level: Optional[Level] = None
-        first = len(sizes) - 1 if cfg.resume else 0  # a checkpoint holds the last level's state
-        for index, size in enumerate(sizes[first:], start=first):
-            if len(sizes) > 1:
-                session.progress.log(f"level {index + 1}/{len(sizes)}: {size[1]}x{size[0]}")
-            level = start_level(session, size, level, last=index == len(sizes) - 1)
-            level.stopped = optimise(session, level)
-            if level.stopped == "interrupted":
-                break
+        level = solve_levels(session, sizes)
     return conclude(session, level, started)
 
 
@@ -147,6 +139,21 @@ def prepare_output(cfg: Config) -> None:
             raise NStyleError(f"cannot create output directory {d}: {exc.strerror}") from None
         if not os.access(d, os.W_OK | os.X_OK):
             raise NStyleError(f"output directory {d} is not writable")
+
+
+def solve_levels(session: Session, sizes: List[Tuple[int, int]]) -> Level:
+    """Solve at each size in turn, each level starting from the previous one's result; the last level reached."""
+    level: Optional[Level] = None
+    first = len(sizes) - 1 if session.cfg.resume else 0  # a checkpoint holds the last level's state
+    for index, size in enumerate(sizes[first:], start=first):
+        if len(sizes) > 1:
+            session.progress.log(f"level {index + 1}/{len(sizes)}: {size[1]}x{size[0]}")
+        level = start_level(session, size, level, last=index == len(sizes) - 1)
+        level.stopped = optimise(session, level)
+        if level.stopped == "interrupted":
+            break
+    assert level is not None  # sizes is never empty
+    return level
 
 
 def start_level(session: Session, size: Tuple[int, int], previous: Optional[Level], last: bool) -> Level:

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
-from . import cuda, runtime
+from . import cuda, guard, runtime
 from .config import Config, field_kind
 from .errors import Interrupted, NStyleError
 
@@ -209,10 +209,12 @@ def guarded(command: Callable[[], int]) -> int:
 
 
 def single_command(ns: argparse.Namespace) -> int:
-    """``nstyle``: one stylization."""
+    """``nstyle``: one stylization (its files checked before MXNet is even loaded)."""
+    cfg = config_from_args(ns).validate()
+    guard.check_run(cfg)
     from .api import run
 
-    run(config_from_args(ns).validate())
+    run(cfg)
     return 0
 
 

@@ -64,12 +64,15 @@ def _identities(named: Iterable[Tuple[str, str]]) -> Dict[FileId, str]:
 
 
 def check_run(cfg: Config, extra_inputs: Iterable[Tuple[str, str]] = ()) -> None:
-    """Refuse a run whose output image, checkpoint or snapshots would replace one of its inputs, or whose output
-    name cannot be written; call before any work."""
-    from .images import output_format
+    """Refuse a run whose output image, checkpoint or snapshots would replace one of its inputs, whose output name
+    cannot be written, or whose image files are refused from their headers (an image bomb); call before any work."""
+    from .images import open_image, output_format
 
     if cfg.output:
         output_format(cfg.output)
+    for what, path in inputs_of(cfg):
+        if what != "weights file" and os.path.exists(path):  # missing files are reported where they are read
+            open_image(path).close()
     inputs = _identities([*inputs_of(cfg), *extra_inputs])
     for flag, path in outputs_of(cfg):
         hit = inputs.get(file_id(path))  # type: ignore[arg-type]

@@ -226,16 +226,18 @@ def test_image_bomb_peak_memory_in_a_fresh_process(tmp_path):
     assert got["seconds"] < 1.0, got
 
 
-def test_cli_refusal_of_a_bomb_adds_no_memory(tmp_path, weights_file):
-    """The same through the whole command line (MXNet loaded): the refusal itself costs under 20 MB."""
+def test_cli_refuses_a_bomb_before_loading_mxnet(tmp_path, weights_file):
+    """The whole command line in a fresh process: refused from the header before MXNet is loaded, under 200 MB."""
     bomb = png_bomb(tmp_path / "bomb.png")
-    probe = ("import sys, json; from nstyle import cli, api\n"
+    probe = ("import sys, json; from nstyle import cli\n"
              "hwm = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) / 1024\n"
-             "before = hwm(); code = cli.main(sys.argv[1:]); print(json.dumps([code, before, hwm()]))")
+             "code = cli.main(sys.argv[1:]); print(json.dumps([code, hwm(), 'mxnet' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", probe, "--content-image", bomb, "--style-image", bomb, "--weights",
                           weights_file, "--output-dir", str(tmp_path / "out")], capture_output=True, text=True)
-    code, before, peak = json.loads(out.stdout)
-    assert code == 2 and peak - before < 20, (before, peak, out.stderr)
+    code, peak, mxnet_loaded = json.loads(out.stdout)
+    assert code == 2 and peak < 200 and not mxnet_loaded, (peak, out.stderr)
+    assert out.stderr.count("\n") == 1 and "more than the limit" in out.stderr
+    assert os.listdir(tmp_path) == ["bomb.png"]
 
 
 def test_pixel_limit_is_raised_or_lowered_by_the_environment(tmp_path, monkeypatch):

@@ -100,6 +100,25 @@ def level_sizes(shape: Tuple[int, ...], cfg: Config, name: str) -> List[Tuple[in
     return sizes
 
 
+def style_at_scale(cfg: Config, style: np.ndarray, size: Tuple[int, int], content01: np.ndarray,
+                   whole: bool = True) -> np.ndarray:
+    """One style image (0..1 ``HxWx3``) as used for content size ``size``: stretched to it (the classic) or at
+    ``--style-scale`` with its aspect kept, recoloured for ``--preserve-color histogram``.
+
+    ``whole``: it will go through the network in one piece, so refuse a size that would not fit in memory.
+    """
+    style_size = size
+    if cfg.style_scale is not None:
+        style_size = images.content_size(style.shape, int(round(cfg.style_scale * max(size))))
+        images.check_size(style_size, "style image at --style-scale")
+        if whole:
+            resources.check_memory(style_size, "--style-scale", cfg.style_scale)
+    style01 = images.resize01(style, style_size)
+    if cfg.preserve_color == "histogram":
+        style01 = color.match_colors(style01, content01)
+    return style01
+
+
 class Engine:
     """What several runs can share: the device, loaded weights, bound loss networks and style targets.
 
@@ -156,14 +175,8 @@ class Engine:
     def _compute_grams(self, cfg: Config, style: np.ndarray, size: Tuple[int, int],
                        content01: np.ndarray) -> List[mx.nd.NDArray]:
         """Grams of one style image; rescaled to the content's position counts when ``--style-scale`` is set."""
-        style_size = size
-        if cfg.style_scale is not None:
-            style_size = images.content_size(style.shape, int(round(cfg.style_scale * max(size))))
-            images.check_size(style_size, "style image at --style-scale")
-            resources.check_memory(style_size, "--style-scale", cfg.style_scale)
-        style01 = images.resize01(style, style_size)
-        if cfg.preserve_color == "histogram":
-            style01 = color.match_colors(style01, content01)
+        style01 = style_at_scale(cfg, style, size, content01)
+        style_size = style01.shape[:2]
         net = self.loss_net(cfg, style_size)
         grams = net.gram_targets(images.to_network(style01))
         net.release_features()
@@ -205,7 +218,13 @@ def make_loop(cfg: Config, executor: mx.executor.Executor, head: List[mx.nd.NDAr
 
 
 def finish(cfg: Config, x: np.ndarray, content01: np.ndarray) -> np.ndarray:
-    """Network image -> uint8 RGB, with the content's chroma when ``--preserve-color luminance``."""
+    """Network image -> uint8 RGB (uint16 with ``--bit-depth 16``), with the content's chroma when
+    ``--preserve-color luminance``."""
+    if cfg.bit_depth == 16:
+        rgb = images.unprocess(np.asarray(x, np.float64))
+        if cfg.preserve_color == "luminance":
+            rgb = color.luminance_transfer(rgb, content01 * 255.0)
+        return images.to_16bit(rgb)
     rgb = images.postprocess(x)
     if cfg.preserve_color == "luminance":
         mixed = color.luminance_transfer(rgb.astype(np.float64), content01 * 255.0)
@@ -253,12 +272,36 @@ def _optimise(cfg: Config, loop: Loop, img: mx.nd.NDArray, stop: StopRequest, pr
             return "converged"
         if ckpt and ep.epoch % cfg.save_epochs == 0:
             path = os.path.join(cfg.output_dir, f"e_{ep.epoch}.jpg")
-            images.save_image(finish(cfg, img.asnumpy(), content01), path, cfg.remove_noise)
+            snapshot = finish(dataclasses.replace(cfg, bit_depth=8), img.asnumpy(), content01)  # JPEG: 8 bits
+            images.save_image(snapshot, path, cfg.remove_noise)
             checkpoint.save(ckpt, loop.state_dict(), cfg.hash())
             progress.log(f"saved {path} and {ckpt}")
         if stop.signum:
             return "interrupted"
     return "max-epochs"
+
+
+def plan_tile(cfg: Config, size: Tuple[int, int]) -> Optional[int]:
+    """The tile side for a run whose last level is ``size`` (None: untiled, today's path, memory checked).
+
+    No ``--tile-size``: untiled when the run fits in memory, else the largest tile that fits (logged).
+    A tile at least as large as the picture means untiled. ``--resume`` of a tiled run keeps its tile.
+    """
+    saved = checkpoint.saved_tile(checkpoint.path_for(cfg.output_dir or ".")) if cfg.resume else None
+    if saved:
+        return saved
+    if cfg.tile_size is not None and cfg.tile_size < max(size):
+        return cfg.tile_size
+    need, have = resources.estimate_bytes(size), resources.available_bytes()
+    if cfg.tile_size is not None or have is None or need <= have:
+        resources.check_memory(size, "--max-long-edge", cfg.max_long_edge)
+        return None
+    tile = resources.largest_tile(size, have)
+    if tile is None:
+        resources.check_memory(size, "--max-long-edge", cfg.max_long_edge)  # not even a small tile fits: refuse
+    log.info("a %dx%d image needs about %.1f GB of memory, more than the %.1f GB available: optimising it in "
+             "%d-pixel tiles (--tile-size sets the tile)", size[1], size[0], need / 2**30, have / 2**30, tile)
+    return tile
 
 
 def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engine] = None,
@@ -273,7 +316,11 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     started = time.perf_counter()
     inputs = inputs or read_inputs(cfg)
     sizes = level_sizes(inputs.content.shape, cfg, inputs.content_name)
-    resources.check_memory(sizes[-1], "--max-long-edge", cfg.max_long_edge)
+    tile = plan_tile(cfg, sizes[-1])
+    if tile:
+        from .tiledrun import run_tiled
+
+        return run_tiled(cfg, tile, engine, inputs, on_epoch, started)
     log.info("content %s: %dx%d -> %dx%d", inputs.content_name, inputs.content.shape[1], inputs.content.shape[0],
              sizes[-1][1], sizes[-1][0])
     prepare_output(cfg)

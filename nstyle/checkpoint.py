@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -40,3 +40,12 @@ def load(path: str, config_hash: str) -> Dict[str, np.ndarray]:
         raise NStyleError(f"--resume: checkpoint {path} was written with different settings (hash {found or '?'}, "
                           f"now {config_hash}); use the same flags, or delete it to start afresh")
     return state
+
+
+def saved_tile(path: str) -> Optional[int]:
+    """The tile side a tiled run's checkpoint at ``path`` was written with (None: no such checkpoint)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return int(data["tile"]) if "tile" in data.files else None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None  # load() reports the problem when the run reads it

@@ -17,6 +17,7 @@ class Progress:
         self.done = 0
         self.offset = 0  # units done before the current stage (e.g. coarser --multires levels)
         self.start = time.perf_counter()
+        self.first = 0  # units already done when timing started (see restart)
 
     def log(self, line: str) -> None:
         """Print one line (above the bar when there is one)."""
@@ -43,7 +44,19 @@ class Progress:
         filled = int(width * min(self.done, self.total) / self.total)
         elapsed = time.perf_counter() - self.start
         self.stream.write(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] {self.label} "
-                          f"{self.done}/{self.total} {elapsed:6.0f}s {getattr(self, 'note', '')}")
+                          f"{self.done}/{self.total} {elapsed:6.0f}s{self.eta(elapsed)} {getattr(self, 'note', '')}")
+
+    def eta(self, elapsed: float) -> str:
+        """`` ETA 12m`` from the pace since :meth:`restart` (empty before the first unit)."""
+        units = self.done - self.first
+        if units <= 0 or self.done >= self.total:
+            return ""
+        left = elapsed / units * (self.total - self.done)
+        return f" ETA {left / 60:.0f}m" if left >= 60 else f" ETA {left:.0f}s"
+
+    def restart(self, total: int, done: int) -> None:
+        """A new stage of ``total`` units of which ``done`` are done (e.g. resumed); the ETA counts from here."""
+        self.total, self.done, self.first, self.start = total, done, done, time.perf_counter()
 
     def close(self) -> None:
         """End the bar's line."""

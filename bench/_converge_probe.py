@@ -1,5 +1,5 @@
-"""One run for bench/convergence.py: record each epoch's 8-bit image with its elapsed time, then evaluate the
-classic objective on them (after the run, untimed). Writes JSON.
+"""One run for bench/convergence.py: record each epoch's 8-bit image with its elapsed time and the objective
+evaluations so far, then evaluate the classic objective on them (after the run, untimed). Writes JSON.
 
     python bench/_converge_probe.py OUT.json TIME_LIMIT TARGET -- CLI ARGS...
 """
@@ -39,7 +39,7 @@ def classic_objective(cfg: Config, engine: api.Engine, size, content_rgb, style_
 
 def eight_bit_value(objective: Objective, rgb: np.ndarray) -> float:
     """The objective on a saved 8-bit image (as the network sees it when read back)."""
-    x = rgb.astype(np.float64).transpose(2, 0, 1)[None] - np.array(images.MEAN)[None, :, None, None]
+    x = images.from_pixels(rgb)
     return objective.value(x)
 
 
@@ -50,17 +50,18 @@ def main() -> None:
     cli.setup_logging(True)
     engine = api.Engine()
     final_size = images.content_size(images.read_image(cfg.content_image).shape, cfg.max_long_edge)
-    frames = []  # (elapsed seconds, epoch number overall, .npy file of the 8-bit image) at the final size
-    count = [0]
+    frames = []  # (elapsed seconds, epoch number overall, evaluations so far, .npy file of the 8-bit image)
+    count, evaluations = [0], [0]
     folder = tempfile.mkdtemp()
     start = time.perf_counter()
 
     def observe(ep, img):
         count[0] += 1
+        evaluations[0] += ep.evaluations
         if img.shape[2:] == final_size:
             path = os.path.join(folder, "last.npy" if target <= 0 else f"{count[0]}.npy")
             np.save(path, images.postprocess(img.asnumpy()))  # on disk: the frames must not inflate peak memory
-            frames.append((time.perf_counter() - start, count[0], path))
+            frames.append((time.perf_counter() - start, count[0], evaluations[0], path))
             if target <= 0:
                 del frames[:-1]
         if time.perf_counter() - start > limit:
@@ -79,16 +80,17 @@ def main() -> None:
     objective = classic_objective(cfg, engine, final_size, content, style)
     reached = None
     values = []
-    for elapsed, epoch, path in frames:
+    for elapsed, epoch, used, path in frames:
         value = eight_bit_value(objective, np.load(path))
         values.append(value)
         if target > 0 and value <= target and reached is None:
-            reached = (elapsed, epoch)
+            reached = (elapsed, epoch, used)
             break
-    final_value = eight_bit_value(objective, np.load(frames[-1][2])) if frames else float("nan")
+    final_value = eight_bit_value(objective, np.load(frames[-1][-1])) if frames else float("nan")
     shutil.rmtree(folder, ignore_errors=True)
     with open(out, "w") as f:
-        json.dump({"wall": wall, "epochs": count[0], "stopped": stopped, "peak_mb": peak,
+        json.dump({"wall": wall, "epochs": count[0], "evaluations": evaluations[0], "stopped": stopped,
+                   "peak_mb": peak,
                    "s_per_epoch": float(np.median(per_epoch)) if per_epoch else wall / max(count[0], 1),
                    "final_objective": final_value, "reached": reached}, f)
 

@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import CONTENT, ROOT, SHARED, STYLE, synthetic_weights, table  # noqa: E402
+from common import CONTENT, ROOT, SHARED, STYLE, print_machine, synthetic_weights, table  # noqa: E402
 
 CONTENTS = [CONTENT, os.path.join(SHARED, "content", "flowers.jpg"), os.path.join(SHARED, "content", "venice-boat.jpg"),
             os.path.join(SHARED, "styles", "udnie.jpg")]
@@ -47,6 +47,7 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--edge", type=int, default=300)
     a = ap.parse_args()
+    print_machine()
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)
         contents = [crop_3_2(c, tmp) for c in CONTENTS]

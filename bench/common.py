@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
@@ -34,9 +34,10 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
-def run_json(script: str, args: List[str], threads: str = "") -> dict:
-    """Run ``bench/SCRIPT OUT ARGS`` in a fresh process (``OMP_NUM_THREADS=threads`` if given); return OUT's JSON."""
-    env = dict(os.environ, PYTHONPATH=ROOT)
+def run_json(script: str, args: List[str], threads: str = "", extra_env: Optional[Dict[str, str]] = None) -> dict:
+    """Run ``bench/SCRIPT OUT ARGS`` in a fresh process (``OMP_NUM_THREADS=threads`` if given, ``extra_env``
+    added); return OUT's JSON."""
+    env = dict(os.environ, PYTHONPATH=ROOT, **(extra_env or {}))
     if threads:
         env["OMP_NUM_THREADS"] = threads
     with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
@@ -45,18 +46,34 @@ def run_json(script: str, args: List[str], threads: str = "") -> dict:
         return json.load(out)
 
 
-def run_cli(args: List[str]) -> Dict[str, float]:
+def run_cli(args: List[str], extra_env: Optional[Dict[str, str]] = None) -> Dict[str, float]:
     """Run ``python -m nstyle ARGS`` via :mod:`bench._probe` in a fresh process; return its measurements."""
-    return run_json("_probe.py", args)
+    return run_json("_probe.py", args, extra_env=extra_env)
+
+
+def machine_lines() -> List[str]:
+    """``nstyle --version``'s lines for the environment the measured processes inherit."""
+    sys.path.insert(0, ROOT)
+    from nstyle import runtime
+
+    return runtime.machine_lines()
+
+
+def print_machine() -> None:
+    """Print the machine lines, then the date: every table is printed below them (README keeps them together)."""
+    import datetime
+
+    print("```text")
+    for line in machine_lines():
+        print(line)
+    print(f"measured: {datetime.date.today().isoformat()}")
+    print("```", flush=True)
 
 
 def table(rows: List[Dict[str, object]], columns: List[str]) -> str:
-    """A plain fixed-width table."""
-    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    """A markdown table, exactly as the README shows it."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows]
     return "\n".join(lines)
 
 

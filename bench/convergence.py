@@ -5,7 +5,9 @@ For each size, a reference run of the classic default configuration (300x200: to
 The reference runs as the classic script does on this MXNet build: with MXNet's own OpenMP default, which is one
 thread on a 2-core machine (``OMP_NUM_THREADS=1``). nstyle's default path (same maths, all cores) is shown next to
 it. Each candidate then runs until its 8-bit image reaches the target (or gives up at the reference's wall time).
-Every run is a fresh process, so peak memory is its own.
+Every run is a fresh process, so peak memory is its own. "evaluations" counts evaluations of the objective and its
+gradient (one VGG forward + backward each; L-BFGS may take several per epoch in its line search): unlike the seconds,
+it does not depend on the machine.
 
     python bench/convergence.py [--sizes 300 600] [--content IMG --style IMG]
 """
@@ -19,7 +21,7 @@ from typing import Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import CONTENT, STYLE, print_last_row, print_table, run_json, synthetic_weights  # noqa: E402
+from common import CONTENT, STYLE, print_last_row, print_machine, print_table, run_json, synthetic_weights  # noqa: E402
 
 #: name -> extra flags. The first is the recommended fast setting (see README).
 CANDIDATES: Dict[str, List[str]] = {
@@ -47,6 +49,7 @@ def main() -> int:
     ap.add_argument("--content", default=CONTENT)
     ap.add_argument("--style", default=STYLE)
     a = ap.parse_args()
+    print_machine()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)
@@ -57,7 +60,8 @@ def main() -> int:
             ref = probe(base + REFERENCE[edge], 1e9, 0.0, threads=a.classic_threads)
             target = ref["final_objective"]
             rows.append({"size": f"{edge} edge", "setting": "classic default (reference)", "s/epoch":
-                         f"{ref['s_per_epoch']:.3f}", "epochs": ref["epochs"], "wall s": f"{ref['wall']:.1f}",
+                         f"{ref['s_per_epoch']:.3f}", "epochs": ref["epochs"], "evaluations": ref["evaluations"],
+                         "wall s": f"{ref['wall']:.1f}",
                          "peak MB": f"{ref['peak_mb']:.0f}", "objective": f"{target:.4g}", "speed-up": "1.0x"})
             print_last_row(rows)
             for name, flags in CANDIDATES.items():
@@ -65,12 +69,13 @@ def main() -> int:
                     continue
                 m = probe(base + (flags or REFERENCE[edge]), ref["wall"], target)
                 if m["reached"]:
-                    seconds, epochs = m["reached"]
+                    seconds, epochs, evaluations = m["reached"]
                     speed = f"{ref['wall'] / seconds:.1f}x"
                 else:
-                    seconds, epochs, speed = m["wall"], m["epochs"], "not reached"
+                    seconds, epochs, evaluations, speed = m["wall"], m["epochs"], m["evaluations"], "not reached"
                 rows.append({"size": f"{edge} edge", "setting": name, "s/epoch": f"{m['s_per_epoch']:.3f}",
-                             "epochs": epochs, "wall s": f"{seconds:.1f}", "peak MB": f"{m['peak_mb']:.0f}",
+                             "epochs": epochs, "evaluations": evaluations, "wall s": f"{seconds:.1f}",
+                             "peak MB": f"{m['peak_mb']:.0f}",
                              "objective": f"{m['final_objective']:.4g}", "speed-up": speed})
                 print_last_row(rows)
     print_table(rows)

@@ -19,7 +19,7 @@ from typing import Dict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import CONTENT, ROOT, STYLE, run_json, synthetic_weights, table  # noqa: E402
+from common import CONTENT, ROOT, STYLE, print_machine, run_json, synthetic_weights, table  # noqa: E402
 
 #: operator name prefix -> group shown in the table (first match wins; the rest is "other operators").
 GROUPS = [("_backward_Convolution", "convolution backward"), ("Convolution", "convolution forward"),
@@ -84,6 +84,7 @@ def main() -> int:
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--weights", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    print_machine()
     if a.child != bool(a.out):
         ap.error("unexpected argument")
     if a.child:

@@ -1,12 +1,12 @@
 """nstyle: the classic MXNet neural-style algorithm (Gatys et al. 2015), installable and faithful."""
-import os
+# Order matters: the numpy aliases, the environment MXNet reads when it loads (threads, oneDNN's instruction set
+# in reproducible mode) and the CUDA libraries of a GPU build must all be in place before anything imports MXNet.
+# Importing nstyle itself never imports MXNet, so the command line can still choose reproducible mode.
+from . import compat  # noqa: F401
+from . import cuda, runtime
 
-# MXNet prints a line per executor bind about its oneDNN subgraph backend unless told not to.
-os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
-# Without this, MXNet's pip build runs oneDNN convolutions on fewer OpenMP threads than the machine has cores
-# (measured: 3.55 s per epoch at 600x400 on 2 cores, 1.90 s with both in use). Users can still override it.
-os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                             else os.cpu_count() or 1))
+runtime.prepare()
+cuda.prepare()
 
 from .config import Config  # noqa: E402
 from .errors import NStyleError  # noqa: E402

@@ -1,7 +1,8 @@
-"""Batch runs: every content with every style (or a manifest's rows), resumable through ``runs.jsonl``."""
+"""Batch runs as a library: jobs (every content with every style, or a manifest's rows), running them resumably
+through ``runs.jsonl``, the report and the summary. The ``nstyle batch`` command line is in :mod:`nstyle.cli`.
+"""
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import glob
@@ -9,16 +10,17 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import api, checkpoint, report
 from .atomic import atomic_path
-from .config import Config, parse_value
+from .config import Config, digest, parse_value
+from .engine import Engine
 from .errors import Interrupted, NStyleError
 from .progress import Progress
+from .verify import sha256
 
 log = logging.getLogger("nstyle")
 
@@ -76,7 +78,7 @@ def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]]
             name = f"{base}-{hashlib.sha1(ident.encode()).hexdigest()[:6]}"
         output = os.path.join(output_dir, out) if out else os.path.join(output_dir, name + ".jpg")
         work = os.path.join(output_dir, "work", name)
-        jobs.append(Job(name, dataclasses.replace(cfg, output=output, output_dir=work, quiet=cfg.quiet)))
+        jobs.append(Job(name, dataclasses.replace(cfg, output=output, output_dir=work)))
     outputs = [j.output for j in jobs]
     clash = sorted({o for o in outputs if outputs.count(o) > 1})
     if clash:
@@ -153,11 +155,7 @@ def file_checksum(path: str) -> str:
     st = os.stat(path)
     key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
     if key not in _checksums:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        _checksums[key] = digest.hexdigest()
+        _checksums[key] = sha256(path)
     return _checksums[key]
 
 
@@ -167,11 +165,6 @@ def effective_config(cfg: Config) -> Dict[str, Any]:
     record["weights_sha256"] = file_checksum(cfg.weights)
     record["inputs_sha256"] = [file_checksum(p) for p in [cfg.content_image, *cfg.style_images]]
     return record
-
-
-def config_hash(effective: Dict[str, Any]) -> str:
-    """Short stable hash of :func:`effective_config`."""
-    return hashlib.sha256(json.dumps(effective, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def read_log(path: str) -> Dict[str, dict]:
@@ -197,6 +190,24 @@ def append_log(path: str, record: dict) -> None:
         f.write(old + json.dumps(record, default=str) + "\n")
 
 
+def job_record(job: Job) -> dict:
+    """The fields of a job that its ``runs.jsonl`` record and the report share."""
+    return {"name": job.name, "content": job.cfg.content_image, "style": job.cfg.style_image, "output": job.output}
+
+
+def history_record(epochs: List[Any], before: Optional[dict] = None) -> Dict[str, list]:
+    """Style and content loss per epoch (4 significant digits) for the report's curves.
+
+    ``before``: the history of the interrupted run this one resumed, put in front of the new epochs.
+    """
+    def short(v: float) -> float:
+        return float(f"{v:.4g}")
+    new = {"style": [short(e.style_loss) for e in epochs], "content": [short(e.content_loss) for e in epochs]}
+    if not before:
+        return new
+    return {k: list(before.get(k) or []) + v for k, v in new.items()}
+
+
 @dataclass
 class Outcome:
     """How one job of this invocation went."""
@@ -209,45 +220,59 @@ class Outcome:
     style_loss: float = float("nan")
     content_loss: float = float("nan")
     code: int = 0  # exit status of an interrupted run
+    history: List[Any] = field(default_factory=list)  # nstyle.loop.Epoch per epoch run (also when stopped early)
 
 
-def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[api.Engine] = None) -> List[Outcome]:
+def run_batch(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Engine] = None) -> List[Outcome]:
+    """Run the jobs into ``output_dir`` (see :func:`run_jobs`), then write its report (``index.html``, ``sheet.png``)."""
+    api.prepare_output(Config(output_dir=output_dir, output=None))
+    log.info("%d run(s) into %s", len(jobs), output_dir)
+    outcomes = run_jobs(jobs, output_dir, quiet, engine)
+    report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [job_record(j) for j in jobs],
+                 {o.job.name: o.status for o in outcomes})
+    return outcomes
+
+
+def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Engine] = None) -> List[Outcome]:
     """Run (or skip) every job; one failure does not stop the others; a signal stops the batch."""
     os.makedirs(output_dir, exist_ok=True)
     log_path = os.path.join(output_dir, LOG_NAME)
     previous = read_log(log_path)
-    engine = engine or api.Engine()
+    engine = engine or Engine()
+    machine = report.machine_lines()
     outer = Progress(len(jobs), quiet=quiet, label="runs")
     outcomes: List[Outcome] = []
     for i, job in enumerate(jobs, start=1):
         tag = f"[{i}/{len(jobs)}] {job.name}"
         effective = effective_config(job.cfg)
-        digest = config_hash(effective)
+        settings = digest(effective)
         old = previous.get(job.name)
-        if old and old.get("status") == "done" and old.get("hash") == digest and os.path.exists(job.output):
+        if old and old.get("status") == "done" and old.get("hash") == settings and os.path.exists(job.output):
             outcomes.append(Outcome(job, "skipped", reason="already done with these settings"))
             outer.log(f"{tag}: skipped (done before with the same settings)")
             outer.update(i)
             continue
         cfg = job.cfg
-        if old and old.get("status") == "interrupted" and old.get("hash") == digest and \
+        if old and old.get("status") == "interrupted" and old.get("hash") == settings and \
                 os.path.exists(checkpoint.path_for(cfg.output_dir)):
             cfg = dataclasses.replace(cfg, resume=True)  # continue where the interrupted run stopped
         outer.log(f"{tag}: {'resuming' if cfg.resume else 'running'}")
         started = time.perf_counter()
-        record = {"name": job.name, "content": job.cfg.content_image, "style": job.cfg.style_image,
-                  "output": job.output, "config": effective, "hash": digest}
+        record = dict(job_record(job), config=effective, hash=settings, machine=machine)
+        epochs: List[Any] = []
         try:
-            result = api.run(cfg, engine=engine)
+            result = api.run(cfg, engine=engine, on_epoch=epochs.append)
             outcome = Outcome(job, "done", result.seconds, result.epochs, "", result.style_loss,
                               result.content_loss)
         except Interrupted as exc:
             outcome = Outcome(job, "interrupted", time.perf_counter() - started, reason=str(exc), code=exc.code)
         except NStyleError as exc:
             outcome = Outcome(job, "failed", time.perf_counter() - started, reason=str(exc))
+        outcome.history = epochs
         record.update(status=outcome.status, reason=outcome.reason, seconds=round(outcome.seconds, 3),
                       epochs=outcome.epochs, style_loss=outcome.style_loss, content_loss=outcome.content_loss,
-                      finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+                      finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                      history=history_record(outcome.history, old.get("history") if cfg.resume and old else None))
         append_log(log_path, record)
         outcomes.append(outcome)
         outer.log(f"{tag}: {outcome.status} in {outcome.seconds:.1f} s" + (f" ({outcome.reason})" if
@@ -270,50 +295,8 @@ def summary(outcomes: List[Outcome], seconds: float) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """``nstyle batch``: the single-run flags plus the batch's own."""
-    from .cli import Parser, add_config_flags
-
-    p = Parser(prog="nstyle batch", description="Stylize many contents with many styles, or the rows of a "
-               "manifest; re-running the same command skips runs already done with the same settings.")
-    p.add_argument("--content-image", nargs="+", default=[], help="content files, directories or glob patterns")
-    p.add_argument("--style-image", nargs="+", default=[], help="style files, directories or glob patterns")
-    p.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
-                   "setting by its name (style_weight, max_long_edge, seed, ...)")
-    add_config_flags(p, skip=["content_image", "style_image", "output", "resume"])
-    return p
-
-
-def main(argv: List[str]) -> int:
-    """Entry point of ``nstyle batch``."""
-    from .cli import config_from_args, setup_logging
-
-    ns = build_parser().parse_args(argv)
-    setup_logging(ns.quiet)
-    started = time.perf_counter()
-    try:
-        defaults = Config()
-        base = dataclasses.replace(config_from_args(ns), content_image=defaults.content_image,
-                                   style_image=defaults.style_image).validate()
-        output_dir = base.output_dir or "output"
-        if ns.manifest:
-            if ns.content_image or ns.style_image:
-                raise NStyleError("use either --manifest or --content-image/--style-image, not both")
-            jobs = jobs_from_manifest(ns.manifest, base, output_dir)
-        else:
-            if not ns.content_image or not ns.style_image:
-                raise NStyleError("batch needs --content-image and --style-image (or --manifest)")
-            jobs = jobs_from_args(ns.content_image, ns.style_image, base, output_dir)
-        api.prepare_output(dataclasses.replace(base, output_dir=output_dir))
-        log.info("%d run(s) into %s", len(jobs), output_dir)
-        outcomes = run_jobs(jobs, output_dir, ns.quiet)
-        report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [j.name for j in jobs])
-    except NStyleError as exc:
-        print(f"nstyle: error: {exc}", file=sys.stderr)
-        return exc.code
-    print(summary(outcomes, time.perf_counter() - started), file=sys.stderr)
-    print(f"report: {os.path.join(output_dir, 'index.html')} and {os.path.join(output_dir, 'sheet.png')}",
-          file=sys.stderr)
+def exit_status(outcomes: List[Outcome]) -> int:
+    """A batch's exit status: an interrupted run's (128 + signal), else 1 when a run failed, else 0."""
     interrupted = [o.code for o in outcomes if o.status == "interrupted"]
     if interrupted:
         return interrupted[0]

@@ -1,16 +1,57 @@
-"""The command line: classic flags (SPEC.md §6) plus nstyle's own, mapped onto a :class:`Config`."""
+"""The command line, ``nstyle`` and ``nstyle batch``: flags in groups, one error handler, exit statuses.
+
+Single-run flags are generated from :class:`~nstyle.config.Config` (classic flags, SPEC.md §6, plus nstyle's own);
+:data:`GROUPS` places each in a ``--help`` section. The work itself is :func:`nstyle.api.run` and
+:mod:`nstyle.batch`, imported only when a command runs, so ``--help`` stays quick.
+"""
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import logging
+import os
 import sys
-from typing import List, Optional, Sequence
+import time
+from typing import Callable, Dict, List, Optional, Sequence
 
+from . import cuda, runtime
 from .config import Config, field_kind
 from .errors import Interrupted, NStyleError
 
 log = logging.getLogger("nstyle")
+
+#: ``--help`` sections, in order, with the :class:`Config` fields each shows. A field named nowhere (and any
+#: flag that is not a setting, such as ``--help``) goes under "other".
+GROUPS: Dict[str, List[str]] = {
+    "batch and cluster": [],  # nstyle batch's own flags
+    "basic": ["content_image", "style_image", "max_long_edge", "weights", "gpu"],
+    "artistic controls": ["content_weight", "style_weight", "tv_weight", "style_blend_weights", "style_scale",
+                          "preserve_color", "content_layers", "style_layers", "style_layer_weights", "pooling"],
+    "optimisation": ["optimizer", "lr", "lr_sched_delay", "lr_sched_factor", "lbfgs_history", "init", "multires",
+                     "seed", "stop_eps", "max_num_epochs"],
+    "output": ["output_dir", "output", "save_epochs", "remove_noise", "resume", "quiet"],
+    "other": ["model"],
+}
+
+EXAMPLES = """examples:
+  nstyle --content-image photo.jpg --style-image painting.jpg
+      the classic run: output/final.jpg, with a snapshot every 50 epochs
+  nstyle --content-image photo.jpg --style-image painting.jpg --optimizer lbfgs --init content --max-num-epochs 50
+      a good picture much sooner
+  nstyle --content-image photo.jpg --style-image a.jpg b.jpg --style-blend-weights 3 1 --preserve-color luminance
+      two paintings blended 3:1, the photo's own colours kept
+
+For many images at once: nstyle batch --help."""
+
+BATCH_EXAMPLES = """examples:
+  nstyle batch --content-image photos/ --style-image 'paintings/*.jpg' --output-dir out --max-long-edge 300
+      every photo with every painting; out/index.html and out/sheet.png show them all
+  nstyle batch --manifest runs.csv
+      one run per row (columns content, style, optional output and any setting, e.g. style_weight)
+
+Running the same command again skips the runs already done with the same settings and resumes interrupted ones."""
+
+Sections = Dict[str, argparse._ArgumentGroup]
 
 
 class Parser(argparse.ArgumentParser):
@@ -20,9 +61,19 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"nstyle: error: {message} (see --help)\n")
 
 
-def add_config_flags(p: argparse.ArgumentParser, skip: Sequence[str] = ()) -> None:
+def sections(p: argparse.ArgumentParser) -> Sections:
+    """The ``--help`` sections of :data:`GROUPS` on ``p`` (empty ones are not shown), with ``--help`` in "other"."""
+    groups = {title: p.add_argument_group(title) for title in GROUPS}
+    groups["other"].add_argument("-h", "--help", action="help", help="show this help and exit")
+    return groups
+
+
+def add_config_flags(groups: Sections, skip: Sequence[str] = ()) -> None:
     """One flag per :class:`Config` field (``foo_bar`` -> ``--foo-bar``), default and help from the field."""
-    for f in dataclasses.fields(Config):
+    home = {name: title for title, names in GROUPS.items() for name in names}
+    listed = [name for names in GROUPS.values() for name in names]
+    fields = sorted(dataclasses.fields(Config), key=lambda f: listed.index(f.name) if f.name in listed else len(listed))
+    for f in fields:
         if f.name in skip:
             continue
         meta = dict(f.metadata)
@@ -30,23 +81,66 @@ def add_config_flags(p: argparse.ArgumentParser, skip: Sequence[str] = ()) -> No
         help_ = meta.pop("help", "")
         if f.default is not None and not isinstance(f.default, bool):
             help_ += f" (default: {f.default})"
+        group = groups[home.get(f.name, "other")]
         parser, _, is_bool = field_kind(f.name)
         if is_bool:
-            p.add_argument(*names, dest=f.name, action="store_true", help=help_)
+            group.add_argument(*names, dest=f.name, action="store_true", help=help_)
         else:
-            p.add_argument(*names, dest=f.name, type=parser, default=f.default, help=help_, **meta)
+            group.add_argument(*names, dest=f.name, type=parser, default=f.default, help=help_, **meta)
+
+
+def add_process_flags(g: argparse._ArgumentGroup) -> None:
+    """Flags about the process rather than the run (acted on in :func:`main` before MXNet loads)."""
+    g.add_argument("--reproducible", action="store_true",
+                   help=f"the same picture on every run and every x86-64 machine with AVX2: caps oneDNN at "
+                   f"{runtime.REPRODUCIBLE_ISA} and runs {runtime.REPRODUCIBLE_THREADS} threads (also "
+                   f"{runtime.REPRODUCIBLE_VAR}=1)")
+    g.add_argument("--version", action="store_true",
+                   help="print nstyle, MXNet, numpy and Python versions, CPU, oneDNN instruction set, threads "
+                   "and GPUs, one per line, and exit")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The single-image command line."""
-    p = Parser(prog="nstyle", description="Neural style transfer (Gatys et al. 2015) with MXNet, "
-               "faithful to the classic MXNet example. For many images at once: nstyle batch --help.")
-    add_config_flags(p)
+    """``nstyle``: one stylization."""
+    p = Parser(prog="nstyle", add_help=False, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+               description="Neural style transfer (Gatys et al. 2015) with MXNet, faithful to the classic MXNet "
+               "example.")
+    groups = sections(p)
+    add_config_flags(groups)
+    add_process_flags(groups["other"])
     return p
 
 
+def build_batch_parser() -> argparse.ArgumentParser:
+    """``nstyle batch``: many runs; the single-run flags apply to every one."""
+    p = Parser(prog="nstyle batch", add_help=False, epilog=BATCH_EXAMPLES,
+               formatter_class=argparse.RawDescriptionHelpFormatter,
+               description="Stylize many contents with many styles, or the rows of a manifest.")
+    groups = sections(p)
+    batch = groups["batch and cluster"]
+    batch.add_argument("--content-image", dest="contents", nargs="+", default=[], metavar="PATH",
+                       help="content files, directories or glob patterns")
+    batch.add_argument("--style-image", dest="styles", nargs="+", default=[], metavar="PATH",
+                       help="style files, directories or glob patterns; every content is run with every style")
+    batch.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
+                       "setting by its name (style_weight, max_long_edge, seed, ...)")
+    add_config_flags(groups, skip=["content_image", "style_image", "output", "resume"])
+    add_process_flags(groups["other"])
+    return p
+
+
+def apply_process_flags(argv: Sequence[str]) -> Optional[int]:
+    """Act on ``--version`` and ``--reproducible`` before anything loads MXNet; an exit status if done."""
+    if "--reproducible" in argv:
+        runtime.set_reproducible()
+    if "--version" in argv:
+        print("\n".join(runtime.machine_lines()))
+        return 0
+    return None
+
+
 def config_from_args(ns: argparse.Namespace) -> Config:
-    """The :class:`Config` an argparse namespace describes."""
+    """The :class:`Config` an argparse namespace describes (fields it lacks keep their defaults)."""
     names = {f.name for f in dataclasses.fields(Config)}
     values = {k: v for k, v in vars(ns).items() if k in names}
     if isinstance(values.get("style_image"), list) and len(values["style_image"]) == 1:
@@ -66,16 +160,25 @@ def setup_logging(quiet: bool) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of ``nstyle`` and ``python -m nstyle``; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["batch"]:
-        from .batch import main as batch_main
+    return guarded(lambda: dispatch(argv))
 
-        return batch_main(argv[1:])
-    ns = build_parser().parse_args(argv)
+
+def dispatch(argv: List[str]) -> int:
+    """Act on the process flags, parse the command's flags and run it."""
+    status = apply_process_flags(argv)
+    if status is not None:
+        return status
+    batch = argv[:1] == ["batch"]
+    ns = build_batch_parser().parse_args(argv[1:]) if batch else build_parser().parse_args(argv)
     setup_logging(ns.quiet)
-    try:
-        from .api import run
+    cuda.require_libraries()
+    return batch_command(ns) if batch else single_command(ns)
 
-        run(config_from_args(ns).validate())
+
+def guarded(command: Callable[[], int]) -> int:
+    """Run a command; errors and interruptions become one line on stderr and an exit status."""
+    try:
+        return command()
     except Interrupted as exc:
         print(f"nstyle: {exc}", file=sys.stderr)
         return exc.code
@@ -85,4 +188,33 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("nstyle: interrupted", file=sys.stderr)
         return 130
+
+
+def single_command(ns: argparse.Namespace) -> int:
+    """``nstyle``: one stylization."""
+    from .api import run
+
+    run(config_from_args(ns).validate())
     return 0
+
+
+def batch_command(ns: argparse.Namespace) -> int:
+    """``nstyle batch``: the jobs the flags or the manifest describe, then the summary and the report's paths."""
+    from . import batch
+
+    started = time.perf_counter()
+    base = config_from_args(ns).validate()
+    output_dir = base.output_dir or "output"
+    if ns.manifest:
+        if ns.contents or ns.styles:
+            raise NStyleError("use either --manifest or --content-image/--style-image, not both")
+        jobs = batch.jobs_from_manifest(ns.manifest, base, output_dir)
+    else:
+        if not ns.contents or not ns.styles:
+            raise NStyleError("batch needs --content-image and --style-image (or --manifest)")
+        jobs = batch.jobs_from_args(ns.contents, ns.styles, base, output_dir)
+    outcomes = batch.run_batch(jobs, output_dir, ns.quiet)
+    print(batch.summary(outcomes, time.perf_counter() - started), file=sys.stderr)
+    print(f"report: {os.path.join(output_dir, 'index.html')} and {os.path.join(output_dir, 'sheet.png')}",
+          file=sys.stderr)
+    return batch.exit_status(outcomes)

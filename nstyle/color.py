@@ -9,28 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-#: RGB -> YIQ (NTSC); rows give Y, I, Q.
-RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
-                       [0.595716, -0.274453, -0.321263],
-                       [0.211456, -0.522591, 0.311135]])
-YIQ_TO_RGB = np.linalg.inv(RGB_TO_YIQ)
-
-
-def to_yiq(rgb: np.ndarray) -> np.ndarray:
-    """``HxWx3`` RGB (any scale) to YIQ on the same scale, float64."""
-    return np.asarray(rgb, np.float64) @ RGB_TO_YIQ.T
-
-
-def from_yiq(yiq: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`to_yiq`."""
-    return np.asarray(yiq, np.float64) @ YIQ_TO_RGB.T
-
 
 def luminance_transfer(result: np.ndarray, content: np.ndarray) -> np.ndarray:
     """The result's Y with the content's I and Q (both ``HxWx3`` on one scale); float64 RGB, unclipped."""
-    yiq = to_yiq(content)
-    yiq[..., 0] = to_yiq(result)[..., 0]
-    return from_yiq(yiq)
+    from skimage.color import rgb2yiq, yiq2rgb
+
+    yiq = rgb2yiq(np.asarray(content, np.float64))
+    yiq[..., 0] = rgb2yiq(np.asarray(result, np.float64))[..., 0]
+    return yiq2rgb(yiq)
 
 
 def _sqrt_psd(cov: np.ndarray, inverse: bool = False) -> np.ndarray:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from .errors import NStyleError
-from .vgg import CONTENT_LAYER, LAYER_ORDER, STYLE_LAYERS
+from .layers import CONTENT_LAYER, LAYER_ORDER, STYLE_LAYERS
 
 DEFAULT_WEIGHTS = "model/vgg19.params"
 OPTIMIZERS = ("nag", "adam", "lbfgs")
@@ -173,8 +173,13 @@ class Config:
 
     def hash(self) -> str:
         """A short stable hash of :meth:`numeric_dict`."""
-        blob = json.dumps(self.numeric_dict(), sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return digest(self.numeric_dict())
+
+
+def digest(record: Dict[str, Any]) -> str:
+    """A short stable hash (16 hex digits) of a JSON-able record, independent of key order."""
+    blob = json.dumps(record, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def split_names(text: str) -> List[str]:

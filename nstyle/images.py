@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Tuple
+from dataclasses import dataclass
+from typing import Any, List, Tuple
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -18,6 +19,16 @@ SCALE = 256
 MIN_SIDE = 16
 
 Image.MAX_IMAGE_PIXELS = None  # size is checked by us against the requested long edge
+
+
+@dataclass
+class Inputs:
+    """The content and style images as RGB arrays, with the names used in messages."""
+
+    content: np.ndarray
+    styles: List[np.ndarray]
+    content_name: str
+    style_names: List[str]
 
 
 def read_image(path: str) -> np.ndarray:
@@ -106,6 +117,17 @@ def to_network(resized: np.ndarray) -> np.ndarray:
     for c in range(3):
         sample[c] -= MEAN[c]
     return sample[None]
+
+
+def pixel_bounds(shape: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray]:
+    """The network-space values of pixel levels 0 and 255, broadcast to ``shape`` (``1x3xHxW``)."""
+    mean = np.array(MEAN).reshape(1, 3, 1, 1)
+    return np.broadcast_to(-mean, shape), np.broadcast_to(255.0 - mean, shape)
+
+
+def from_pixels(rgb: np.ndarray) -> np.ndarray:
+    """A saved ``HxWx3`` image as the network image :func:`postprocess` turns into it (float64 ``1x3xHxW``)."""
+    return rgb.astype(np.float64).transpose(2, 0, 1)[None] - np.array(MEAN)[None, :, None, None]
 
 
 def postprocess(x: np.ndarray) -> np.ndarray:

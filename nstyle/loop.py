@@ -1,17 +1,29 @@
-"""The classic optimisation loop: NAG on the image, clipping, the TV gradient, relative-change stop."""
+"""The optimisation loops on the image (classic NAG, Adam, L-BFGS), one :class:`Loop` interface, and the start image.
+
+A loop owns the image: each :meth:`Loop.step` is one epoch and reports an :class:`Epoch`; the caller applies the
+stopping rule (``Loop.patience`` small changes in a row), saves snapshots from :meth:`Loop.state_dict` and resumes
+with :meth:`Loop.load_state`. :func:`make_loop` builds the loop ``--optimizer`` names; :func:`start_image` the
+image it starts from.
+"""
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Protocol, Tuple
 
 import mxnet as mx
 import numpy as np
 
-from . import losses
+from . import images, losses
+from .config import Config
+from .images import Inputs
 from .lbfgs import LBFGS
 from .objective import Objective
+
+#: Consecutive epochs below --stop-eps that stop the adam and lbfgs optimisers. The classic NAG stops at the
+#: first one; L-BFGS and Adam take an occasional short step on their way.
+PATIENCE = 5
 
 
 @dataclass
@@ -24,11 +36,34 @@ class Epoch:
     content_loss: float  # weighted
     lr: float
     seconds: float
+    evaluations: int = 1  # of the objective and its gradient (one VGG forward + backward each)
 
     @property
     def finite(self) -> bool:
         """False when the loss or the image's change is NaN or infinite."""
         return all(math.isfinite(v) for v in (self.eps, self.style_loss, self.content_loss))
+
+
+class Loop(Protocol):
+    """What every optimiser loop offers (:class:`NAGLoop`, :class:`AdamLoop`, :class:`LBFGSLoop`)."""
+
+    #: epochs done (1-based count of updates; restored by :meth:`load_state`)
+    epoch: int
+    #: consecutive epochs with a change below ``--stop-eps`` after which the loop has converged
+    patience: int
+
+    @property
+    def old_img(self) -> mx.nd.NDArray:
+        """The last image with a finite loss (what is saved when a step goes NaN)."""
+
+    def step(self) -> Epoch:
+        """One epoch: update the image in place and report."""
+
+    def state_dict(self) -> Dict[str, np.ndarray]:
+        """Everything needed to continue exactly where the loop is (for ``checkpoint.npz``)."""
+
+    def load_state(self, state: Dict[str, np.ndarray]) -> None:
+        """Continue from a :meth:`state_dict`."""
 
 
 def noise_image(shape, ctx: mx.Context, seed: int) -> mx.nd.NDArray:
@@ -43,6 +78,8 @@ def noise_image(shape, ctx: mx.Context, seed: int) -> mx.nd.NDArray:
 class NAGLoop:
     """One forward + backward + NAG update per :meth:`step`, exactly as the classic script."""
 
+    patience = 1  # the classic stops at the first small change
+
     def __init__(self, executor: mx.executor.Executor, head_grads: List[mx.nd.NDArray], img: mx.nd.NDArray,
                  lr: float, lr_sched_delay: int, lr_sched_factor: float, tv_weight: float,
                  ctx: mx.Context, n_style: Optional[int] = None) -> None:
@@ -56,7 +93,7 @@ class NAGLoop:
         self.clip_norm = self.clip_limit(img.shape)
         self.tv = losses.tv_gradient_executor(img, ctx, tv_weight)
         self.loss_weights = [g.asscalar() for g in head_grads]
-        self.n_style = len(head_grads) - 1 if n_style is None else n_style
+        self.n_style = n_style
         self.epoch = 0
 
     @staticmethod
@@ -88,9 +125,7 @@ class NAGLoop:
         else:
             self.optimizer.update(0, self.img, self.data_grad, self.state)
         eps = (mx.nd.norm(self.old_img - self.img) / mx.nd.norm(self.img)).asscalar()
-        outs = [o.asscalar() for o in ex.outputs]
-        weighted = [w * o for w, o in zip(self.loss_weights, outs)]
-        style, content = float(sum(weighted[:self.n_style])), float(sum(weighted[self.n_style:]))
+        style, content = losses.weighted_parts([o.asscalar() for o in ex.outputs], self.loss_weights, self.n_style)
         self.epoch += 1
         ep = Epoch(self.epoch, float(eps), style, content, float(self.optimizer.learning_rate),
                    time.perf_counter() - start)
@@ -122,6 +157,8 @@ class NAGLoop:
 class AdamLoop(NAGLoop):
     """The classic loop with Adam instead of NAG and no gradient clipping (``--optimizer adam``)."""
 
+    patience = PATIENCE
+
     @staticmethod
     def make_optimizer(lr: float, scheduler: mx.lr_scheduler.LRScheduler) -> mx.optimizer.Optimizer:
         """Adam on the image; ``lr`` is roughly the step per pixel, in 0..255 levels."""
@@ -136,12 +173,15 @@ class AdamLoop(NAGLoop):
 class LBFGSLoop:
     """L-BFGS on the true objective (:class:`nstyle.objective.Objective`); one iteration per :meth:`step`."""
 
+    patience = PATIENCE
+
     def __init__(self, objective: Objective, img: mx.nd.NDArray, history: int, first_step: float = 4.0,
                  bounds: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> None:
         self.objective, self.img = objective, img
         self.solver = LBFGS(objective.value_and_grad, img.asnumpy(), history=history, first_step=first_step,
                             bounds=bounds)
         self.epoch = 0
+        self._evaluations = 0  # objective.evaluations at the end of the last step
 
     @property
     def old_img(self) -> mx.nd.NDArray:
@@ -149,7 +189,8 @@ class LBFGSLoop:
         return mx.nd.array(self.solver.x.reshape(self.img.shape), self.img.context)
 
     def step(self) -> Epoch:
-        """One L-BFGS iteration; ``lr`` in the report is the accepted line-search step."""
+        """One L-BFGS iteration; ``lr`` in the report is the accepted line-search step, ``evaluations`` those of
+        the line search (the first step also counts the evaluation at the start)."""
         start = time.perf_counter()
         old = self.solver.x
         self.solver.step()
@@ -158,7 +199,9 @@ class LBFGSLoop:
         self.epoch += 1
         style, content, _ = self.objective.parts
         eps = float(np.linalg.norm(old - new) / max(np.linalg.norm(new), 1e-300))
-        return Epoch(self.epoch, eps, style, content, self.solver.last_step, time.perf_counter() - start)
+        evaluations, self._evaluations = self.objective.evaluations - self._evaluations, self.objective.evaluations
+        return Epoch(self.epoch, eps, style, content, self.solver.last_step, time.perf_counter() - start,
+                     evaluations)
 
     def state_dict(self) -> Dict[str, np.ndarray]:
         """The solver's state and the epoch count."""
@@ -169,3 +212,32 @@ class LBFGSLoop:
         self.solver.load_state(state)
         self.epoch = int(state["epoch"])
         self.img[:] = self.solver.x.reshape(self.img.shape)
+
+
+def make_loop(cfg: Config, executor: mx.executor.Executor, head: List[mx.nd.NDArray], img: mx.nd.NDArray,
+              ctx: mx.Context, n_style: int) -> Loop:
+    """The optimiser loop for ``--optimizer`` on the bound loss ``executor``, updating ``img`` in place."""
+    if cfg.optimizer == "lbfgs":
+        return LBFGSLoop(Objective(executor, head, cfg.tv_weight, ctx, n_style), img, cfg.lbfgs_history,
+                         bounds=images.pixel_bounds(img.shape))
+    kind = AdamLoop if cfg.optimizer == "adam" else NAGLoop
+    return kind(executor, head, img, cfg.learning_rate, cfg.lr_sched_delay, cfg.lr_sched_factor, cfg.tv_weight,
+                ctx, n_style)
+
+
+def start_image(cfg: Config, inputs: Optional[Inputs], size: Tuple[int, int], content_np: Optional[np.ndarray],
+                ctx: mx.Context, previous: Optional[mx.nd.NDArray]) -> mx.nd.NDArray:
+    """The first image of a level: ``--init`` on the first level, the previous level's result upsampled after."""
+    shape = (1, 3) + tuple(size)
+    if previous is not None:
+        from skimage.transform import resize
+
+        up = resize(previous.asnumpy()[0].transpose(1, 2, 0), size, order=1, preserve_range=True,
+                    anti_aliasing=False)
+        return mx.nd.array(up.transpose(2, 0, 1)[None], ctx)
+    if cfg.init == "noise":
+        return noise_image(shape, ctx, cfg.seed)
+    if cfg.init == "content":
+        return mx.nd.array(content_np, ctx)
+    source = inputs.styles[0] if cfg.init == "style" else images.read_image(cfg.init)
+    return mx.nd.array(images.preprocess(source, size), ctx)

@@ -17,7 +17,7 @@ def gram(feature: mx.sym.Symbol, shape: Sequence[int]) -> mx.sym.Symbol:
     return mx.sym.FullyConnected(x, x, no_bias=True, num_hidden=channels)
 
 
-def style_scale(shape: Sequence[int]) -> float:
+def style_normaliser(shape: Sequence[int]) -> float:
     """The classic per-layer normaliser ``C * N * C`` (style layer ``i`` gets ``style_weight / scale``)."""
     channels = int(shape[1])
     return float(np.prod(shape[1:]) * channels)
@@ -41,10 +41,22 @@ def head_gradients(style_shapes: List[Tuple[int, ...]], style_weight: float,
     Style layer ``i`` gets ``layer_weights[i] * style_weight / (C*N*C)`` (``layer_weights`` default 1).
     """
     layer_weights = layer_weights or [1.0] * len(style_shapes)
-    grads = [mx.nd.ones((1,), ctx) * (float(style_weight) / style_scale(s)) for s in style_shapes]
+    grads = [mx.nd.ones((1,), ctx) * (float(style_weight) / style_normaliser(s)) for s in style_shapes]
     grads = [g * float(w) if w != 1.0 else g for g, w in zip(grads, layer_weights)]
     grads += [mx.nd.ones((1,), ctx) * float(content_weight) for _ in range(n_content)]
     return grads
+
+
+def weighted_parts(outputs: Sequence[float], weights: Sequence[float],
+                   n_style: Optional[int] = None) -> Tuple[float, float]:
+    """The weighted style and content totals of the loss executor's outputs (style layers first, then content).
+
+    ``weights`` are the head-gradient weights; ``n_style`` (default: all outputs but the last) says how many
+    outputs are style layers. Summed in float64.
+    """
+    n_style = len(outputs) - 1 if n_style is None else n_style
+    weighted = np.asarray(outputs, np.float64) * np.asarray(weights, np.float64)
+    return float(weighted[:n_style].sum()), float(weighted[n_style:].sum())
 
 
 def tv_gradient_executor(img: mx.nd.NDArray, ctx: mx.Context, tv_weight: float):

@@ -24,17 +24,16 @@ class Objective:
         self.executor, self.head_grads = executor, head_grads
         self.data = executor.arg_dict["data"]
         self.shape = self.data.shape
-        self.weights = np.array([h.asscalar() for h in head_grads], np.float64)
-        self.n_style = len(head_grads) - 1 if n_style is None else n_style
+        self.weights = [h.asscalar() for h in head_grads]
+        self.n_style = n_style
         self.tv_input = mx.nd.zeros(self.shape, ctx)
         self.tv = losses.tv_gradient_executor(self.tv_input, ctx, tv_weight)
-        self.evaluations = 0
+        self.evaluations = 0  # calls of value_and_grad so far
         #: weighted style, content and TV parts of the last evaluation
         self.parts: Tuple[float, float, float] = (float("nan"),) * 3
 
     def _losses(self) -> Tuple[float, float]:
-        outs = np.array([o.asscalar() for o in self.executor.outputs], np.float64) * self.weights
-        return float(outs[:self.n_style].sum()), float(outs[self.n_style:].sum())
+        return losses.weighted_parts([o.asscalar() for o in self.executor.outputs], self.weights, self.n_style)
 
     def _tv(self, x: np.ndarray) -> Tuple[float, np.ndarray]:
         if self.tv is None:

@@ -1,81 +1,219 @@
-"""The batch report: ``index.html`` (inputs and result side by side, opens from disk) and ``sheet.png``."""
+"""The batch report: ``index.html`` (contents x styles grid, results first; opens from disk) and ``sheet.png``."""
 from __future__ import annotations
 
 import html
+import math
 import os
-from typing import Dict, List
-
-import numpy as np
-from PIL import Image, ImageDraw
+import platform
+import sys
+from typing import Dict, List, Optional, Sequence, Union
+from urllib.parse import quote
 
 from .atomic import atomic_path
 from .errors import NStyleError
-
-TILE = 200  # pixels per contact-sheet tile
-CAPTION = 28
-
-
-def _rel(path: str, folder: str) -> str:
-    return os.path.relpath(os.path.abspath(path), os.path.abspath(folder)).replace(os.sep, "/")
+from .report_grid import Grid, Run, arrange, differences
+from .report_sheet import contact_sheet
+from .report_svg import COLOURS, loss_curve
+from .report_thumbs import INPUT_EDGE, RESULT_EDGE, thumbnail
 
 
-def _paths(value) -> List[str]:
-    return [value] if isinstance(value, str) else list(value or [])
-
-
-def html_page(folder: str, records: List[dict]) -> str:
-    """The report page: one row per run, images referenced by paths relative to ``folder``."""
-    rows = []
-    for r in records:
-        def img(path: str) -> str:
-            return f'<a href="{html.escape(_rel(path, folder))}"><img src="{html.escape(_rel(path, folder))}"></a>'
-        styles = "".join(img(p) for p in _paths(r.get("style")))
-        done = r.get("status") == "done" and os.path.exists(r.get("output", ""))
-        result = img(r["output"]) if done else f'<div class="failed">{html.escape(r.get("status", "?"))}</div>'
-        facts = (f"style loss {r.get('style_loss', float('nan')):.4g}<br>content loss "
-                 f"{r.get('content_loss', float('nan')):.4g}<br>{r.get('epochs', 0)} epochs, "
-                 f"{r.get('seconds', 0):.1f} s") if done else html.escape(r.get("reason", ""))
-        rows.append(f"<tr><td>{img(r['content'])}</td><td>{styles}</td><td>{result}</td>"
-                    f"<td><b>{html.escape(r['name'])}</b><br>{facts}</td></tr>")
-    return ("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>nstyle batch</title><style>"
-            "body{font-family:sans-serif;margin:1em}td{vertical-align:top;padding:4px}"
-            "img{max-width:240px;max-height:240px;margin-right:4px}.failed{color:#b00;font-weight:bold}"
-            "</style></head><body><h1>nstyle batch</h1><table><tr><th>content</th><th>style</th><th>result</th>"
-            "<th>run</th></tr>\n" + "\n".join(rows) + "\n</table></body></html>\n")
-
-
-def contact_sheet(records: List[dict]) -> Image.Image:
-    """All results as captioned tiles, in run order; failed runs as grey tiles."""
-    cols = max(1, min(4, len(records)))
-    rows = (len(records) + cols - 1) // cols
-    sheet = Image.new("RGB", (cols * TILE, rows * (TILE + CAPTION)), "white")
-    draw = ImageDraw.Draw(sheet)
-    for i, r in enumerate(records):
-        x, y = (i % cols) * TILE, (i // cols) * (TILE + CAPTION)
-        tile = Image.new("RGB", (TILE, TILE), (200, 200, 200))
-        if r.get("status") == "done" and os.path.exists(r.get("output", "")):
-            try:
-                with Image.open(r["output"]) as im:
-                    scale = min(TILE / im.width, TILE / im.height)
-                    im = im.convert("RGB").resize((max(1, int(im.width * scale)), max(1, int(im.height * scale))),
-                                                  Image.LANCZOS)
-                    tile.paste(im, ((TILE - im.width) // 2, (TILE - im.height) // 2))
-            except OSError:
-                pass
-        else:
-            ImageDraw.Draw(tile).text((10, TILE // 2), r.get("status", "?"), fill=(150, 0, 0))
-        sheet.paste(tile, (x, y))
-        draw.text((x + 4, y + TILE + 6), r["name"][:32], fill=(0, 0, 0))
-    return sheet
-
-
-def write(folder: str, records: Dict[str, dict], names: List[str]) -> None:
-    """Write ``index.html`` and ``sheet.png`` for the runs ``names`` (latest records) into ``folder``."""
-    chosen = [records[n] for n in names if n in records]
+def machine_lines() -> List[str]:
+    """What the runs ran on: ``nstyle.runtime.machine_lines()`` (issue 11) where it exists, else a short stand-in."""
     try:
-        with atomic_path(os.path.join(folder, "index.html")) as tmp, open(tmp, "w") as f:
-            f.write(html_page(folder, chosen))
-        sheet = contact_sheet(chosen) if chosen else Image.fromarray(np.full((TILE, TILE, 3), 255, np.uint8))
+        from .runtime import machine_lines as lines  # type: ignore[attr-defined]
+    except ImportError:
+        pass
+    else:
+        return list(lines())
+    from . import __version__
+
+    mx = sys.modules.get("mxnet")
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return [f"nstyle {__version__}, MXNet {getattr(mx, '__version__', '?')}, numpy "
+            f"{getattr(sys.modules.get('numpy'), '__version__', '?')}, Python {platform.python_version()}, "
+            f"{cpu}, {os.cpu_count()} cores, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"]
+
+
+def href(path: str, folder: str) -> str:
+    """``path`` relative to ``folder`` as an escaped URL (spaces, ``#``, ``%`` and ``<`` survive)."""
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(folder)).replace(os.sep, "/")
+    return html.escape(quote(rel, safe="/"))
+
+
+def _text(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def summary_line(grid: Grid, machine: List[str]) -> str:
+    """``N runs: a done · b skipped · c failed — T s of running — machine``, as HTML."""
+    counts = grid.counts()
+    shown = [f'<span class="{"bad" if state not in ("done", "skipped") else state}">{n} {state}</span>'
+             for state, n in counts.items() if n or state in ("done", "skipped", "failed")]
+    seconds = sum(float(r.record.get("seconds") or 0) for r in grid.runs)
+    return (f'<p class="summary"><b>{len(grid.runs)} run{"s" if len(grid.runs) != 1 else ""}:</b> '
+            f'{" · ".join(shown)} — {seconds:.1f} s of running — <span class="machine">'
+            f'{"<br>".join(_text(line) for line in machine)}</span></p>')
+
+
+def run_machine(grid: Grid) -> List[str]:
+    """The machine lines the runs recorded (each distinct one once), or this machine's when none did."""
+    seen: Dict[str, None] = {}
+    for run in grid.runs:
+        lines = run.record.get("machine")
+        if lines:
+            seen[" · ".join(lines) if isinstance(lines, list) else str(lines)] = None
+    return list(seen) or [" · ".join(machine_lines())]
+
+
+def _thumb(folder: str, source: str, edge: int, alt: str) -> str:
+    """``<img>`` of ``source``'s thumbnail (with its size, so the layout never jumps), or a note if unreadable."""
+    found = thumbnail(folder, source, edge)
+    if not found:
+        return f'<span class="nofile">cannot read {_text(os.path.basename(source))}</span>'
+    path, w, h = found
+    return (f'<img src="{href(path, folder)}" width="{w}" height="{h}" alt="{_text(alt)}" loading="lazy" '
+            f'decoding="async">')
+
+
+def input_cell(folder: str, items: List[str], tag: str, scope: str) -> str:
+    """A content's row header or a style's column header: its picture(s), linked to the full file, and name."""
+    pictures = "".join(f'<a href="{href(p, folder)}">{_thumb(folder, p, INPUT_EDGE, _stem(p))}</a>'
+                       if os.path.isfile(p) else _thumb(folder, p, INPUT_EDGE, _stem(p)) for p in items)
+    names = " + ".join(_text(os.path.basename(p)) for p in items)
+    return f'<th class="{tag}" scope="{scope}">{pictures}<div class="label">{names}</div></th>'
+
+
+def _number(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, (int, float)) and math.isfinite(value) else "–"
+
+
+def run_block(folder: str, run: Run, content: List[str], note: str = "") -> str:
+    """One run in its cell: the result (linked to full size beside its content) or why there is none."""
+    r = run.record
+    name = _text(run.name)
+    facts = [f'<span class="name">{name}</span>']
+    if r.get("status"):
+        facts.append(f'{int(r.get("epochs") or 0)} epochs · {float(r.get("seconds") or 0):.1f} s')
+    if run.state in ("done", "skipped"):
+        facts.append(f'style {_number(r.get("style_loss"))} · content {_number(r.get("content_loss"))}')
+    if note:
+        facts.append(f'<span class="setting">{_text(note)}</span>')
+    picture = ""
+    if run.has_image:
+        full = r["output"]
+        beside = href(content[0], folder) if content and os.path.isfile(content[0]) else ""
+        picture = (f'<a class="result" href="{href(full, folder)}" data-content="{beside}" data-name="{name}" '
+                   f'title="{name}: full size beside its content">'
+                   f'{_thumb(folder, full, RESULT_EDGE, "result " + run.name)}</a>')
+    why = ""
+    if run.state != "done":
+        why = f'<p class="why"><b>{_text(run.state)}</b>{": " + _text(run.reason) if run.reason else ""}</p>'
+    return (f'<div class="run {_text(run.state.replace(" ", "-"))}" data-run="{name}">{picture}{why}'
+            f'<div class="facts">{"<br>".join(facts)}</div>{loss_curve(r.get("history"))}</div>')
+
+
+STYLE = """
+body{font:14px/1.35 system-ui,sans-serif;margin:0 1em 1em;color:#222;background:#fff}
+h1{font-size:1.15em;margin:.6em 0 .2em}
+.summary{margin:.2em 0 .6em}.summary .bad{color:#b00020;font-weight:bold}
+.machine{color:#666;font-size:.85em}
+.legend{font-size:.8em;color:#555;margin:0 0 .6em}
+table.grid{border-collapse:collapse}
+.grid th,.grid td{vertical-align:top;padding:6px;border-bottom:1px solid #e4e4e4;text-align:left}
+.grid thead th{position:sticky;top:0;background:#fff;z-index:1;border-bottom:1px solid #bbb}
+.grid th.content{max-width:124px}
+.nofile{font-size:.8em;font-weight:normal;color:#8a0010}
+.grid th img{max-width:112px;max-height:112px;width:auto;height:auto;display:inline-block;margin-right:2px}
+.label{font-weight:normal;font-size:.8em;color:#333;max-width:var(--cell);overflow-wrap:anywhere}
+.run{display:inline-block;vertical-align:top;width:var(--cell);margin:0 8px 8px 0}
+.run img{display:block;width:100%;height:auto;background:#eee}
+.facts{font-size:.75em;color:#444;overflow-wrap:anywhere;margin-top:2px}
+.facts .name{color:#000}
+.why{margin:0;padding:8px;font-size:.8em;background:#fdecec;color:#8a0010;overflow-wrap:anywhere}
+.run.failed .why,.run.missing .why,.run.not-run .why{min-height:6em}
+.run.skipped .why{background:#eef3fb;color:#234}
+.run.not-run .why{background:#f0f0f0;color:#555}
+.curve{display:block;width:100%;height:auto}
+#viewer{position:fixed;inset:0;background:rgba(0,0,0,.88);color:#eee;display:flex;flex-direction:column;
+align-items:center;justify-content:center;z-index:9;cursor:zoom-out}
+#viewer[hidden],#viewer [hidden]{display:none}
+#viewer .pair{display:flex;gap:1em;align-items:flex-start}
+#viewer figure{margin:0}#viewer img{width:46vw;max-height:86vh;object-fit:contain;display:block;background:#111}
+#viewer a{color:#9cf}
+"""
+
+VIEWER = """<div id="viewer" hidden><div class="pair"><figure><img class="v-content" alt="content">
+<figcaption>content</figcaption></figure><figure><img class="v-result" alt="result"><figcaption>
+<a class="v-link">result</a> (click anywhere or press Esc to close)</figcaption></figure></div></div>
+<script>
+(function () {
+  var viewer = document.getElementById('viewer');
+  document.addEventListener('click', function (e) {
+    var link = e.target.closest('a.result');
+    if (link && !(e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || e.button)) {
+      e.preventDefault();
+      viewer.querySelector('.v-content').src = link.dataset.content;
+      viewer.querySelector('figure').hidden = !link.dataset.content;
+      viewer.querySelector('.v-result').src = link.getAttribute('href');
+      viewer.querySelector('.v-link').href = link.getAttribute('href');
+      viewer.querySelector('.v-link').textContent = link.dataset.name;
+      viewer.hidden = false;
+    } else if (!viewer.hidden && !e.target.closest('#viewer a')) {
+      viewer.hidden = true;
+    }
+  });
+  document.addEventListener('keydown', function (e) { if (e.key === 'Escape') viewer.hidden = true; });
+})();
+</script>"""
+
+
+def html_page(folder: str, grid: Grid) -> str:
+    """The report page for ``grid``; every file is referenced relative to ``folder`` (where the page goes)."""
+    columns = sum(grid.width(j) for j in range(len(grid.styles))) or 1
+    head = "".join(input_cell(folder, style, "style", "col") for style in grid.styles)
+    rows = []
+    for i, content in enumerate(grid.contents):
+        cells = []
+        for j in range(len(grid.styles)):
+            runs = grid.cells.get((i, j), [])
+            notes = differences(runs) if len(runs) > 1 else [""] * len(runs)
+            cells.append("<td>" + "".join(run_block(folder, run, content, note)
+                                          for run, note in zip(runs, notes)) + "</td>")
+        rows.append(f'<tr>{input_cell(folder, content, "content", "row")}{"".join(cells)}</tr>')
+    legend = " and ".join(f'<span style="color:{c}">{k}</span>' for k, c in COLOURS.items())
+    cell = f"clamp(140px, calc((100vw - 200px) / {columns} - 16px), 300px)"
+    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>nstyle batch: {len(grid.runs)} runs</title><style>:root{{--cell:{cell}}}{STYLE}</style>'
+            f'</head><body>\n<h1>nstyle batch</h1>\n{summary_line(grid, run_machine(grid))}\n'
+            f'<p class="legend">Rows: contents; columns: styles. Click a result to see it full size beside its '
+            f'content. Curves: {legend} loss per epoch, log scale.</p>\n'
+            f'<table class="grid"><thead><tr><th class="corner"></th>{head}</tr></thead>\n<tbody>\n'
+            + "\n".join(rows) + f"\n</tbody></table>\n{VIEWER}\n</body></html>\n")
+
+
+def write(folder: str, records: Dict[str, dict], planned: Sequence[Union[dict, str]] = (),
+          this_time: Optional[Dict[str, str]] = None) -> None:
+    """Write ``index.html``, ``sheet.png`` and the thumbnails they show into ``folder``.
+
+    ``records``: the latest ``runs.jsonl`` record per run name; ``planned``: this batch's runs in order (dicts with
+    ``name``, ``content``, ``style``, ``output``, or just names); ``this_time``: this invocation's outcome per name.
+    """
+    grid = arrange(records, planned, this_time)
+    try:
+        page = html_page(folder, grid)
+        with atomic_path(os.path.join(folder, "index.html")) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            f.write(page)
+        sheet = contact_sheet(folder, grid)
         with atomic_path(os.path.join(folder, "sheet.png")) as tmp:
             sheet.save(tmp, format="PNG")
     except OSError as exc:

@@ -190,7 +190,7 @@ class TiledLevel:
         carried = isinstance(loop, NAGLoop)  # NAG and Adam: per-pixel state in full-size arrays
         if carried:
             self._load_optimiser(loop, tile, window, done_before)
-        patience, calm, ep = getattr(loop, "patience", 1 if cfg.optimizer == "nag" else 5), 0, None
+        patience, calm, ep = loop.patience, 0, None
         for step in range(1, self.per_visit + 1):
             ep = loop.step()
             ep.epoch = done_before + step

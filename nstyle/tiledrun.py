@@ -14,6 +14,8 @@ import mxnet as mx
 import numpy as np
 
 from . import api, checkpoint, images
+from .engine import Engine, style_at_scale
+from .loop import make_loop, start_image
 from .config import Config
 from .errors import Interrupted, NStyleError, NumericalFailure
 from .interrupts import stop_on_signals
@@ -37,7 +39,7 @@ def tiled_levels(cfg: Config, shape: Tuple[int, ...], name: str, tile: int) -> L
     return sizes
 
 
-def run_tiled(cfg: Config, tile: int, engine: "api.Engine", inputs: "api.Inputs",
+def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
               on_epoch: Optional[Callable[[Epoch], None]], started: float) -> "api.Result":
     """Stylize ``inputs`` as ``cfg`` says with ``tile``-pixel windows; write the final image and checkpoints."""
     sizes = tiled_levels(cfg, inputs.content.shape, inputs.content_name, tile)
@@ -63,24 +65,25 @@ def run_tiled(cfg: Config, tile: int, engine: "api.Engine", inputs: "api.Inputs"
         for index in range(first, len(sizes)):
             size, grid = sizes[index], grids[index]
             content01 = images.resize01(inputs.content, size)
-            styles = [(api.style_at_scale(cfg, s, size, content01, whole=False), w)
+            styles = [(style_at_scale(cfg, s, size, content01, whole=False), w)
                       for s, w in zip(inputs.styles, cfg.blend_weights())]
             if img is None and state is None:
-                start = api.start_image(cfg, inputs, size, images.to_network(content01), ctx, None).asnumpy()
+                start = start_image(cfg, inputs, size, images.to_network(content01), ctx, None).asnumpy()
             elif img is None:
                 start = np.zeros((1, 3) + size, np.float32)  # replaced by the checkpoint's canvas
             else:
-                start = api.start_image(cfg, inputs, size, None, ctx, mx.nd.array(img, ctx)).asnumpy()
+                start = start_image(cfg, inputs, size, None, ctx, mx.nd.array(img, ctx)).asnumpy()
             level = TiledLevel(cfg, params, ctx, grid, size, content01, styles, start,
                                lambda window: engine.loss_net(cfg, window),
-                               lambda ex, head, x, n=len(cfg.style_layer_list): api.make_loop(cfg, ex, head, x, ctx, n))
+                               lambda ex, head, x, n=len(cfg.style_layer_list): make_loop(cfg, ex, head, x, ctx, n))
             if state is not None and index == first:
                 level.load_state(state)
                 log.info("resuming level %d at pass %d, tile %d", index + 1, level.pass_index + 1,
                          level.tile_index + 1)
-            if progress is None:
-                progress = Progress(level.visits, quiet=cfg.quiet, label="tile")
-            progress.restart(level.visits, level.visits_done)
+            if progress is not None:
+                progress.close()
+            progress = Progress(level.visits, quiet=cfg.quiet, label="tile")
+            progress.update(level.visits_done)
             progress.log(f"level {index + 1}/{len(sizes)}: {size[1]}x{size[0]}, {len(level.tiles)} tile(s) of "
                          f"{grid.tiles(0)[0].shape[1]}x{grid.tiles(0)[0].shape[0]}, {level.passes} pass(es) of "
                          f"{level.per_visit} epochs")
@@ -95,7 +98,7 @@ def run_tiled(cfg: Config, tile: int, engine: "api.Engine", inputs: "api.Inputs"
                 progress.log(f"level {index + 1} pass {p}/{level.passes} tile {t}/{n}: {ep.epoch} epochs  "
                              f"change {ep.eps:.5f}  style {ep.style_loss:.4g}  content {ep.content_loss:.4g}  "
                              f"{time.perf_counter() - t0:.1f} s")
-                progress.update(level.visits_done, f"level {index + 1}/{len(sizes)} pass {p}/{level.passes}")
+                progress.update(level.visits_done)
                 due = level.tile_index == 0 or time.perf_counter() - last_save > CHECKPOINT_SECONDS
                 if ckpt and (due or stop.signum):
                     checkpoint.save(ckpt, dict(level.state_dict(), level=np.int64(index)), cfg.hash())

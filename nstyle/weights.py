@@ -9,6 +9,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import NStyleError
+from .images import MEAN
 from .vgg import CONV_LAYERS, conv_shapes
 
 Params = Dict[str, np.ndarray]
@@ -17,14 +18,10 @@ Params = Dict[str, np.ndarray]
 GLUON_MEAN = np.array([0.485, 0.456, 0.406])
 GLUON_STD = np.array([0.229, 0.224, 0.225])
 
-#: Per-channel RGB mean the classic graph subtracts (SPEC.md §3).
-CLASSIC_MEAN = np.array([123.68, 116.779, 103.939])
 
+def load_classic(path: str) -> Params:
+    """Read a classic ``mx.nd.save`` file (keys ``arg:conv1_1_weight`` ...) and check its 16 conv layers.
 
-def load_classic(path: str, needed: Optional[list] = None) -> Params:
-    """Read a classic ``mx.nd.save`` file (keys ``arg:conv1_1_weight`` ...) and check its layers.
-
-    ``needed`` lists the parameter names the graph uses (default: all 16 conv layers).
     Raises :class:`NStyleError` for a missing, unreadable or mismatched file.
     """
     if not os.path.exists(path):
@@ -41,7 +38,7 @@ def load_classic(path: str, needed: Optional[list] = None) -> Params:
         raise NStyleError(f"weights file {path} holds an unnamed list of arrays, "
                           "not the classic dict of 'arg:conv1_1_weight' ... entries")
     params = {k.split(":", 1)[-1]: v.asnumpy() for k, v in raw.items()}
-    check(params, path, needed)
+    check(params, path)
     return params
 
 
@@ -51,10 +48,10 @@ def _detail(exc: BaseException) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
-def check(params: Params, source: str, needed: Optional[list] = None) -> None:
-    """Raise :class:`NStyleError` if a needed layer is missing or has the wrong shape."""
+def check(params: Params, source: str) -> None:
+    """Raise :class:`NStyleError` if a VGG19 layer is missing or has the wrong shape."""
     expected = conv_shapes()
-    for name in needed or list(expected):
+    for name in expected:
         if name not in params:
             raise NStyleError(f"weights file {source} has no layer {name}: "
                               "not a VGG19 file in the classic format")
@@ -68,15 +65,15 @@ def fold_normalisation(params: Params, mean: np.ndarray = GLUON_MEAN,
                        std: np.ndarray = GLUON_STD) -> Params:
     """Fold ``(p/255 - mean)/std`` input normalisation into ``conv1_1`` for the classic input.
 
-    The classic graph feeds ``x = q - CLASSIC_MEAN`` with ``q`` on a 0..255 scale; a net trained on
-    ``g = (q/255 - mean)/std`` sees ``g = a*x + d`` with ``a = 1/(255 std)`` and
-    ``d = (CLASSIC_MEAN - 255 mean)/(255 std)``. So ``W' = W*a`` per input channel and
+    The classic graph feeds ``x = q - MEAN`` (:data:`nstyle.images.MEAN`) with ``q`` on a 0..255 scale; a net
+    trained on ``g = (q/255 - mean)/std`` sees ``g = a*x + d`` with ``a = 1/(255 std)`` and
+    ``d = (MEAN - 255 mean)/(255 std)``. So ``W' = W*a`` per input channel and
     ``b' = b + sum(W*d)``. Only zero padding at the border differs (it pads ``x = 0``, not ``g = 0``).
     """
     out = dict(params)
     w = params["conv1_1_weight"].astype(np.float64)
     a = 1.0 / (255.0 * std)
-    d = (CLASSIC_MEAN - 255.0 * mean) / (255.0 * std)
+    d = (np.array(MEAN) - 255.0 * mean) / (255.0 * std)
     out["conv1_1_weight"] = (w * a[None, :, None, None]).astype(np.float32)
     bias = params["conv1_1_bias"].astype(np.float64) + (w * d[None, :, None, None]).sum(axis=(1, 2, 3))
     out["conv1_1_bias"] = bias.astype(np.float32)
@@ -109,11 +106,11 @@ def load_gluoncv(root: str = "model") -> Params:
     return fold_normalisation(from_gluon_features(net.features))
 
 
-def load(spec: str, needed: Optional[list] = None) -> Params:
+def load(spec: str) -> Params:
     """Weights from ``--weights``: ``gluoncv`` or a path to a classic file."""
     if spec == "gluoncv":
         return load_gluoncv()
-    return load_classic(spec, needed)
+    return load_classic(spec)
 
 
 def synthetic(seed: int = 0) -> Params:

@@ -36,6 +36,23 @@ def test_help_lists_every_flag():
         assert flag in out, flag
 
 
+def test_help_shows_flags_in_groups_with_examples():
+    status, out, _ = run_module("--help")
+    titles = ["basic:", "artistic controls:", "optimisation:", "output:", "other:", "examples:"]
+    at = [out.index("\n" + t + "\n") for t in titles]
+    assert status == 0 and at == sorted(at)
+    sections = dict(zip(titles, (out[a:b] for a, b in zip(at, at[1:] + [len(out)]))))
+    for title, flags in (("basic:", ["--content-image", "--style-image"]), ("optimisation:", ["--optimizer", "--lr "]),
+                         ("artistic controls:", ["--style-weight", "--preserve-color"]),
+                         ("output:", ["--output-dir", "--save-epochs"]), ("other:", ["--help", "--model"])):
+        assert all(f in sections[title] for f in flags), title
+    assert out.count("\n  nstyle --content-image") >= 2
+    status, out, _ = run_module("batch", "--help")
+    group = out.index("\nbatch and cluster:\n")
+    assert status == 0 and group < out.index("  --manifest", group) < out.index("\nbasic:\n")
+    assert "--resume" not in out and "nstyle batch --manifest" in out
+
+
 def test_defaults_are_classic():
     ns = cli.build_parser().parse_args([])
     cfg = cli.config_from_args(ns)

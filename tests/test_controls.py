@@ -1,4 +1,4 @@
-"""Issue 5: several styles, style scale, colour preservation, layer selection, the Python API."""
+"""Opt-in controls: several styles, style scale, colour preservation, layer selection, the Python API."""
 import json
 import re
 
@@ -6,6 +6,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 from PIL import Image
+from skimage.color import rgb2yiq
 
 import nstyle
 from nstyle import api, cli, color, images
@@ -20,12 +21,23 @@ def inputs_of(content, *styles):
 
 def targets(cfg, inputs, size=(24, 32)):
     engine = api.Engine()
-    grams = engine.style_targets(cfg, inputs, size, images.resize01(inputs.content, size))
+    grams = engine.style_targets(cfg, inputs.styles, size, images.resize01(inputs.content, size))
     return [g.asnumpy() for g in grams], engine
 
 
 def rgb(h, w, seed):
     return np.random.RandomState(seed).randint(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_style_targets_are_cached_by_pixels_not_by_name(weights_file):
+    content, a, b = rgb(30, 40, 0), rgb(50, 50, 1), rgb(50, 50, 2)
+    cfg, size, engine = Config(weights=weights_file), (24, 32), api.Engine()
+    content01 = images.resize01(content, size)
+    first = engine.style_targets(cfg, [a], size, content01)[0].asnumpy()
+    other = engine.style_targets(cfg, [b], size, content01)[0].asnumpy()  # same shape, other pixels
+    assert engine.gram_computations == 2 and np.abs(first - other).max() > 1e-3 * np.abs(first).max()
+    again = engine.style_targets(cfg, [a.copy()], size, content01)[0].asnumpy()  # same pixels, another array
+    assert engine.gram_computations == 2 and np.array_equal(again, first)
 
 
 def test_blend_of_one_and_of_identical_styles(weights_file):
@@ -65,8 +77,13 @@ def test_style_scale_keeps_aspect_and_normalises_by_positions(weights_file, synt
 def test_luminance_transfer_keeps_content_chroma_exactly():
     result, content = rgb(8, 9, 5).astype(float), rgb(8, 9, 6).astype(float)
     mixed = color.luminance_transfer(result, content)
-    np.testing.assert_allclose(color.to_yiq(mixed)[..., 1:], color.to_yiq(content)[..., 1:], atol=1e-9)
-    np.testing.assert_allclose(color.to_yiq(mixed)[..., 0], color.to_yiq(result)[..., 0], atol=1e-9)
+    np.testing.assert_allclose(rgb2yiq(mixed)[..., 1:], rgb2yiq(content)[..., 1:], atol=1e-9)
+    np.testing.assert_allclose(rgb2yiq(mixed)[..., 0], rgb2yiq(result)[..., 0], atol=1e-9)
+    # the same without YIQ: the result's luma (Rec. 601 weights), and the content moved along grey only
+    luma = np.array([0.299, 0.587, 0.114])
+    np.testing.assert_allclose(mixed @ luma, result @ luma, atol=1e-9)
+    shift = mixed - content
+    np.testing.assert_allclose(shift, np.repeat(shift[..., :1], 3, axis=-1), atol=1e-3)
 
 
 def test_histogram_matching_gives_content_mean_and_covariance():

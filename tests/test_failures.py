@@ -1,4 +1,4 @@
-"""Issue 3: user mistakes give one line and status 2, interrupts and NaN keep the work, writes are atomic."""
+"""User mistakes give one line and status 2, interrupts and NaN keep the work, writes are atomic."""
 import io
 import os
 import signal

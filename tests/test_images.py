@@ -63,6 +63,18 @@ def test_postprocess_adds_the_mean_clips_and_truncates():
         assert got[0, :, c].tolist() == [0, 0, 0, 0, 10, 127, 254, 255, 255, 255]
 
 
+def test_from_pixels_and_pixel_bounds_are_levels_minus_the_mean():
+    rgb = all_levels_image()
+    x = images.from_pixels(rgb)
+    assert x.shape == (1, 3, 16, 16) and x.dtype == np.float64
+    np.testing.assert_array_equal(x, rgb.transpose(2, 0, 1)[None] - MEAN.reshape(1, 3, 1, 1))
+    lower, upper = images.pixel_bounds((1, 3, 4, 5))
+    assert lower.shape == upper.shape == (1, 3, 4, 5)
+    np.testing.assert_array_equal(lower[0, :, 2, 3], -MEAN)
+    np.testing.assert_array_equal(upper[0, :, 2, 3], 255.0 - MEAN)
+    assert (images.postprocess(lower) == 0).all() and (images.postprocess(upper) == 255).all()
+
+
 def test_postprocess_does_not_modify_its_input():
     x = np.full((1, 3, 2, 2), 5.0, np.float32)
     images.postprocess(x)

@@ -1,12 +1,13 @@
-"""The optimisation loop: NAG update, gradient clipping, learning-rate schedule, stopping rule, initial noise."""
+"""The optimisation loops: NAG update, gradient clipping, learning-rate schedule, stopping rule, initial noise."""
 import mxnet as mx
 import numpy as np
 import pytest
 from scipy import stats
 
+from helpers import image_gradient
 from nstyle import api, losses
 from nstyle.config import Config
-from nstyle.loop import NAGLoop, noise_image
+from nstyle.loop import PATIENCE, NAGLoop, noise_image
 from nstyle.model import LossNet
 
 CPU = mx.cpu()
@@ -207,20 +208,13 @@ def net16(synthetic_params):
     return net, ex
 
 
-def raw_gradient(ex, heads, x):
-    ex.arg_dict["data"][:] = x
-    ex.forward(is_train=True)
-    ex.backward(heads)
-    return ex.grad_dict["data"].asnumpy().astype(np.float64)
-
-
 def test_clipping_in_the_real_loss_network(net16):
     """Huge weights: the image gradient is clipped to 3*16*16 = 768; tiny weights: left alone."""
     net, ex = net16
     x0 = noise_image((1, 3, 16, 16), CPU, 0).asnumpy().astype(np.float64)
     for style_weight, content_weight, clipped in ((1e3, 1e4, True), (1e-6, 1e-3, False)):
         heads = losses.head_gradients(net.style_shapes, style_weight, content_weight, CPU)
-        raw = raw_gradient(ex, heads, x0)
+        raw = image_gradient(ex, heads, x0)
         assert (np.linalg.norm(raw) > 768) == clipped
         img = mx.nd.array(x0, CPU)
         loop = NAGLoop(ex, heads, img, 1.0, 75, 0.9, 0.0, CPU)
@@ -326,6 +320,13 @@ def test_run_stops_at_the_first_epoch_below_stop_eps(images, weights_file):
     assert stopped[-1].eps < threshold <= min(e.eps for e in stopped[:-1])
     # the run is reproducible: the same changes as the run that did not stop
     np.testing.assert_allclose([e.eps for e in stopped], eps[:k + 1], rtol=1e-5)
+
+
+def test_lbfgs_and_adam_stop_after_five_small_changes_in_a_row(images, weights_file):
+    for optimizer in ("lbfgs", "adam"):
+        result = api.run(stylize_config(images, weights_file, optimizer=optimizer, init="content",
+                                        max_num_epochs=20, stop_eps=10.0))
+        assert result.stopped == "converged" and result.epochs == PATIENCE
 
 
 # ---- the initial noise -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
+from helpers import image_gradient
 from nstyle import losses
 from nstyle.model import LossNet
 
@@ -82,10 +83,10 @@ def test_content_loss_is_sum_of_squared_feature_differences(index):
 
 # ---- head gradients ----------------------------------------------------------------------------------------
 
-def test_style_scale_is_c_n_c():
-    assert losses.style_scale((1, 64, 16, 24)) == 64 * (16 * 24) * 64
-    assert losses.style_scale((1, 512, 1, 1)) == 512 * 1 * 512
-    assert losses.style_scale((1, 3, 5, 7)) == 3 * 35 * 3
+def test_style_normaliser_is_c_n_c():
+    assert losses.style_normaliser((1, 64, 16, 24)) == 64 * (16 * 24) * 64
+    assert losses.style_normaliser((1, 512, 1, 1)) == 512 * 1 * 512
+    assert losses.style_normaliser((1, 3, 5, 7)) == 3 * 35 * 3
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +117,16 @@ def test_head_gradients_with_layer_weights_and_several_content_layers(style_shap
     got = [h.asscalar() for h in heads]
     want = [lw * 2.0 / (s[1] * s[2] * s[3] * s[1]) for lw, s in zip(layer_weights, style_shapes)] + [7.0, 7.0]
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=0.0)
+
+
+def test_weighted_parts_sum_style_layers_then_content_layers_in_float64():
+    outputs = np.array([3.0, 5.0, 7.0, 1e8, 2.0], np.float32)
+    weights = np.array([0.5, 0.25, 2.0, 1e-8, 10.0], np.float32)
+    assert losses.weighted_parts(outputs, weights, 3) == (1.5 + 1.25 + 14.0, float(np.float32(1e8)) *
+                                                          float(np.float32(1e-8)) + 20.0)
+    # without n_style: every output but the last is a style layer
+    style, content = losses.weighted_parts(outputs, weights)
+    assert content == 20.0 and style == pytest.approx(1.5 + 1.25 + 14.0 + 1.0)
 
 
 # ---- the weighted image gradient of the full loss graph ----------------------------------------------------
@@ -152,14 +163,6 @@ def objective64(ex64, weights, x):
     return float(sum(w * out.asnumpy()[0] for w, out in zip(weights, ex64.outputs)))
 
 
-def gradient32(ex32, heads, x):
-    """The image gradient the loop uses: forward, then backward with the head gradients."""
-    ex32.arg_dict["data"][:] = x
-    ex32.forward(is_train=True)
-    ex32.backward(heads)
-    return ex32.grad_dict["data"].asnumpy().astype(np.float64)
-
-
 def test_float64_copy_computes_the_same_losses(loss_graph):
     ex32, _, _, ex64, x = loss_graph
     ex32.arg_dict["data"][:] = x
@@ -174,7 +177,7 @@ def test_float64_copy_computes_the_same_losses(loss_graph):
 
 def test_weighted_gradient_matches_central_differences(loss_graph):
     ex32, heads, weights, ex64, x = loss_graph
-    grad = gradient32(ex32, heads, x)
+    grad = image_gradient(ex32, heads, x)
     assert np.isfinite(grad).all() and np.abs(grad).max() > 0
     rng = np.random.RandomState(6)
     significant = np.argwhere(np.abs(grad) > 0.05 * np.abs(grad).max())
@@ -194,11 +197,11 @@ def test_weighted_gradient_matches_central_differences(loss_graph):
 def test_head_gradients_weight_each_loss_separately(loss_graph):
     """Backward with all heads equals the head-weighted sum of each loss's own gradient."""
     ex32, heads, weights, _, x = loss_graph
-    total = gradient32(ex32, heads, x)
+    total = image_gradient(ex32, heads, x)
     parts = []
     for i in range(len(heads)):
         one_hot = [mx.nd.ones((1,), CPU) if j == i else mx.nd.zeros((1,), CPU) for j in range(len(heads))]
-        parts.append(gradient32(ex32, one_hot, x))
+        parts.append(image_gradient(ex32, one_hot, x))
     combined = sum(w * p for w, p in zip(weights, parts))
     np.testing.assert_allclose(total, combined, rtol=1e-4, atol=1e-4 * np.abs(total).max())
     # the content term alone is a sizeable part of the gradient, so a missing content head would be caught

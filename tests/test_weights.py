@@ -11,7 +11,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from nstyle import vgg, weights
+from nstyle import images, vgg, weights
 from nstyle.errors import NStyleError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,12 +48,10 @@ def test_classic_file_round_trip(tmp_path, synthetic_params):
     assert not os.path.exists(path + ".tmp") and os.listdir(tmp_path) == ["vgg19.params"]
 
 
-def test_needed_limits_the_check_to_the_layers_used(tmp_path, synthetic_params):
+def test_a_file_without_the_deeper_layers_names_the_first_missing_one(tmp_path, synthetic_params):
     path = str(tmp_path / "front.params")
     front = {k: v for k, v in synthetic_params.items() if k.startswith(("conv1_", "conv2_"))}
     weights.save_classic(front, path)
-    needed = ["conv1_1_weight", "conv1_1_bias", "conv2_1_weight"]
-    assert set(weights.load_classic(path, needed)) == set(front)
     with pytest.raises(NStyleError, match="conv3_1_weight"):
         weights.load_classic(path)
 
@@ -201,10 +199,10 @@ RGB = np.random.RandomState(2).uniform(0, 255, (1, 3, 96, 112))  # an image on t
 
 @pytest.mark.parametrize("last", ["relu1_1", "relu2_1", "relu3_1", "relu4_1"])
 def test_gluoncv_mapping_and_folding_reproduce_gluoncv_features(gluon_vgg19, last):
-    """GluonCV sees ``(p/255 - mean)/std``; our graph with mapped+folded weights sees ``p - CLASSIC_MEAN``.
+    """GluonCV sees ``(p/255 - mean)/std``; our graph with mapped+folded weights sees ``p - images.MEAN``.
 
-    The fold is exact except at the border: our conv1_1 zero-pads ``x = p - CLASSIC_MEAN``, which is the GluonCV
-    input ``g = (CLASSIC_MEAN - 255*mean)/(255*std)`` (about 0.0001, 0.009, 0.007), not ``g = 0``. Only conv1_1's
+    The fold is exact except at the border: our conv1_1 zero-pads ``x = p - images.MEAN``, which is the GluonCV
+    input ``g = (images.MEAN - 255*mean)/(255*std)`` (about 0.0001, 0.009, 0.007), not ``g = 0``. Only conv1_1's
     padding differs (later pads are zeros of identical activations), so after conv1_1 a 1-pixel frame differs; each
     further 3x3 conv widens it by one and each 2x2/2 pool halves it (rounding up): relu1_1 1, relu2_1 2, relu3_1 3,
     relu4_1 4 (``border``). Inside, the only difference is float32 rounding (summation order and the fold computed
@@ -213,7 +211,7 @@ def test_gluoncv_mapping_and_folding_reproduce_gluoncv_features(gluon_vgg19, las
     mean = weights.GLUON_MEAN[None, :, None, None]
     std = weights.GLUON_STD[None, :, None, None]
     theirs = gluon_vgg19.features[: gluon_index(last) + 1](mx.nd.array((RGB / 255.0 - mean) / std)).asnumpy()
-    classic_in = RGB - weights.CLASSIC_MEAN[None, :, None, None]
+    classic_in = RGB - np.array(images.MEAN)[None, :, None, None]
     mapped = weights.from_gluon_features(gluon_vgg19.features)
     ours = our_features(weights.fold_normalisation(mapped), classic_in, last)
     assert ours.shape == theirs.shape
@@ -231,7 +229,7 @@ def test_gluoncv_mapping_and_folding_reproduce_gluoncv_features(gluon_vgg19, las
     # and the comparison can fail: without the fold, or with the weights scaled but no bias correction
     unfolded = our_features(mapped, classic_in, last)
     assert np.abs(unfolded[inner] - theirs[inner]).max() > 0.1 * scale
-    # the bias correction is small (255*mean is within 0.5 of CLASSIC_MEAN) but far above the tolerance
+    # the bias correction is small (255*mean is within 0.5 of images.MEAN) but far above the tolerance
     half = dict(mapped, conv1_1_weight=weights.fold_normalisation(mapped)["conv1_1_weight"])
     assert np.abs(our_features(half, classic_in, last)[inner] - theirs[inner]).max() > 10 * tol
 

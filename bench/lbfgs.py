@@ -1,0 +1,119 @@
+"""nstyle's own L-BFGS (nstyle/lbfgs.py: projected, Armijo backtracking) against SciPy's L-BFGS-B (bounds built in),
+counted in evaluations of the objective and its gradient (one VGG forward + backward each): machine-independent.
+
+For each size, the classic default run (NAG from noise; 300 edge: to its own stop, 600 edge: 100 epochs, as in
+bench/convergence.py) gives the target: the classic objective (weighted style + content + TV energy) of its 8-bit
+image. Both solvers then minimise that same objective from the same start with the same history (10 pairs) and the
+same pixel bounds (0..255), one after the other in this process; after every iteration the 8-bit image is scored
+(not counted). The table gives the evaluations and iterations until the 8-bit image reaches the target, and the
+objective where the evaluation budget ran out.
+
+    python bench/lbfgs.py [--sizes 300 600] [--inits content noise] [--budget 60]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+from typing import Callable, List, Tuple
+
+import numpy as np
+from scipy.optimize import Bounds, minimize
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _converge_probe import classic_objective, eight_bit_value  # noqa: E402
+from common import CONTENT, STYLE, print_last_row, print_table, synthetic_weights  # noqa: E402
+from nstyle import api, images  # noqa: E402
+from nstyle.config import Config  # noqa: E402
+from nstyle.interrupts import StopRequest  # noqa: E402
+from nstyle.progress import Progress  # noqa: E402
+
+#: (evaluations so far, objective of the 8-bit image) after each iteration
+Trace = List[Tuple[int, float]]
+Score = Callable[[np.ndarray], float]
+REFERENCE = {300: dict(max_num_epochs=1000), 600: dict(max_num_epochs=100, stop_eps=0.0)}
+
+
+def start(cfg: Config) -> Tuple[api.Session, api.Level]:
+    """The run's level at its final size, bound and started as :func:`nstyle.api.run` does it."""
+    engine, inputs = api.Engine(), api.read_inputs(cfg)
+    size = api.level_sizes(inputs.content.shape, cfg, cfg.content_image)[-1]
+    session = api.Session(cfg, engine, inputs, engine.context(cfg.gpu), StopRequest(), Progress(0, quiet=True))
+    return session, api.start_level(session, size, None, last=False)
+
+
+def own_lbfgs(cfg: Config, budget: int, score: Score) -> Trace:
+    """nstyle's L-BFGS loop (``--optimizer lbfgs``) until ``budget`` evaluations."""
+    _, level = start(cfg)
+    trace: Trace = []
+    used = 0
+    while used < budget:
+        used += level.loop.step().evaluations
+        trace.append((used, score(level.img.asnumpy())))
+    return trace
+
+
+def scipy_lbfgsb(cfg: Config, budget: int, score: Score) -> Trace:
+    """SciPy's L-BFGS-B on the same objective, start, history and bounds until ``budget`` evaluations."""
+    _, level = start(cfg)
+    objective = level.loop.objective
+    x0 = level.img.asnumpy().astype(np.float64)
+    lower, upper = images.pixel_bounds(x0.shape)
+    before = objective.evaluations  # the own solver's evaluation at the start is not SciPy's
+    trace: Trace = []
+
+    def observe(x: np.ndarray) -> None:
+        trace.append((objective.evaluations - before, score(x.reshape(x0.shape))))
+
+    minimize(objective.value_and_grad, x0.ravel(), jac=True, method="L-BFGS-B", callback=observe,
+             bounds=Bounds(lower.ravel(), upper.ravel()),
+             options={"maxcor": cfg.lbfgs_history, "maxfun": budget, "maxiter": budget, "ftol": 0.0, "gtol": 0.0})
+    return trace
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[300, 600],
+                    help="long edges; the reference runs as at 300 for any size but 600")
+    ap.add_argument("--inits", nargs="+", default=["content", "noise"], choices=["content", "noise", "style"])
+    ap.add_argument("--budget", type=int, default=60, help="evaluations per solver run")
+    ap.add_argument("--content", default=CONTENT)
+    ap.add_argument("--style", default=STYLE)
+    a = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        w = synthetic_weights(tmp)
+        for edge in a.sizes:
+            base = Config(content_image=a.content, style_image=a.style, weights=w, gpu=-1, max_long_edge=edge,
+                          output_dir=None, quiet=True)
+            reference = api.run(dataclasses.replace(base, **REFERENCE.get(edge, REFERENCE[300])))
+            size = reference.image.shape[:2]
+            objective = classic_objective(base, api.Engine(), size, images.read_image(a.content),
+                                          images.read_image(a.style))
+
+            def score(x: np.ndarray) -> float:
+                return eight_bit_value(objective, images.postprocess(x))
+            target = eight_bit_value(objective, reference.image)
+            rows.append({"size": f"{size[1]}x{size[0]}", "solver": "classic NAG (reference)", "init": "noise",
+                         "evaluations to target": reference.epochs, "iterations": reference.epochs,
+                         "objective at the end": f"{target:.4g}", "evaluations used": reference.epochs})
+            print_last_row(rows)
+            for init in a.inits:
+                cfg = dataclasses.replace(base, optimizer="lbfgs", init=init)
+                for name, solver in (("nstyle lbfgs.py", own_lbfgs), ("SciPy L-BFGS-B", scipy_lbfgsb)):
+                    trace = solver(cfg, a.budget, score)
+                    hit = next((k for k, (_, value) in enumerate(trace) if value <= target), None)
+                    rows.append({"size": f"{size[1]}x{size[0]}", "solver": name, "init": init,
+                                 "evaluations to target": trace[hit][0] if hit is not None else "not reached",
+                                 "iterations": hit + 1 if hit is not None else "-",
+                                 "objective at the end": f"{trace[-1][1]:.4g}", "evaluations used": trace[-1][0]})
+                    print_last_row(rows)
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

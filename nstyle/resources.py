@@ -37,8 +37,8 @@ def check_memory(size: Tuple[int, int], flag: str, value: object) -> None:
                           f"the {have / 2**30:.1f} GB available; lower {flag} (now {value})")
 
 
-#: Host memory per canvas pixel of a tiled run (canvas, content, two optimiser arrays, blend weights, the padded
-#: style image and a copy while saving), bytes.
+#: Host memory per canvas pixel of a tiled run (canvas, content, two optimiser arrays, copies of the canvas and the
+#: optimiser arrays from the start of the pass, the padded style image), float32, bytes.
 TILED_BYTES_PER_PIXEL = 96
 #: Smallest tile tried when choosing one automatically.
 MIN_TILE = 256

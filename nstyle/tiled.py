@@ -2,20 +2,20 @@
 
 Each pass visits every tile of a :class:`nstyle.tiles.Grid` (moved between passes) and runs ``--optimizer``
 on the tile's window for a share of ``--max-num-epochs``; only the tile's inner part goes back into the canvas,
-feathered (:class:`nstyle.tiles.Blend`). All windows of a level have one size, so one loss network is bound.
+feathered (:func:`nstyle.tiles.blend`). All windows of a level have one size, so one loss network is bound.
 
 - Style targets come from the whole style image at the level's scale: its Grams are summed over the cores of a
   tiling of the style image (exact, by the margin rule) and scaled to a window's number of positions per layer,
   the per-position normalisation ``--style-scale`` documents. Content targets are the window's own features.
 - Optimiser state: NAG's momentum and Adam's two moments are per pixel, so they live in full-size arrays beside
   the canvas and are split and blended like the image (NAG: 1 extra canvas, Adam: 2, float32: 12 and 24 bytes per
-  pixel; 144 / 288 MB at 4000x3000); the epoch counter (learning-rate schedule, Adam's bias correction) is the
+  pixel, twice that with their copies from the start of the pass; 288 / 576 MB at 4000x3000); the epoch counter (learning-rate schedule, Adam's bias correction) is the
   tile's own count. L-BFGS's curvature pairs are per window (2 x history x window floats, 300 MB at 640 px with
   history 10) and cannot be kept for every tile, so each visit starts a fresh L-BFGS.
 - A canvas side longer than the tile is padded (reflected) to a multiple of the network's stride so that every
   window's pooling grid lines up with the whole canvas's; the padding is cut off at the end.
 - Interrupts and checkpoints are per tile visit: a signal ends the current visit, the canvas, the optimiser arrays
-  and the blend weights written so far are saved in ``checkpoint.npz`` with the pass and tile to continue from.
+  and their copies from the start of the pass (:func:`nstyle.tiles.blend` needs them) are saved in ``checkpoint.npz`` with the pass and tile to continue from.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from .config import Config
 from .errors import NumericalFailure
 from .interrupts import StopRequest
 from .loop import Epoch, NAGLoop
-from .tiles import Blend, Grid, Tile, margin_for, padded, split
+from .tiles import Grid, Tile, blend, margin_for, padded, split
 from .tiles import seam_ratio as seam_ratio_at
 
 log = logging.getLogger("nstyle")
@@ -132,7 +132,8 @@ class TiledLevel:
         self.per_visit = math.ceil(cfg.max_num_epochs / self.passes) if cfg.max_num_epochs else 0
         self.opt_state: Optional[np.ndarray] = None  # K x 1x3xHxW, created by the first NAG/Adam visit
         self.pass_index, self.tile_index, self.epochs = 0, 0, 0
-        self.blend = Blend(grid.size)
+        self.pass_start = self.canvas.copy()  # the canvas (and optimiser arrays) when the current pass began
+        self.state_start: Optional[np.ndarray] = None
         self.calm_tiles = 0  # tiles of the current pass that met the stopping rule
         self.last_epoch: Optional[Epoch] = None
         self.converged = False  # every tile of a pass met the stopping rule
@@ -205,11 +206,10 @@ class TiledLevel:
             if calm >= patience:
                 self.calm_tiles += 1
                 break
-        alpha = self.blend.weights(tile)
-        Blend.apply(self.canvas, tile, img.asnumpy(), alpha)
+        blend(self.canvas, self.pass_start, tile, img.asnumpy())
         if carried:
             for k, array in enumerate(loop._state_arrays()):
-                Blend.apply(self.opt_state[k], tile, array.asnumpy(), alpha)
+                blend(self.opt_state[k], self.state_start[k], tile, array.asnumpy())
         self.tile_index += 1
         if self.tile_index == len(self.tiles):
             self._end_pass()
@@ -221,6 +221,7 @@ class TiledLevel:
         arrays = loop._state_arrays()
         if self.opt_state is None:
             self.opt_state = np.zeros((len(arrays),) + self.canvas.shape, np.float32)
+            self.state_start = self.opt_state.copy()
         loop.load_state({"image": window, "old_image": window,
                          "optimizer_state": np.stack([split(s, tile) for s in self.opt_state]),
                          "epoch": np.int64(done_before), "num_update": np.int64(done_before),
@@ -229,7 +230,9 @@ class TiledLevel:
     def _end_pass(self) -> None:
         all_calm = self.calm_tiles == len(self.tiles)
         self.pass_index, self.tile_index, self.calm_tiles = self.pass_index + 1, 0, 0
-        self.blend = Blend(self.grid.size)
+        self.pass_start = self.canvas.copy()
+        if self.opt_state is not None:
+            self.state_start = self.opt_state.copy()
         if all_calm:
             self.converged = True
             self.pass_index = self.passes  # every tile met the stopping rule: the level is done
@@ -242,23 +245,24 @@ class TiledLevel:
 
     def state_dict(self) -> Dict[str, np.ndarray]:
         """Everything needed to continue this level at the next tile."""
-        state = {"canvas": self.canvas, "written": self.blend.written, "pass_index": np.int64(self.pass_index),
+        state = {"canvas": self.canvas, "pass_start": self.pass_start, "pass_index": np.int64(self.pass_index),
                  "tile_index": np.int64(self.tile_index), "calm_tiles": np.int64(self.calm_tiles),
                  "tile": np.int64(self.grid.tile), "tiled_epochs": np.int64(self.epochs),
                  "converged": np.int64(self.converged)}
         if self.opt_state is not None:
-            state["opt_state"] = self.opt_state
+            state["opt_state"], state["state_start"] = self.opt_state, self.state_start
         return state
 
     def load_state(self, state: Dict[str, np.ndarray]) -> None:
         """Continue from a :meth:`state_dict`."""
         self.canvas = np.array(state["canvas"], np.float32)
-        self.blend.written = np.array(state["written"])
+        self.pass_start = np.array(state["pass_start"], np.float32)
         self.pass_index, self.tile_index = int(state["pass_index"]), int(state["tile_index"])
         self.calm_tiles, self.epochs = int(state["calm_tiles"]), int(state["tiled_epochs"])
         self.converged = bool(state["converged"])
         if "opt_state" in state:
             self.opt_state = np.array(state["opt_state"], np.float32)
+            self.state_start = np.array(state["state_start"], np.float32)
 
 
 def seam_ratio(rgb: np.ndarray, grid: Grid, passes: int) -> float:

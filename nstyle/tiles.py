@@ -11,9 +11,9 @@ whole canvas's; a canvas whose side is not a multiple of ``align`` is padded fir
 Feathering: along an axis, a tile's weight ramps linearly over the ``2 * feather`` pixels centred on each
 interior cut (``(u + 0.5) / (2 feather)`` for the tile after the cut, one minus that for the tile before), and is 1
 elsewhere in its core; a tile's 2-D weight is the product of its row and column weights, so the weights of all
-tiles sum to one everywhere. :class:`Blend` writes tiles in order with a running normalisation, so that after all
-tiles of a pass the canvas holds ``sum_t w_t x_t`` exactly where weights overlap, and writing back unchanged
-windows leaves the canvas bit-for-bit unchanged.
+tiles sum to one everywhere. :func:`blend` moves each pixel by the tile's weight times the tile's change since the
+pass began, so after all tiles of a pass the canvas holds ``sum_t w_t x_t``, no tile leaves a step where its weight
+ends (the next tile starts from a smooth picture), and writing back unchanged windows changes nothing.
 
 Margin (the context a window needs beyond its inner part so that features there equal the whole picture's):
 a 3x3 convolution at cumulative stride ``j`` reads ``j`` pixels further out on each side, a 2x2/2 pooling none,
@@ -192,37 +192,25 @@ def split(canvas: np.ndarray, tile: Tile) -> np.ndarray:
     return np.array(canvas[(Ellipsis,) + tile.window])
 
 
-class Blend:
-    """Writes tiles into canvases with feathered weights, normalised by the weight written so far this pass.
+def blend(canvas: np.ndarray, start: np.ndarray, tile: Tile, values: np.ndarray) -> None:
+    """Write one tile of a pass: ``canvas[window] += w * (values - start[window])`` (in place; any leading axes).
 
-    Tile ``t`` moves the canvas towards its values by ``w_t / (w_1 + ... + w_t)``: the first tile to reach a pixel
-    replaces it, later ones blend in. After a whole pass each pixel is ``sum_t w_t x_t`` (the weights sum to one).
+    ``start`` is the canvas as it was when the pass began. Every pixel a tile reaches moves by its share ``w`` of
+    the tile's change, so the picture the next tile starts from has no step where this tile's weight ends, and after
+    all tiles of the pass each pixel is ``sum_t w_t x_t``. Where ``w`` is 1 the tile's values are copied; writing
+    back unchanged windows leaves the canvas bit-for-bit unchanged.
     """
-
-    def __init__(self, size: Tuple[int, int]) -> None:
-        self.written = np.zeros(size, np.float64)
-
-    def weights(self, tile: Tile) -> np.ndarray:
-        """The fraction of the way to move each window pixel towards the tile; updates the running total."""
-        w = tile.weight
-        total = self.written[tile.window] + w
-        alpha = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
-        self.written[tile.window] = total
-        return alpha
-
-    @staticmethod
-    def apply(canvas: np.ndarray, tile: Tile, values: np.ndarray, alpha: np.ndarray) -> None:
-        """``canvas[window] += alpha * (values - canvas[window])`` over any leading axes (in place)."""
-        view = canvas[(Ellipsis,) + tile.window]
-        view[...] = np.where(alpha == 1.0, values, view + alpha * (values - view))
+    w = tile.weight
+    view = canvas[(Ellipsis,) + tile.window]
+    moved = view + w * (values - start[(Ellipsis,) + tile.window])
+    view[...] = np.where(w == 1.0, values, moved)
 
 
 def merge(canvas: np.ndarray, tiles: Sequence[Tile], values: Sequence[np.ndarray]) -> np.ndarray:
     """Blend every tile's values into a copy of ``canvas`` in order, as one pass does."""
     out = np.array(canvas)
-    blend = Blend(out.shape[-2:])
     for tile, v in zip(tiles, values):
-        Blend.apply(out, tile, v, blend.weights(tile))
+        blend(out, canvas, tile, v)
     return out
 
 

@@ -127,8 +127,8 @@ class TiledLevel:
         self.head = losses.head_gradients(self.net.style_shapes, cfg.style_weight, cfg.content_weight, ctx,
                                           cfg.layer_weights(), len(cfg.content_layer_list))
         self.make_loop = make_loop
-        one = len(grid.tiles(0)) == 1  # the level fits in one window: one visit, as an untiled run
-        self.passes = 1 if one else max(1, min(PASSES, cfg.max_num_epochs))
+        # also a level that fits in one window runs in PASSES visits: Ctrl-C waits for one visit at most
+        self.passes = max(1, min(PASSES, cfg.max_num_epochs))
         self.per_visit = math.ceil(cfg.max_num_epochs / self.passes) if cfg.max_num_epochs else 0
         self.opt_state: Optional[np.ndarray] = None  # K x 1x3xHxW, created by the first NAG/Adam visit
         self.pass_index, self.tile_index, self.epochs = 0, 0, 0

@@ -13,7 +13,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import (CONTENT, STYLE, print_last_row, print_machine, print_table, run_cli,  # noqa: E402
+from common import (add_input_flags, print_last_row, print_machine, print_table, run_cli,  # noqa: E402
                     synthetic_weights)
 
 REPRODUCIBLE = {"NSTYLE_REPRODUCIBLE": "1"}
@@ -23,8 +23,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=20, help="epochs per timing run")
     ap.add_argument("--skip-full", action="store_true", help="skip the default-length run at 300x200")
-    ap.add_argument("--content", default=CONTENT)
-    ap.add_argument("--style", default=STYLE)
+    add_input_flags(ap)
     a = ap.parse_args()
     print_machine()
     rows = []

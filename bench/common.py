@@ -14,6 +14,12 @@ CONTENT = os.path.join(SHARED, "IMG_4343.jpg")
 STYLE = os.path.join(SHARED, "starry_night.jpg")
 
 
+def add_input_flags(ap) -> None:
+    """``--content`` and ``--style``: the images a benchmark runs on (default: the classic pair in shared/data)."""
+    ap.add_argument("--content", default=CONTENT)
+    ap.add_argument("--style", default=STYLE)
+
+
 def synthetic_weights(folder: str, seed: int = 0) -> str:
     """Write seeded synthetic VGG19 weights in the classic format into ``folder``; return the path."""
     sys.path.insert(0, ROOT)

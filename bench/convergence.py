@@ -21,7 +21,8 @@ from typing import Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import CONTENT, STYLE, print_last_row, print_machine, print_table, run_json, synthetic_weights  # noqa: E402
+from common import (add_input_flags, print_last_row, print_machine, print_table, run_json,  # noqa: E402
+                    synthetic_weights)
 
 #: name -> extra flags. The first is the recommended fast setting (see README).
 CANDIDATES: Dict[str, List[str]] = {
@@ -46,8 +47,7 @@ def main() -> int:
     ap.add_argument("--only", nargs="*", help="names of candidates to run (default: all)")
     ap.add_argument("--classic-threads", default="1",
                     help="OMP_NUM_THREADS of the reference run: what MXNet picks by itself here (default: 1)")
-    ap.add_argument("--content", default=CONTENT)
-    ap.add_argument("--style", default=STYLE)
+    add_input_flags(ap)
     a = ap.parse_args()
     print_machine()
     rows = []

@@ -25,8 +25,9 @@ from scipy.optimize import Bounds, minimize
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _converge_probe import classic_objective, eight_bit_value  # noqa: E402
-from common import CONTENT, STYLE, print_last_row, print_table, synthetic_weights  # noqa: E402
-from nstyle import api, images  # noqa: E402
+from common import add_input_flags, print_last_row, print_machine, print_table, synthetic_weights  # noqa: E402
+from convergence import REFERENCE  # noqa: E402
+from nstyle import api, cli, images  # noqa: E402
 from nstyle.config import Config  # noqa: E402
 from nstyle.interrupts import StopRequest  # noqa: E402
 from nstyle.progress import Progress  # noqa: E402
@@ -34,7 +35,11 @@ from nstyle.progress import Progress  # noqa: E402
 #: (evaluations so far, objective of the 8-bit image) after each iteration
 Trace = List[Tuple[int, float]]
 Score = Callable[[np.ndarray], float]
-REFERENCE = {300: dict(max_num_epochs=1000), 600: dict(max_num_epochs=100, stop_eps=0.0)}
+
+
+def config(flags: List[str]) -> Config:
+    """The :class:`Config` the command line makes of ``flags``."""
+    return cli.config_from_args(cli.build_parser().parse_args(flags))
 
 
 def start(cfg: Config) -> Tuple[api.Session, api.Level]:
@@ -77,19 +82,21 @@ def scipy_lbfgsb(cfg: Config, budget: int, score: Score) -> Trace:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[300, 600],
-                    help="long edges; the reference runs as at 300 for any size but 600")
+                    help="long edges (the reference runs as at 300 for sizes other than 300 and 600)")
     ap.add_argument("--inits", nargs="+", default=["content", "noise"], choices=["content", "noise", "style"])
     ap.add_argument("--budget", type=int, default=60, help="evaluations per solver run")
-    ap.add_argument("--content", default=CONTENT)
-    ap.add_argument("--style", default=STYLE)
+    add_input_flags(ap)
     a = ap.parse_args()
+    print_machine()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)
         for edge in a.sizes:
-            base = Config(content_image=a.content, style_image=a.style, weights=w, gpu=-1, max_long_edge=edge,
-                          output_dir=None, quiet=True)
-            reference = api.run(dataclasses.replace(base, **REFERENCE.get(edge, REFERENCE[300])))
+            flags = ["--content-image", a.content, "--style-image", a.style, "--weights", w, "--quiet", "--gpu", "-1",
+                     "--max-long-edge", str(edge)]
+            base = dataclasses.replace(config(flags), output_dir=None)
+            reference = api.run(dataclasses.replace(config(flags + REFERENCE.get(edge, REFERENCE[300])),
+                                                    output_dir=None))
             size = reference.image.shape[:2]
             objective = classic_objective(base, api.Engine(), size, images.read_image(a.content),
                                           images.read_image(a.style))

@@ -16,7 +16,7 @@ from typing import Any, Callable, List, Optional, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import checkpoint, color, images, losses, resources
+from . import checkpoint, color, guard, images, losses, resources
 from .config import Config, coerce_value
 from .engine import Engine
 from .errors import Interrupted, NStyleError, NumericalFailure
@@ -86,6 +86,7 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     network-space image (all levels of ``--multires``), for observers such as benchmarks.
     """
     cfg.validate()
+    guard.check_run(cfg)
     started = time.perf_counter()
     engine = engine or Engine()
     inputs = inputs or read_inputs(cfg)
@@ -99,23 +100,20 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     ctx = engine.context(cfg.gpu)
     with stop_on_signals() as stop, Progress(cfg.max_num_epochs * len(sizes), quiet=cfg.quiet) as progress:
         session = Session(cfg, engine, inputs, ctx, stop, progress, on_epoch, on_image)
-        level: Optional[Level] = None
-        first = len(sizes) - 1 if cfg.resume else 0  # a checkpoint holds the last level's state
-        for index, size in enumerate(sizes[first:], start=first):
-            if len(sizes) > 1:
-                session.progress.log(f"level {index + 1}/{len(sizes)}: {size[1]}x{size[0]}")
-            level = start_level(session, size, level, last=index == len(sizes) - 1)
-            level.stopped = optimise(session, level)
-            if level.stopped == "interrupted":
-                break
+        level = solve_levels(session, sizes)
     return conclude(session, level, started)
 
 
 def read_inputs(cfg: Config) -> Inputs:
-    """Read the content and style image files named by ``cfg``."""
-    content = images.read_image(cfg.content_image)
-    styles = [images.read_image(path) for path in cfg.style_images]
+    """Read the content and style image files named by ``cfg`` (very large ones reduced to what the run needs)."""
+    content = images.read_image(cfg.content_image, cfg.max_long_edge)
+    styles = [images.read_image(path, style_long_edge(cfg)) for path in cfg.style_images]
     return Inputs(content, styles, cfg.content_image, cfg.style_images)
+
+
+def style_long_edge(cfg: Config) -> int:
+    """The longest side a style image is resized to: the content's long edge, times ``--style-scale`` if above 1."""
+    return int(cfg.max_long_edge * max(1.0, cfg.style_scale or 1.0))
 
 
 def level_sizes(shape: Tuple[int, ...], cfg: Config, name: str) -> List[Tuple[int, int]]:
@@ -170,6 +168,21 @@ def prepare_output(cfg: Config) -> None:
             raise NStyleError(f"output directory {d} is not writable")
 
 
+def solve_levels(session: Session, sizes: List[Tuple[int, int]]) -> Level:
+    """Solve at each size in turn, each level starting from the previous one's result; the last level reached."""
+    level: Optional[Level] = None
+    first = len(sizes) - 1 if session.cfg.resume else 0  # a checkpoint holds the last level's state
+    for index, size in enumerate(sizes[first:], start=first):
+        if len(sizes) > 1:
+            session.progress.log(f"level {index + 1}/{len(sizes)}: {size[1]}x{size[0]}")
+        level = start_level(session, size, level, last=index == len(sizes) - 1)
+        level.stopped = optimise(session, level)
+        if level.stopped == "interrupted":
+            break
+    assert level is not None  # sizes is never empty
+    return level
+
+
 def start_level(session: Session, size: Tuple[int, int], previous: Optional[Level], last: bool) -> Level:
     """Bind the loss network at ``size`` to the style and content targets and start the image there.
 
@@ -188,7 +201,7 @@ def start_level(session: Session, size: Tuple[int, int], previous: Optional[Leve
     loop = make_loop(cfg, executor, head, img, ctx, net.n_style)
     if cfg.resume and last:
         path = checkpoint.path_for(cfg.output_dir or ".")
-        loop.load_state(checkpoint.load(path, cfg.hash()))
+        checkpoint.restore(loop, path, cfg.hash())
         log.info("resuming from %s at epoch %d", path, loop.epoch)
     snapshots = checkpoint.path_for(cfg.output_dir) if cfg.output_dir and last else None
     return Level(size, content01, loop, img, snapshots)
@@ -294,8 +307,9 @@ def stylize(content: Any, style: Any, **options: Any) -> Result:
     options = {name: coerce_value(name, value) for name, value in options.items()}
     options.setdefault("output_dir", None)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
-    content_rgb = images.as_rgb(content, "content")
-    style_rgbs = [images.as_rgb(s, "style") for s in styles]
+    sizes = Config(**options)  # for how far very large pictures given by path may be reduced while decoding
+    content_rgb = images.as_rgb(content, "content", sizes.max_long_edge)
+    style_rgbs = [images.as_rgb(s, "style", style_long_edge(sizes)) for s in styles]
 
     def label(obj: Any, role: str, rgb: np.ndarray) -> str:
         return os.fspath(obj) if isinstance(obj, (str, os.PathLike)) else f"<{role} {rgb.shape[1]}x{rgb.shape[0]}>"

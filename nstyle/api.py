@@ -91,6 +91,11 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     engine = engine or Engine()
     inputs = inputs or read_inputs(cfg)
     sizes = level_sizes(inputs.content.shape, cfg, inputs.content_name)
+    tile = plan_tile(cfg, sizes[-1])
+    if tile:
+        from .tiledrun import run_tiled
+
+        return run_tiled(cfg, tile, engine, inputs, on_epoch, started)
     check_ready(cfg, inputs, sizes[-1])
     ctx = engine.context(cfg.gpu)
     with stop_on_signals() as stop, Progress(cfg.max_num_epochs * len(sizes), quiet=cfg.quiet) as progress:
@@ -119,6 +124,28 @@ def level_sizes(shape: Tuple[int, ...], cfg: Config, name: str) -> List[Tuple[in
         raise NStyleError(f"--multires {cfg.multires}: the coarsest level would be {sizes[0][1]}x{sizes[0][0]} "
                           f"pixels; VGG19 needs at least {images.MIN_SIDE} on each side (use a smaller --multires)")
     return sizes
+
+
+def plan_tile(cfg: Config, size: Tuple[int, int]) -> Optional[int]:
+    """The tile side for a run whose last level is ``size`` (None: untiled, today's path).
+
+    No ``--tile-size``: untiled when the run fits in memory, else the largest tile that fits (logged).
+    A tile at least as large as the picture means untiled. ``--resume`` of a tiled run keeps its tile.
+    """
+    saved = checkpoint.saved_tile(checkpoint.path_for(cfg.output_dir or ".")) if cfg.resume else None
+    if saved:
+        return saved
+    if cfg.tile_size is not None:
+        return cfg.tile_size if cfg.tile_size < max(size) else None
+    need, have = resources.estimate_bytes(size), resources.available_bytes()
+    if have is None or need <= have:
+        return None
+    tile = resources.largest_tile(size, have)
+    if tile is None:
+        return None  # not even a small tile fits: check_ready refuses the run
+    log.info("a %dx%d image needs about %.1f GB of memory, more than the %.1f GB available: optimising it in "
+             "%d-pixel tiles (--tile-size sets the tile)", size[1], size[0], need / 2**30, have / 2**30, tile)
+    return tile
 
 
 def check_ready(cfg: Config, inputs: Inputs, size: Tuple[int, int]) -> None:
@@ -205,7 +232,8 @@ def optimise(session: Session, level: Level) -> str:
             break
         if level.checkpoint and ep.epoch % cfg.save_epochs == 0:
             path = os.path.join(cfg.output_dir, f"e_{ep.epoch}.jpg")
-            images.save_image(finish(cfg, level.img.asnumpy(), level.content01), path, cfg.remove_noise)
+            snapshot = finish(dataclasses.replace(cfg, bit_depth=8), level.img.asnumpy(), level.content01)
+            images.save_image(snapshot, path, cfg.remove_noise)  # JPEG snapshots: 8 bits
             checkpoint.save(level.checkpoint, loop.state_dict(), cfg.hash())
             progress.log(f"saved {path} and {level.checkpoint}")
         if session.stop.signum:
@@ -226,7 +254,13 @@ def numerical_failure(cfg: Config, level: Level, ep: Epoch) -> NumericalFailure:
 
 
 def finish(cfg: Config, x: np.ndarray, content01: np.ndarray) -> np.ndarray:
-    """Network image -> uint8 RGB, with the content's chroma when ``--preserve-color luminance``."""
+    """Network image -> uint8 RGB (uint16 with ``--bit-depth 16``), with the content's chroma when
+    ``--preserve-color luminance``."""
+    if cfg.bit_depth == 16:
+        rgb16 = images.unprocess(np.asarray(x, np.float64))
+        if cfg.preserve_color == "luminance":
+            rgb16 = color.luminance_transfer(rgb16, content01 * 255.0)
+        return images.to_16bit(rgb16)
     rgb = images.postprocess(x)
     if cfg.preserve_color == "luminance":
         mixed = color.luminance_transfer(rgb.astype(np.float64), content01 * 255.0)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -50,6 +50,15 @@ def load(path: str, config_hash: str) -> Dict[str, np.ndarray]:
         if value.dtype.kind not in "biuf" or (value.dtype.kind == "f" and not np.isfinite(value).all()):
             raise _unreadable(path, f"{key} holds {'non-finite values' if value.dtype.kind == 'f' else value.dtype}")
     return state
+
+
+def saved_tile(path: str) -> Optional[int]:
+    """The tile side a tiled run's checkpoint at ``path`` was written with (None: no such checkpoint)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return int(data["tile"]) if "tile" in data.files else None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None  # load() reports the problem when the run reads it
 
 
 def restore(loop, path: str, config_hash: str) -> None:

@@ -29,8 +29,8 @@ GROUPS: Dict[str, List[str]] = {
     "artistic controls": ["content_weight", "style_weight", "tv_weight", "style_blend_weights", "style_scale",
                           "preserve_color", "content_layers", "style_layers", "style_layer_weights", "pooling"],
     "optimisation": ["optimizer", "lr", "lr_sched_delay", "lr_sched_factor", "lbfgs_history", "init", "multires",
-                     "seed", "stop_eps", "max_num_epochs"],
-    "output": ["output_dir", "output", "save_epochs", "remove_noise", "resume", "quiet"],
+                     "seed", "stop_eps", "max_num_epochs", "tile_size"],
+    "output": ["output_dir", "output", "bit_depth", "save_epochs", "remove_noise", "resume", "quiet"],
     "other": ["model"],
 }
 
@@ -41,6 +41,8 @@ EXAMPLES = """examples:
       a good picture much sooner
   nstyle --content-image photo.jpg --style-image a.jpg b.jpg --style-blend-weights 3 1 --preserve-color luminance
       two paintings blended 3:1, the photo's own colours kept
+  nstyle --content-image photo.jpg --style-image painting.jpg --max-long-edge 4000 --tile-size 512 --output print.tif --bit-depth 16
+      print size in 512-pixel tiles (memory set by the tile), 16 bits per channel
 
 For many images at once: nstyle batch --help."""
 

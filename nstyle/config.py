@@ -73,6 +73,10 @@ class Config:
     lbfgs_history: int = flag(10, "number of past steps L-BFGS remembers")
     init: str = flag("noise", "start image: noise (classic), content, style, or an image file")
     multires: int = flag(0, "solve at the long edge halved K times first, then refine at each doubling")
+    tile_size: Optional[int] = flag(None, "optimise the picture in square tiles of this many pixels (memory is set "
+                                          "by the tile, not the picture); default: untiled when the run fits in "
+                                          "memory, else the largest tile that fits; larger than the picture: untiled")
+    bit_depth: int = flag(8, "bits per channel of the final image; 16 needs a .png or .tif output", choices=[8, 16])
     quiet: bool = flag(False, "no per-epoch log lines or progress bar")
     resume: bool = flag(False, "continue from <output-dir>/checkpoint.npz (same settings required)")
 
@@ -148,6 +152,11 @@ class Config:
             ("init", self.init in ("noise", "content", "style") or os.path.isfile(self.init),
              "must be noise, content, style or an existing image file"),
             ("multires", 0 <= self.multires <= 6, "must be between 0 and 6"),
+            ("tile_size", self.tile_size is None or self.tile_size > 0, "must be > 0"),
+            ("bit_depth", self.bit_depth in (8, 16), "must be 8 or 16"),
+            ("output" if self.output else "bit_depth", self.bit_depth == 8 or os.path.splitext(
+                self.final_path() or "x.png")[1].lower() in (".png", ".tif", ".tiff"),
+             "16-bit output needs a .png or .tif file"),
             ("seed", 0 <= self.seed < 2**32, f"must be between 0 and {2**32 - 1}"),
         ]
         for name, ok, why in checks:
@@ -160,11 +169,14 @@ class Config:
         """Where the final image goes: ``--output`` or ``<output-dir>/final.jpg`` (None: nowhere)."""
         if self.output:
             return self.output
-        return os.path.join(self.output_dir, "final.jpg") if self.output_dir else None
+        name = "final.png" if self.bit_depth == 16 else "final.jpg"
+        return os.path.join(self.output_dir, name) if self.output_dir else None
 
     def numeric_dict(self) -> Dict[str, Any]:
         """The settings that change the result's pixels (paths, device and verbosity excluded)."""
-        skip = {"output_dir", "output", "quiet", "gpu", "save_epochs", "resume"}
+        skip = {"output_dir", "output", "quiet", "gpu", "save_epochs", "resume", "bit_depth"}
+        if self.tile_size is None:
+            skip.add("tile_size")  # untiled runs keep the hashes (and checkpoints) they had before tiling existed
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
 
     def hash(self) -> str:

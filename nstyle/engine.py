@@ -101,14 +101,8 @@ class Engine:
     def _compute_grams(self, cfg: Config, style: np.ndarray, size: Tuple[int, int],
                        content01: np.ndarray) -> List[mx.nd.NDArray]:
         """Grams of one style image; rescaled to the content's position counts when ``--style-scale`` is set."""
-        style_size = size
-        if cfg.style_scale is not None:
-            style_size = images.content_size(style.shape, int(round(cfg.style_scale * max(size))))
-            images.check_size(style_size, "style image at --style-scale")
-            resources.check_memory(style_size, "--style-scale", cfg.style_scale)
-        style01 = images.resize01(style, style_size)
-        if cfg.preserve_color == "histogram":
-            style01 = color.match_colors(style01, content01)
+        style01 = style_at_scale(cfg, style, size, content01)
+        style_size = style01.shape[:2]
         net = self.loss_net(cfg, style_size)
         grams = net.gram_targets(images.to_network(style01))
         net.release_features()
@@ -117,3 +111,22 @@ class Engine:
             ratios = [np.prod(c[2:]) / np.prod(s[2:]) for c, s in zip(content_net.style_shapes, net.style_shapes)]
             grams = [g * float(r) for g, r in zip(grams, ratios)]
         return grams
+
+
+def style_at_scale(cfg: Config, style: np.ndarray, size: Tuple[int, int], content01: np.ndarray,
+                   whole: bool = True) -> np.ndarray:
+    """One style image (0..1 ``HxWx3``) as used for content size ``size``: stretched to it (the classic) or at
+    ``--style-scale`` with its aspect kept, recoloured for ``--preserve-color histogram``.
+
+    ``whole``: it will go through the network in one piece, so refuse a size that would not fit in memory.
+    """
+    style_size = size
+    if cfg.style_scale is not None:
+        style_size = images.content_size(style.shape, int(round(cfg.style_scale * max(size))))
+        images.check_size(style_size, "style image at --style-scale")
+        if whole:
+            resources.check_memory(style_size, "--style-scale", cfg.style_scale)
+    style01 = images.resize01(style, style_size)
+    if cfg.preserve_color == "histogram":
+        style01 = color.match_colors(style01, content01)
+    return style01

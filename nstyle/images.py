@@ -222,11 +222,20 @@ def from_pixels(rgb: np.ndarray) -> np.ndarray:
 
 def postprocess(x: np.ndarray) -> np.ndarray:
     """``1x3xHxW`` network image to ``HxWx3`` uint8: add the mean, clip to 0..255, truncate."""
+    return unprocess(x).astype(np.uint8)
+
+
+def unprocess(x: np.ndarray) -> np.ndarray:
+    """``1x3xHxW`` network image to ``HxWx3`` on 0..255 (``x``'s float type): add the mean, clip."""
     img = np.array(x, dtype=x.dtype).reshape(x.shape[-3:])
     for c in range(3):
         img[c] += MEAN[c]
-    img = img.transpose(1, 2, 0)
-    return np.clip(img, 0, 255).astype(np.uint8)
+    return np.clip(img.transpose(1, 2, 0), 0, 255)
+
+
+def to_16bit(rgb255: np.ndarray) -> np.ndarray:
+    """Float ``0..255`` samples to ``uint16`` (``0..65535``, rounded): keeps what 8 bits would throw away."""
+    return np.round(np.clip(rgb255, 0, 255) * (65535.0 / 255.0)).astype(np.uint16)
 
 
 def denoise(rgb: np.ndarray, weight: float) -> np.ndarray:
@@ -248,12 +257,40 @@ def output_format(path: str) -> str:
 
 
 def save_image(rgb: np.ndarray, path: str, remove_noise: float = 0.0) -> None:
-    """Write ``rgb`` (uint8 HxWx3) to ``path`` atomically; format from the extension (JPEG quality 75)."""
+    """Write ``rgb`` (uint8 HxWx3) to ``path`` atomically; format from the extension (JPEG quality 75).
+
+    A ``uint16`` array is written with 16 bits per channel (``.png`` or ``.tif``; see :func:`save_16bit`).
+    """
+    if rgb.dtype == np.uint16:
+        return save_16bit(rgb, path)
     fmt = output_format(path)
     if remove_noise > 0:
         rgb = denoise(rgb, remove_noise)
     with atomic_path(path) as tmp:
         Image.fromarray(rgb).save(tmp, format=fmt, **({"quality": 75} if fmt == "JPEG" else {}))
+
+
+def save_16bit(rgb: np.ndarray, path: str) -> None:
+    """Write a ``uint16`` ``HxWx3`` image as a 48-bit PNG (OpenCV) or an RGB TIFF (tifffile), atomically.
+
+    Pillow cannot write 16-bit colour; OpenCV (installed with GluonCV) and tifffile (with scikit-image) can.
+    """
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in (".png", ".tif", ".tiff"):
+        raise NStyleError(f"output {path}: 16-bit images need a .png or .tif file")
+    with atomic_path(path) as tmp:
+        if ext == ".png":
+            import cv2
+
+            ok, data = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]))
+            if not ok:
+                raise NStyleError(f"output {path}: OpenCV could not encode the image")
+            with open(tmp, "wb") as f:
+                f.write(data.tobytes())
+        else:
+            import tifffile
+
+            tifffile.imwrite(tmp, rgb, photometric="rgb", compression="zlib")
 
 
 def as_rgb(obj: Any, role: str, long_edge: Optional[int] = None) -> np.ndarray:

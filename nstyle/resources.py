@@ -35,3 +35,21 @@ def check_memory(size: Tuple[int, int], flag: str, value: object) -> None:
     if have is not None and need > have:
         raise NStyleError(f"a {size[1]}x{size[0]} image needs about {need / 2**30:.1f} GB of memory, more than "
                           f"the {have / 2**30:.1f} GB available; lower {flag} (now {value})")
+
+
+#: Host memory per canvas pixel of a tiled run (canvas, content, two optimiser arrays, copies of the canvas and the
+#: optimiser arrays from the start of the pass, the padded style image), float32, bytes.
+TILED_BYTES_PER_PIXEL = 96
+#: Smallest tile tried when choosing one automatically.
+MIN_TILE = 256
+
+
+def largest_tile(size: Tuple[int, int], have: int) -> Optional[int]:
+    """The largest square tile (a multiple of 64 pixels) whose run fits in ``have`` bytes, or None."""
+    host = TILED_BYTES_PER_PIXEL * size[0] * size[1]
+    tile = MIN_TILE
+    if estimate_bytes((tile, tile)) + host > have:
+        return None
+    while tile + 64 < max(size) and estimate_bytes((tile + 64, tile + 64)) + host <= have:
+        tile += 64
+    return tile

@@ -1,0 +1,97 @@
+"""Print-size runs: peak memory, wall time and the seam metric versus output size, untiled (where it fits) and
+tiled; at the comparison sizes also the objective of both pictures evaluated on the whole picture.
+
+    python bench/hires.py --sizes 1200x800 2400x1600 4000x3000 --tile-size 512 --compare 1200x800 \\
+        [--epochs 100] [--multires 2] [--optimizer nag] [--init noise] [--weights model/vgg19.params] [--keep DIR]
+
+The seam metric (``nstyle.tiles.seam_ratio``, also asserted in ``tests/test_tiled.py``) is the mean gradient
+magnitude within 1 px of the tile cuts over that elsewhere, the pass furthest from 1; the untiled row gives it along
+the same lines as the reference for the picture's own content. Sizes are WxH of the output (the content is resized, upsampled if needed, to that long edge). Untiled runs are
+skipped where nstyle's memory estimate exceeds the memory available. Each run is a fresh process. Without
+``--weights`` seeded synthetic weights are used (memory and seams are meaningful, the pictures are not).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from common import (CONTENT, ROOT, STYLE, print_last_row, print_machine, print_table, run_json,  # noqa: E402
+                    synthetic_weights)
+
+
+def seams(path: str, args: list, tile: int) -> float:
+    """The seam metric of a saved picture along the cuts a ``tile`` run makes (for an untiled picture: the same
+    lines, the reference for what the picture's own content gives)."""
+    import cv2
+
+    from nstyle import cli, tiled
+
+    rgb = cv2.imread(path, cv2.IMREAD_UNCHANGED)[:, :, ::-1].astype(float)
+    cfg = cli.config_from_args(cli.build_parser().parse_args(args))
+    return tiled.seam_ratio(rgb, tiled.grid_for(cfg, rgb.shape[:2], tile), tiled.PASSES)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", nargs="+", default=["1200x800", "2400x1600", "4000x3000"])
+    ap.add_argument("--tile-size", type=int, default=512)
+    ap.add_argument("--compare", nargs="*", default=["1200x800"], help="sizes where both objectives are evaluated")
+    ap.add_argument("--epochs", type=int, default=100, help="--max-num-epochs (per level; per tile on tiled levels)")
+    ap.add_argument("--multires", type=int, default=2, help="--multires for both runs (tiled runs add levels "
+                    "until the coarsest fits in one tile)")
+    ap.add_argument("--optimizer", default="nag")
+    ap.add_argument("--init", default="noise")
+    ap.add_argument("--weights", default=None)
+    ap.add_argument("--content", default=CONTENT)
+    ap.add_argument("--style", default=STYLE)
+    ap.add_argument("--keep", default=None, help="folder to keep the output pictures in (16-bit PNG)")
+    a = ap.parse_args()
+    sys.path.insert(0, ROOT)
+    from nstyle import resources
+
+    print_machine()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        keep = a.keep or tmp
+        os.makedirs(keep, exist_ok=True)
+        w = a.weights or synthetic_weights(tmp)
+        for spec in a.sizes:
+            width, height = (int(v) for v in spec.lower().split("x"))
+            base = ["--content-image", a.content, "--style-image", a.style, "--weights", w, "--quiet", "--gpu", "-1",
+                    "--max-long-edge", str(max(width, height)), "--max-num-epochs", str(a.epochs),
+                    "--multires", str(a.multires), "--optimizer", a.optimizer, "--init", a.init, "--bit-depth", "16",
+                    "--output-dir", os.path.join(tmp, "work")]
+            have = resources.available_bytes()
+            fits = have is None or resources.estimate_bytes((height, width)) <= have
+            outputs = {}
+            for mode in ("untiled", "tiled"):
+                if mode == "untiled" and not fits:
+                    rows.append({"size": spec, "mode": "untiled", "peak RSS (MB)": "does not fit"})
+                    print_last_row(rows)
+                    continue
+                out = os.path.join(keep, f"{spec}-{mode}.png")
+                extra = ["--tile-size", str(a.tile_size)] if mode == "tiled" else ["--tile-size", "100000"]
+                r = run_json("_hires_probe.py", base + extra + ["--output", out])
+                outputs[mode] = out
+                rows.append({"size": spec, "mode": mode if mode == "untiled" else f"tiled {a.tile_size}",
+                             "peak RSS (MB)": f"{r['peak_mb']:.0f}", "wall (s)": f"{r['wall']:.0f}",
+                             "epochs": r["epochs"], "seam metric": f"{seams(out, base, a.tile_size):.3f}"})
+                print_last_row(rows)
+            if spec in a.compare and len(outputs) == 2:
+                ev = run_json("_objective_probe.py", base + ["--", outputs["untiled"], outputs["tiled"]])
+                f_u, f_t = (ev["objective"][outputs[m]] for m in ("untiled", "tiled"))
+                wall = [float(r["wall (s)"]) for r in rows[-2:]]
+                rows.append({"size": spec, "mode": "tiled / untiled", "objective ratio": f"{f_t / f_u:.3f}",
+                             "wall (s)": f"{wall[1] / wall[0]:.2f}x"})
+                print_last_row(rows)
+    columns = ["size", "mode", "peak RSS (MB)", "wall (s)", "epochs", "seam metric", "objective ratio"]
+    print_table([{c: r.get(c, "") for c in columns} for r in rows])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

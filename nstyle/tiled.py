@@ -1,0 +1,272 @@
+"""Tiled optimisation of one level: a full-size canvas in host memory, optimised window by window.
+
+Each pass visits every tile of a :class:`nstyle.tiles.Grid` (moved between passes) and runs ``--optimizer``
+on the tile's window for a share of ``--max-num-epochs``; only the tile's inner part goes back into the canvas,
+feathered (:func:`nstyle.tiles.blend`). All windows of a level have one size, so one loss network is bound.
+
+- Style targets come from the whole style image at the level's scale: its Grams are summed over the cores of a
+  tiling of the style image (exact, by the margin rule) and scaled to a window's number of positions per layer,
+  the per-position normalisation ``--style-scale`` documents. Content targets are the window's own features.
+- Optimiser state: NAG's momentum and Adam's two moments are per pixel, so they live in full-size arrays beside
+  the canvas and are split and blended like the image (NAG: 1 extra canvas, Adam: 2, float32: 12 and 24 bytes per
+  pixel, twice that with their copies from the start of the pass; 288 / 576 MB at 4000x3000); the epoch counter (learning-rate schedule, Adam's bias correction) is the
+  tile's own count. L-BFGS's curvature pairs are per window (2 x history x window floats, 300 MB at 640 px with
+  history 10) and cannot be kept for every tile, so each visit starts a fresh L-BFGS.
+- A canvas side longer than the tile is padded (reflected) to a multiple of the network's stride so that every
+  window's pooling grid lines up with the whole canvas's; the padding is cut off at the end.
+- Interrupts and checkpoints are per tile visit: a signal ends the current visit, the canvas, the optimiser arrays
+  and their copies from the start of the pass (:func:`nstyle.tiles.blend` needs them) are saved in ``checkpoint.npz`` with the pass and tile to continue from.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import mxnet as mx
+import numpy as np
+
+from . import images, losses, vgg
+from .config import Config
+from .errors import NumericalFailure
+from .interrupts import StopRequest
+from .loop import Epoch, NAGLoop
+from .tiles import Grid, Tile, blend, margin_for, padded, split
+from .tiles import seam_ratio as seam_ratio_at
+
+log = logging.getLogger("nstyle")
+
+#: Passes over the tiles of a level; each tile visit runs ``max_num_epochs / PASSES`` epochs.
+PASSES = 4
+
+
+class FeatureNet:
+    """Forward-only VGG19 feature maps of ``layers`` for inputs of one ``size`` (no gradient buffers)."""
+
+    def __init__(self, params: Dict[str, np.ndarray], size: Tuple[int, int], ctx: mx.Context,
+                 layers: Sequence[str], pooling: str = "avg") -> None:
+        built = vgg.build(vgg.deepest(list(layers)), pooling)
+        out = mx.sym.Group([built[name] for name in layers])
+        shape = (1, 3) + tuple(size)
+        arg_shapes, _, _ = out.infer_shape(data=shape)
+        args = {name: mx.nd.array(params[name], ctx) if name in params else mx.nd.zeros(s, ctx)
+                for name, s in zip(out.list_arguments(), arg_shapes)}
+        self.executor = out.bind(ctx, args=args, grad_req="null")
+
+    def __call__(self, image_np: np.ndarray) -> List[mx.nd.NDArray]:
+        self.executor.arg_dict["data"][:] = image_np
+        self.executor.forward(is_train=False)
+        return self.executor.outputs
+
+
+def grid_for(cfg: Config, size: Tuple[int, int], tile: int) -> Grid:
+    """The grid of ``tile``-pixel windows for this run's layers over a canvas of content ``size`` (padded)."""
+    margin, align = margin_for(cfg.style_layer_list + cfg.content_layer_list)
+    tile = max(tile // align * align, Grid.smallest_tile(margin, align))
+    canvas = tuple(padded(n, align) if n > tile else n for n in size)
+    return Grid(canvas, tile, margin, align)
+
+
+def pad_to(x: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """``...xHxW`` reflected at the bottom and right up to ``size``."""
+    extra = [(0, 0)] * (x.ndim - 2) + [(0, size[0] - x.shape[-2]), (0, size[1] - x.shape[-1])]
+    return np.pad(x, extra, mode="reflect") if any(e[1] for e in extra) else x
+
+
+def whole_grams(net: Callable[[np.ndarray], List[mx.nd.NDArray]], image_np: np.ndarray, grid: Grid,
+                strides: Sequence[int]) -> List[np.ndarray]:
+    """Grams of the whole (network-space, grid-sized) image, summed over the cores of ``grid``'s tiles."""
+    grams: List[np.ndarray] = []
+    for tile in grid.tiles(0):
+        outs = net(split(image_np, tile))
+        for k, (out, s) in enumerate(zip(outs, strides)):
+            f = out.asnumpy()[0]
+            r, c = (_cells(span, s, f.shape[1 + i], n) for i, (span, n) in enumerate(zip((tile.rows, tile.cols),
+                                                                                          grid.size)))
+            core = f[:, r, c].reshape(f.shape[0], -1)
+            g = np.dot(core, core.T).astype(np.float64)
+            if k < len(grams):
+                grams[k] += g
+            else:
+                grams.append(g)
+    return grams
+
+
+def _cells(span, stride: int, cells: int, length: int) -> slice:
+    """The feature cells of ``span``'s core inside its window at a layer of ``stride``."""
+    stop = cells if span.b == length else (span.b - span.start) // stride
+    return slice((span.a - span.start) // stride, stop)
+
+
+def layer_strides(cfg: Config) -> List[int]:
+    """Cumulative stride of each style layer."""
+    from .tiles import vgg_context
+
+    return [vgg_context(name)[1] for name in cfg.style_layer_list]
+
+
+class TiledLevel:
+    """One level of a run, optimised tile by tile on a full-size host canvas.
+
+    ``start``: the level's start image, ``1x3xHxW`` network space, float32. ``styles``: each style image
+    (0..1 ``HxWx3``) at this level's scale, with its blend weight. ``make_loop(executor, head, img)`` builds the
+    optimiser loop on one window.
+    """
+
+    def __init__(self, cfg: Config, params: Dict[str, np.ndarray], ctx: mx.Context, grid: Grid,
+                 size: Tuple[int, int], content01: np.ndarray, styles: Sequence[Tuple[np.ndarray, float]],
+                 start: np.ndarray, loss_net, make_loop) -> None:
+        self.cfg, self.grid, self.size, self.ctx = cfg, grid, tuple(size), ctx
+        self.canvas = pad_to(np.asarray(start, np.float32), grid.size)
+        self.content = pad_to(images.to_network(content01).astype(np.float32), grid.size)
+        window = grid.tiles(0)[0].shape
+        self.net = loss_net(window)
+        self.features = FeatureNet(params, window, ctx, cfg.content_layer_list, cfg.pooling)
+        self.grams = self._style_targets(params, styles, window)
+        self.head = losses.head_gradients(self.net.style_shapes, cfg.style_weight, cfg.content_weight, ctx,
+                                          cfg.layer_weights(), len(cfg.content_layer_list))
+        self.make_loop = make_loop
+        # also a level that fits in one window runs in PASSES visits: Ctrl-C waits for one visit at most
+        self.passes = max(1, min(PASSES, cfg.max_num_epochs))
+        self.per_visit = math.ceil(cfg.max_num_epochs / self.passes) if cfg.max_num_epochs else 0
+        self.opt_state: Optional[np.ndarray] = None  # K x 1x3xHxW, created by the first NAG/Adam visit
+        self.pass_index, self.tile_index, self.epochs = 0, 0, 0
+        self.pass_start = self.canvas.copy()  # the canvas (and optimiser arrays) when the current pass began
+        self.state_start: Optional[np.ndarray] = None
+        self.calm_tiles = 0  # tiles of the current pass that met the stopping rule
+        self.last_epoch: Optional[Epoch] = None
+        self.converged = False  # every tile of a pass met the stopping rule
+
+    @property
+    def tiles(self) -> List[Tile]:
+        """The tiles of the current pass."""
+        return self.grid.tiles(self.pass_index)
+
+    @property
+    def visits(self) -> int:
+        """Tile visits in the whole level."""
+        return sum(len(self.grid.tiles(p)) for p in range(self.passes))
+
+    @property
+    def visits_done(self) -> int:
+        return sum(len(self.grid.tiles(p)) for p in range(self.pass_index)) + self.tile_index
+
+    def image(self) -> np.ndarray:
+        """The canvas without its padding (``1x3xHxW`` float32)."""
+        return self.canvas[..., :self.size[0], :self.size[1]]
+
+    def _style_targets(self, params: Dict[str, np.ndarray], styles: Sequence[Tuple[np.ndarray, float]],
+                       window: Tuple[int, int]) -> List[mx.nd.NDArray]:
+        """Blended whole-style Grams scaled to a window's positions per layer."""
+        cfg = self.cfg
+        nets: Dict[Tuple[int, int], FeatureNet] = {}
+        strides = layer_strides(cfg)
+        blended: List[np.ndarray] = []
+        for style01, w in styles:
+            grid = grid_for(cfg, style01.shape[:2], self.grid.tile)
+            style_np = pad_to(images.to_network(style01).astype(np.float32), grid.size)
+            shape = grid.tiles(0)[0].shape
+            if shape not in nets:
+                nets[shape] = FeatureNet(params, shape, self.ctx, cfg.style_layer_list, cfg.pooling)
+            grams = whole_grams(nets[shape], style_np, grid, strides)
+            cells = [(grid.size[0] // s) * (grid.size[1] // s) for s in strides]
+            grams = [g * w / n for g, n in zip(grams, cells)]
+            blended = grams if not blended else [b + g for b, g in zip(blended, grams)]
+        per_window = [s[2] * s[3] for s in self.net.style_shapes]
+        return [mx.nd.array(g * n, mx.cpu()) for g, n in zip(blended, per_window)]
+
+    # ---- one tile visit --------------------------------------------------------------------------------
+
+    def visit(self, stop: StopRequest, on_epoch: Optional[Callable[[Epoch], None]],
+              history: List[Epoch]) -> Epoch:
+        """Optimise the next tile for up to ``per_visit`` epochs and blend it back; advance to the next tile."""
+        cfg, tile = self.cfg, self.tiles[self.tile_index]
+        window = split(self.canvas, tile)
+        targets = [out.copyto(mx.cpu()) for out in self.features(split(self.content, tile))]
+        executor = self.net.bind_losses(self.grams, targets)
+        img = mx.nd.array(window, self.ctx)
+        loop = self.make_loop(executor, self.head, img)
+        done_before = self.pass_index * self.per_visit
+        carried = isinstance(loop, NAGLoop)  # NAG and Adam: per-pixel state in full-size arrays
+        if carried:
+            self._load_optimiser(loop, tile, window, done_before)
+        patience, calm, ep = loop.patience, 0, None
+        for step in range(1, self.per_visit + 1):
+            ep = loop.step()
+            ep.epoch = done_before + step
+            history.append(ep)
+            if on_epoch:
+                on_epoch(ep)
+            if not ep.finite:
+                raise NumericalFailure(f"the loss or the image became NaN/infinite in tile {self.tile_index + 1} "
+                                       f"of pass {self.pass_index + 1}; try a lower --lr or --style-weight")
+            self.epochs += 1
+            calm = calm + 1 if ep.eps < cfg.stop_eps else 0
+            if calm >= patience:
+                self.calm_tiles += 1
+                break
+        blend(self.canvas, self.pass_start, tile, img.asnumpy())
+        if carried:
+            for k, array in enumerate(loop._state_arrays()):
+                blend(self.opt_state[k], self.state_start[k], tile, array.asnumpy())
+        self.tile_index += 1
+        if self.tile_index == len(self.tiles):
+            self._end_pass()
+        self.last_epoch = ep
+        return ep
+
+    def _load_optimiser(self, loop, tile: Tile, window: np.ndarray, done_before: int) -> None:
+        """Give a NAG/Adam loop this tile's part of the full-size state and the tile's epoch count."""
+        arrays = loop._state_arrays()
+        if self.opt_state is None:
+            self.opt_state = np.zeros((len(arrays),) + self.canvas.shape, np.float32)
+            self.state_start = self.opt_state.copy()
+        loop.load_state({"image": window, "old_image": window,
+                         "optimizer_state": np.stack([split(s, tile) for s in self.opt_state]),
+                         "epoch": np.int64(done_before), "num_update": np.int64(done_before),
+                         "sched_count": np.int64(0), "sched_base_lr": np.float64(self.cfg.learning_rate)})
+
+    def _end_pass(self) -> None:
+        all_calm = self.calm_tiles == len(self.tiles)
+        self.pass_index, self.tile_index, self.calm_tiles = self.pass_index + 1, 0, 0
+        self.pass_start = self.canvas.copy()
+        if self.opt_state is not None:
+            self.state_start = self.opt_state.copy()
+        if all_calm:
+            self.converged = True
+            self.pass_index = self.passes  # every tile met the stopping rule: the level is done
+
+    @property
+    def finished(self) -> bool:
+        return self.pass_index >= self.passes
+
+    # ---- checkpoints -----------------------------------------------------------------------------------
+
+    def state_dict(self) -> Dict[str, np.ndarray]:
+        """Everything needed to continue this level at the next tile."""
+        state = {"canvas": self.canvas, "pass_start": self.pass_start, "pass_index": np.int64(self.pass_index),
+                 "tile_index": np.int64(self.tile_index), "calm_tiles": np.int64(self.calm_tiles),
+                 "tile": np.int64(self.grid.tile), "tiled_epochs": np.int64(self.epochs),
+                 "converged": np.int64(self.converged)}
+        if self.opt_state is not None:
+            state["opt_state"], state["state_start"] = self.opt_state, self.state_start
+        return state
+
+    def load_state(self, state: Dict[str, np.ndarray]) -> None:
+        """Continue from a :meth:`state_dict`."""
+        self.canvas = np.array(state["canvas"], np.float32)
+        self.pass_start = np.array(state["pass_start"], np.float32)
+        self.pass_index, self.tile_index = int(state["pass_index"]), int(state["tile_index"])
+        self.calm_tiles, self.epochs = int(state["calm_tiles"]), int(state["tiled_epochs"])
+        self.converged = bool(state["converged"])
+        if "opt_state" in state:
+            self.opt_state = np.array(state["opt_state"], np.float32)
+            self.state_start = np.array(state["state_start"], np.float32)
+
+
+def seam_ratio(rgb: np.ndarray, grid: Grid, passes: int) -> float:
+    """The seam metric of a tiled level's output: :func:`nstyle.tiles.seam_ratio` along each pass's cuts, the
+    one furthest from 1 (a seam left by any pass counts)."""
+    ratios = [seam_ratio_at(rgb, *grid.cuts(p)) for p in range(passes)]
+    return max(ratios, key=lambda r: abs(r - 1))

@@ -1,0 +1,140 @@
+"""A tiled run, coarse to fine: levels that fit in one window run whole, larger ones tile by tile.
+
+The levels are ``--multires``'s halvings, with more added until the coarsest fits in one tile, so every large
+picture starts from a whole-picture solution and each level starts from the previous one upsampled.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Callable, List, Optional, Tuple
+
+import mxnet as mx
+import numpy as np
+
+from . import api, checkpoint, images
+from .engine import Engine, style_at_scale
+from .loop import make_loop, start_image
+from .config import Config
+from .errors import Interrupted, NStyleError, NumericalFailure
+from .interrupts import stop_on_signals
+from .loop import Epoch
+from .progress import Progress
+from .tiled import TiledLevel, grid_for
+
+log = logging.getLogger("nstyle")
+
+#: Seconds between checkpoints written while a level runs (also written after every pass and on a signal).
+CHECKPOINT_SECONDS = 120.0
+
+
+def tiled_levels(cfg: Config, shape: Tuple[int, ...], name: str, tile: int) -> List[Tuple[int, int]]:
+    """``--multires``'s level sizes, with more halvings until the coarsest level fits in one ``tile`` window."""
+    k = cfg.multires
+    sizes = api.level_sizes(shape, cfg, name)
+    while max(sizes[0]) > tile and min(sizes[0]) >= 2 * images.MIN_SIDE and k < 12:
+        k += 1
+        sizes = api.level_sizes(shape, dataclasses.replace(cfg, multires=k), name)
+    return sizes
+
+
+def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
+              on_epoch: Optional[Callable[[Epoch], None]], started: float) -> "api.Result":
+    """Stylize ``inputs`` as ``cfg`` says with ``tile``-pixel windows; write the final image and checkpoints."""
+    sizes = tiled_levels(cfg, inputs.content.shape, inputs.content_name, tile)
+    grids = [grid_for(cfg, size, tile) for size in sizes]
+    log.info("content %s: %dx%d -> %dx%d in %d level(s), tiles of %d px with %d px of context", inputs.content_name,
+             inputs.content.shape[1], inputs.content.shape[0], sizes[-1][1], sizes[-1][0], len(sizes), grids[-1].tile,
+             grids[-1].margin)
+    api.prepare_output(cfg)
+    ctx = engine.context(cfg.gpu)
+    params = engine.params(cfg.weights)
+    ckpt = checkpoint.path_for(cfg.output_dir) if cfg.output_dir else None
+    state = checkpoint.load(checkpoint.path_for(cfg.output_dir or "."), cfg.hash()) if cfg.resume else None
+    if state is not None and "tile_index" not in state:
+        raise NStyleError("--resume: the checkpoint is from an untiled run; run without --tile-size to continue it")
+    first = int(state["level"]) if state is not None else 0
+
+    history: List[Epoch] = []
+    img: Optional[np.ndarray] = None
+    stopped, level = "max-epochs", None
+    progress: Optional[Progress] = None
+    last_save = time.perf_counter()
+    with stop_on_signals() as stop:
+        for index in range(first, len(sizes)):
+            size, grid = sizes[index], grids[index]
+            content01 = images.resize01(inputs.content, size)
+            styles = [(style_at_scale(cfg, s, size, content01, whole=False), w)
+                      for s, w in zip(inputs.styles, cfg.blend_weights())]
+            if img is None and state is None:
+                start = start_image(cfg, inputs, size, images.to_network(content01), ctx, None).asnumpy()
+            elif img is None:
+                start = np.zeros((1, 3) + size, np.float32)  # replaced by the checkpoint's canvas
+            else:
+                start = start_image(cfg, inputs, size, None, ctx, mx.nd.array(img, ctx)).asnumpy()
+            level = TiledLevel(cfg, params, ctx, grid, size, content01, styles, start,
+                               lambda window: engine.loss_net(cfg, window),
+                               lambda ex, head, x, n=len(cfg.style_layer_list): make_loop(cfg, ex, head, x, ctx, n))
+            if state is not None and index == first:
+                level.load_state(state)
+                log.info("resuming level %d at pass %d, tile %d", index + 1, level.pass_index + 1,
+                         level.tile_index + 1)
+            if progress is not None:
+                progress.close()
+            progress = Progress(level.visits, quiet=cfg.quiet, label="tile")
+            progress.update(level.visits_done)
+            progress.log(f"level {index + 1}/{len(sizes)}: {size[1]}x{size[0]}, {len(level.tiles)} tile(s) of "
+                         f"{grid.tiles(0)[0].shape[1]}x{grid.tiles(0)[0].shape[0]}, {level.passes} pass(es) of "
+                         f"{level.per_visit} epochs")
+            while not level.finished:
+                p, t, n = level.pass_index + 1, level.tile_index + 1, len(level.tiles)
+                t0 = time.perf_counter()
+                try:
+                    ep = level.visit(stop, on_epoch, history)
+                except NumericalFailure as exc:
+                    out = _save(cfg, level.image(), content01)
+                    raise NumericalFailure(f"{exc}; kept the image before that tile{' in ' + out if out else ''}")
+                progress.log(f"level {index + 1} pass {p}/{level.passes} tile {t}/{n}: {ep.epoch} epochs  "
+                             f"change {ep.eps:.5f}  style {ep.style_loss:.4g}  content {ep.content_loss:.4g}  "
+                             f"{time.perf_counter() - t0:.1f} s")
+                progress.update(level.visits_done)
+                due = level.tile_index == 0 or time.perf_counter() - last_save > CHECKPOINT_SECONDS
+                if ckpt and (due or stop.signum):
+                    checkpoint.save(ckpt, dict(level.state_dict(), level=np.int64(index)), cfg.hash())
+                    last_save = time.perf_counter()
+                if stop.signum and not level.finished:
+                    stopped = "interrupted"
+                    break
+            img = level.image()
+            if stopped == "interrupted":
+                break
+            stopped = "converged" if level.converged else "max-epochs"
+    if progress:
+        progress.close()
+
+    final = api.finish(cfg, img, content01)
+    out = cfg.final_path()
+    if out:
+        images.save_image(final, out)
+    if stopped == "interrupted":
+        where = f"saved the image so far to {out}" if out else "nothing saved (no output set)"
+        if ckpt:
+            where += f" and the state to {ckpt}; add --resume to the same command to continue"
+        raise Interrupted(f"{stop.name} after tile {level.tile_index}/{len(level.tiles)} of pass "
+                          f"{level.pass_index + 1}/{level.passes}: {where}",
+                          code=stop.exit_status)
+    epochs = sum(1 for _ in history)
+    if not cfg.quiet:
+        log.info("wrote %s after %d tile epochs (%s)", out or "nothing", epochs, stopped)
+    last = history[-1] if history else None
+    return api.Result(final, out, epochs, stopped, last.style_loss if last else float("nan"),
+                      last.content_loss if last else float("nan"), time.perf_counter() - started, history)
+
+
+def _save(cfg: Config, img: np.ndarray, content01: np.ndarray) -> Optional[str]:
+    """Write the final image (``--bit-depth``) where ``cfg`` says; return the path."""
+    out = cfg.final_path()
+    if out:
+        images.save_image(api.finish(cfg, img, content01), out)
+    return out

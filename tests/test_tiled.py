@@ -1,0 +1,177 @@
+"""Tiled runs: the margin proof on feature maps, whole-picture Grams from tiles, one tile == untiled, seams,
+interrupt and resume at tile granularity, automatic tiling, 16-bit output."""
+import os
+import signal
+
+import cv2
+import mxnet as mx
+import numpy as np
+import pytest
+import tifffile
+from scipy.ndimage import gaussian_filter
+
+import nstyle
+from nstyle import api, cli, images, resources, tiled, tiledrun, tiles
+from nstyle.config import Config
+from nstyle.errors import Interrupted
+from nstyle.model import LossNet
+
+SMALL = dict(style_layers="relu1_1,relu2_1,relu3_1", content_layers="relu2_2")  # margin 12 px: small tiles
+
+
+def smooth_image(h, w, seed=0):
+    """A network-space 1x3xHxW picture with structure at several scales."""
+    noise = np.random.RandomState(seed).normal(0, 60, (3, h, w))
+    return (gaussian_filter(noise, (0, 2, 2)) * 3 + gaussian_filter(noise, (0, 9, 9)) * 8)[None].astype(np.float32)
+
+
+@pytest.mark.parametrize("layer, tile", [("relu5_1", 240), ("relu4_2", 160), ("relu3_1", 96)])
+def test_tile_features_equal_the_whole_pictures_in_inner_parts(synthetic_params, layer, tile):
+    """The margin proof: with margin_for(layer) every inner part matches; one stride less, some do not."""
+    size = (288, 352)
+    img = smooth_image(*size)
+    whole = tiled.FeatureNet(synthetic_params, size, mx.cpu(), [layer])(img)[0].asnumpy()[0]
+    scale = np.abs(whole).max()
+    margin, stride = tiles.margin_for([layer])
+    worst = {}
+    for m in (margin, margin - stride):
+        grid = tiles.Grid(size, tile, m, align=stride, feather=min(tiles.FEATHER, m + stride))
+        net = tiled.FeatureNet(synthetic_params, grid.tiles(0)[0].shape, mx.cpu(), [layer])
+        worst[m] = 0.0
+        for t in grid.tiles(0) + grid.tiles(1):
+            f = net(tiles.split(img, t))[0].asnumpy()[0]
+            (r0, r1), (c0, c1) = t.rows.inner, t.cols.inner
+            mine = f[:, (r0 - t.rows.start) // stride:(r1 - t.rows.start) // stride,
+                     (c0 - t.cols.start) // stride:(c1 - t.cols.start) // stride]
+            worst[m] = max(worst[m], np.abs(mine - whole[:, r0 // stride:r1 // stride, c0 // stride:c1 // stride]).max())
+        assert len(grid.tiles(0)) > 4
+    assert worst[margin] <= 1e-6 * scale
+    assert worst[margin - stride] > 1e-4 * scale
+
+
+def test_whole_style_grams_from_tiles_equal_the_whole_pictures(synthetic_params):
+    cfg = Config()
+    size = (224, 288)
+    img = smooth_image(*size, seed=3)
+    grid = tiles.Grid(size, 224, 80)
+    assert len(grid.tiles(0)) > 1
+    net = tiled.FeatureNet(synthetic_params, grid.tiles(0)[0].shape, mx.cpu(), cfg.style_layer_list)
+    got = tiled.whole_grams(net, img, grid, tiled.layer_strides(cfg))
+    want = LossNet(synthetic_params, size, mx.cpu()).gram_targets(img)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w.asnumpy(), rtol=2e-4, atol=1e-3 * np.abs(w.asnumpy()).max())
+
+
+def run_cfg(weights_file, images, tmp_path=None, **kw):
+    base = dict(content_image=images["content"], style_image=images["style"], weights=weights_file, gpu=-1,
+                max_long_edge=96, max_num_epochs=12, output_dir=str(tmp_path) if tmp_path else None, quiet=True)
+    base.update(kw)
+    return Config(**base)
+
+
+def test_one_tile_covering_the_picture_equals_the_untiled_run(weights_file, images):
+    cfg = run_cfg(weights_file, images, multires=1, stop_eps=0.0)
+    untiled = api.run(cfg)
+    one = tiledrun.run_tiled(cfg, 512, api.Engine(), api.read_inputs(cfg), None, 0.0)
+    assert one.epochs == untiled.epochs == 24
+    diff = np.abs(one.image.astype(int) - untiled.image.astype(int))
+    assert diff.max() <= 1, diff.max()
+
+
+def texture(path):
+    """A statistically homogeneous 256x256 picture: its gradient is the same along any line, so the seam metric
+    of its stylization measures the tiling, not where the photo's edges happen to fall."""
+    from PIL import Image
+
+    n = np.random.RandomState(1).normal(0, 1, (256, 256, 3))
+    tex = gaussian_filter(n, (1.5, 1.5, 0)) * 3 + gaussian_filter(n, (6, 6, 0)) * 10
+    Image.fromarray(np.clip(128 + 25 * tex / tex.std(), 0, 255).astype(np.uint8)).save(path)
+    return str(path)
+
+
+def test_tiled_run_has_no_seams(weights_file, images, tmp_path):
+    """The seam metric (also used by bench/hires.py) within 10% of 1, and it does catch a seam."""
+    cfg = run_cfg(weights_file, images, content_image=texture(tmp_path / "tex.png"), max_long_edge=256,
+                  init="content", max_num_epochs=16, tile_size=96, **SMALL)
+    result = api.run(cfg)
+    size = result.image.shape[:2]
+    grid = tiled.grid_for(cfg, size, cfg.tile_size)
+    ratio = tiled.seam_ratio(result.image, grid, tiled.PASSES)
+    assert abs(ratio - 1) <= 0.10, ratio
+    stepped = result.image.astype(float)
+    rows, cols = grid.cuts(tiled.PASSES - 1)
+    assert rows and cols
+    for k, c in enumerate(cols):
+        stepped[:, c:] += 12.0 * (-1) ** k  # what a tile-wise run without blending could leave
+    assert tiled.seam_ratio(stepped, grid, tiled.PASSES) > 1.10
+
+
+def test_interrupt_and_resume_mid_pass_equals_an_uninterrupted_run(weights_file, images, tmp_path):
+    kw = dict(max_long_edge=128, tile_size=96, max_num_epochs=8, optimizer="adam", **SMALL)
+    whole = api.run(run_cfg(weights_file, images, tmp_path / "a", **kw))
+    calls = []
+
+    def at_second_pass(ep):
+        calls.append(ep)
+        if len(calls) == 8 + 4 * 2 + 1:  # whole coarse level (8 epochs), 4 tiles x 2 epochs, 1st epoch of tile 5
+            os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(Interrupted) as info:
+        api.run(run_cfg(weights_file, images, tmp_path / "b", **kw), on_epoch=at_second_pass)
+    assert info.value.code == 130 and "after tile 5/9 of pass 1/4" in str(info.value)
+    assert os.path.exists(tmp_path / "b" / "checkpoint.npz")
+    resumed = api.run(run_cfg(weights_file, images, tmp_path / "b", resume=True, **kw))
+    assert np.array_equal(resumed.image, whole.image)
+    assert np.array_equal(np.asarray(images_read(tmp_path / "b" / "final.jpg")),
+                          np.asarray(images_read(tmp_path / "a" / "final.jpg")))
+
+
+def images_read(path):
+    return images.read_image(str(path))
+
+
+def test_automatic_tiling_when_the_run_would_not_fit(weights_file, images, monkeypatch, capsys):
+    size = (128, 128)  # the astronaut is square
+    monkeypatch.setattr(resources, "available_bytes", lambda: resources.estimate_bytes(size) - 1)
+    monkeypatch.setattr(resources, "MIN_TILE", 64)
+    cfg = run_cfg(weights_file, images, max_long_edge=128, max_num_epochs=2, quiet=False, **SMALL)
+    cli.setup_logging(False)
+    result = api.run(cfg)
+    err = capsys.readouterr().err
+    assert "optimising it in 64-pixel tiles" in err and "tile(s) of 64x64" in err
+    assert result.image.shape[:2] == size
+
+
+def test_largest_tile_fits_the_memory_given():
+    size, have = (3000, 4000), 3 * 2**30
+    tile = resources.largest_tile(size, have)
+    host = resources.TILED_BYTES_PER_PIXEL * 12e6
+    assert resources.estimate_bytes((tile, tile)) + host <= have < resources.estimate_bytes((tile + 64,) * 2) + host
+    assert resources.largest_tile(size, 10 * 2**20) is None
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16_bit_output_keeps_the_float_image(weights_file, images, tmp_path, ext):
+    out = str(tmp_path / f"r{ext}")
+    kw = dict(max_num_epochs=3, init="content")
+    r16 = api.run(run_cfg(weights_file, images, output=out, bit_depth=16, **kw))
+    r8 = api.run(run_cfg(weights_file, images, **kw))
+    saved = cv2.imread(out, cv2.IMREAD_UNCHANGED)[:, :, ::-1] if ext == ".png" else tifffile.imread(out)
+    assert saved.dtype == np.uint16 and np.array_equal(saved, r16.image)
+    as8 = saved.astype(np.float64) / 257.0
+    assert np.all(as8 - r8.image >= -0.5) and np.all(as8 - r8.image < 1.0 + 0.5 / 257)  # 8 bits truncate
+    assert len(np.unique(saved)) > 4 * len(np.unique(r8.image))
+
+
+def test_16_bit_needs_png_or_tiff(tmp_path, capsys):
+    status = cli.main(["--bit-depth", "16", "--output", str(tmp_path / "x.jpg")])
+    assert status == 2 and "16-bit output needs a .png or .tif file" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
+
+
+def test_stylize_and_manifest_accept_tile_settings(weights_file, images):
+    from nstyle.config import parse_value
+
+    assert parse_value("tile_size", "512") == 512 and parse_value("bit_depth", "16") == 16
+    result = nstyle.stylize(images["content"], images["style"], weights=weights_file, max_long_edge=128,
+                            max_num_epochs=2, tile_size="96", bit_depth=16, gpu=-1, quiet=True, **SMALL)
+    assert result.image.dtype == np.uint16 and result.image.shape[:2] == (128, 128)

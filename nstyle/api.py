@@ -17,7 +17,7 @@ from typing import Any, Callable, List, Optional, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import checkpoint, color, images, losses, resources
+from . import checkpoint, color, guard, images, losses, resources
 from .config import Config, coerce_value
 from .engine import Engine
 from .errors import Interrupted, NStyleError, NumericalFailure
@@ -87,6 +87,7 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     network-space image (all levels of ``--multires``), for observers such as benchmarks.
     """
     cfg.validate()
+    guard.check_run(cfg)
     started = time.perf_counter()
     engine = engine or Engine()
     inputs = inputs or read_inputs(cfg)
@@ -100,10 +101,15 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
 
 
 def read_inputs(cfg: Config) -> Inputs:
-    """Read the content and style image files named by ``cfg``."""
-    content = images.read_image(cfg.content_image)
-    styles = [images.read_image(path) for path in cfg.style_images]
+    """Read the content and style image files named by ``cfg`` (very large ones reduced to what the run needs)."""
+    content = images.read_image(cfg.content_image, cfg.max_long_edge)
+    styles = [images.read_image(path, style_long_edge(cfg)) for path in cfg.style_images]
     return Inputs(content, styles, cfg.content_image, cfg.style_images)
+
+
+def style_long_edge(cfg: Config) -> int:
+    """The longest side a style image is resized to: the content's long edge, times ``--style-scale`` if above 1."""
+    return int(cfg.max_long_edge * max(1.0, cfg.style_scale or 1.0))
 
 
 def level_sizes(shape: Tuple[int, ...], cfg: Config, name: str) -> List[Tuple[int, int]]:
@@ -169,7 +175,7 @@ def start_level(session: Session, size: Tuple[int, int], previous: Optional[Leve
     loop = make_loop(cfg, executor, head, img, ctx, net.n_style)
     if cfg.resume and last:
         path = checkpoint.path_for(cfg.output_dir or ".")
-        loop.load_state(checkpoint.load(path, cfg.hash()))
+        checkpoint.restore(loop, path, cfg.hash())
         log.info("resuming from %s at epoch %d", path, loop.epoch)
     snapshots = checkpoint.path_for(cfg.output_dir) if cfg.output_dir and last else None
     return Level(size, content01, loop, img, snapshots)
@@ -269,8 +275,9 @@ def stylize(content: Any, style: Any, **options: Any) -> Result:
     options = {name: coerce_value(name, value) for name, value in options.items()}
     options.setdefault("output_dir", None)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
-    content_rgb = images.as_rgb(content, "content")
-    style_rgbs = [images.as_rgb(s, "style") for s in styles]
+    sizes = Config(**options)  # for how far very large pictures given by path may be reduced while decoding
+    content_rgb = images.as_rgb(content, "content", sizes.max_long_edge)
+    style_rgbs = [images.as_rgb(s, "style", style_long_edge(sizes)) for s in styles]
 
     def label(obj: Any, role: str, rgb: np.ndarray) -> str:
         return os.fspath(obj) if isinstance(obj, (str, os.PathLike)) else f"<{role} {rgb.shape[1]}x{rgb.shape[0]}>"

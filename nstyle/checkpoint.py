@@ -25,18 +25,46 @@ def save(path: str, state: Dict[str, np.ndarray], config_hash: str) -> None:
 
 
 def load(path: str, config_hash: str) -> Dict[str, np.ndarray]:
-    """Read a checkpoint written for ``config_hash``; refuse a missing, corrupt or mismatched one."""
+    """Read a checkpoint written for ``config_hash``; refuse a missing, corrupt, foreign or mismatched one.
+
+    Only what :func:`save` writes is accepted: uncompressed ``.npy`` members (so reading costs no more memory than
+    the file's size), no pickled objects, finite numbers.
+    """
     if not os.path.exists(path):
         raise NStyleError(f"--resume: no checkpoint at {path} (it is written every --save-epochs epochs "
                           "and when a run is interrupted)")
     try:
+        with zipfile.ZipFile(path) as archive:
+            packed = [i.filename for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
+        if packed:
+            raise ValueError(f"compressed member {packed[0]}; nstyle writes none")
         with np.load(path, allow_pickle=False) as data:
             state = {k: data[k] for k in data.files}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise NStyleError(f"--resume: checkpoint {path} is unreadable ({str(exc)[:80] or type(exc).__name__}); "
-                          "delete it to start afresh") from None
+    except (OSError, ValueError, KeyError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile) as exc:
+        raise _unreadable(path, str(exc)[:80] or type(exc).__name__) from None
     found = str(state.pop("config_hash", ""))
     if found != config_hash:
         raise NStyleError(f"--resume: checkpoint {path} was written with different settings (hash {found or '?'}, "
                           f"now {config_hash}); use the same flags, or delete it to start afresh")
+    for key, value in state.items():
+        if value.dtype.kind not in "biuf" or (value.dtype.kind == "f" and not np.isfinite(value).all()):
+            raise _unreadable(path, f"{key} holds {'non-finite values' if value.dtype.kind == 'f' else value.dtype}")
     return state
+
+
+def restore(loop, path: str, config_hash: str) -> None:
+    """Put the state of the checkpoint at ``path`` into ``loop`` (anything with ``load_state``); refuse a checkpoint
+    whose arrays do not fit this run (missing entries, other shapes)."""
+    from mxnet.base import MXNetError
+
+    state = load(path, config_hash)
+    try:
+        loop.load_state(state)
+    except (KeyError, ValueError, TypeError, IndexError, ZeroDivisionError, MXNetError) as exc:
+        raise _unreadable(path, f"does not fit this run: {type(exc).__name__} {str(exc)[:60]}") from None
+    if getattr(loop, "epoch", 0) < 0:
+        raise _unreadable(path, f"negative epoch {loop.epoch}")
+
+
+def _unreadable(path: str, why: str) -> NStyleError:
+    return NStyleError(f"--resume: checkpoint {path} is unreadable ({why}); delete it to start afresh")

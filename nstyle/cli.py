@@ -7,6 +7,7 @@ Single-run flags are generated from :class:`~nstyle.config.Config` (classic flag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
@@ -48,6 +49,8 @@ BATCH_EXAMPLES = """examples:
       every photo with every painting; out/index.html and out/sheet.png show them all
   nstyle batch --manifest runs.csv
       one run per row (columns content, style, optional output and any setting, e.g. style_weight)
+  nstyle batch --content-image photos/ --style-image paintings/ --workers 2
+      the same runs on a local Dask cluster of two worker processes (--scheduler tcp://HOST:8786: an existing one)
 
 Running the same command again skips the runs already done with the same settings and resumes interrupted ones."""
 
@@ -124,9 +127,24 @@ def build_batch_parser() -> argparse.ArgumentParser:
                        help="style files, directories or glob patterns; every content is run with every style")
     batch.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
                        "setting by its name (style_weight, max_long_edge, seed, ...)")
+    batch.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster whose scheduler is at "
+                       "ADDRESS (tcp://HOST:8786); needs pip install 'nstyle[cluster]'")
+    batch.add_argument("--workers", type=positive_int, metavar="N", help="run on a local Dask cluster of N worker "
+                       "processes, each with (available CPUs / N) MXNet threads")
     add_config_flags(groups, skip=["content_image", "style_image", "output", "resume"])
     add_process_flags(groups["other"])
     return p
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
 
 
 def apply_process_flags(argv: Sequence[str]) -> Optional[int]:
@@ -200,9 +218,13 @@ def single_command(ns: argparse.Namespace) -> int:
 
 def batch_command(ns: argparse.Namespace) -> int:
     """``nstyle batch``: the jobs the flags or the manifest describe, then the summary and the report's paths."""
-    from . import batch
+    from . import batch, cluster
 
     started = time.perf_counter()
+    if ns.scheduler and ns.workers:
+        raise NStyleError("use either --scheduler or --workers, not both")
+    if ns.scheduler or ns.workers:
+        cluster.require_dask("--scheduler" if ns.scheduler else "--workers")
     base = config_from_args(ns).validate()
     output_dir = base.output_dir or "output"
     if ns.manifest:
@@ -213,7 +235,9 @@ def batch_command(ns: argparse.Namespace) -> int:
         if not ns.contents or not ns.styles:
             raise NStyleError("batch needs --content-image and --style-image (or --manifest)")
         jobs = batch.jobs_from_args(ns.contents, ns.styles, base, output_dir)
-    outcomes = batch.run_batch(jobs, output_dir, ns.quiet)
+    on_cluster = cluster.connect(ns.scheduler, ns.workers) if ns.scheduler or ns.workers else None
+    with on_cluster or contextlib.nullcontext() as client:  # connected before anything is written
+        outcomes = batch.run_batch(jobs, output_dir, ns.quiet, client=client, manifest=ns.manifest)
     print(batch.summary(outcomes, time.perf_counter() - started), file=sys.stderr)
     print(f"report: {os.path.join(output_dir, 'index.html')} and {os.path.join(output_dir, 'sheet.png')}",
           file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
@@ -15,6 +16,8 @@ DEFAULT_WEIGHTS = "model/vgg19.params"
 OPTIMIZERS = ("nag", "adam", "lbfgs")
 #: Learning rate when ``--lr`` is not given: the classic's for NAG; for Adam, about a pixel level per step.
 DEFAULT_LR = {"nag": 0.001, "adam": 1.0, "lbfgs": 1.0}
+#: Longest side a --style-scale may ask of the style image (far beyond any memory; keeps the arithmetic finite).
+MAX_STYLE_EDGE = 1_000_000
 
 
 def flag(default: Any, help: str, **extra: Any) -> Any:
@@ -107,6 +110,8 @@ class Config:
 
     def validate(self) -> "Config":
         """Raise :class:`NStyleError` naming the first flag whose value makes no sense."""
+        for f in dataclasses.fields(self):
+            check_finite(f.name, getattr(self, f.name))
         styles, layers = self.style_images, self.style_layer_list + self.content_layer_list
         checks: List[Tuple[str, bool, str]] = [
             ("max_num_epochs", self.max_num_epochs >= 0, "must be >= 0"),
@@ -124,8 +129,10 @@ class Config:
             ("style_image", len(styles) > 0, "needs at least one image"),
             ("style_blend_weights", self.style_blend_weights is None or (
                 len(self.style_blend_weights) == len(styles) and min(self.style_blend_weights) >= 0
-                and sum(self.style_blend_weights) > 0), f"needs {len(styles)} non-negative weight(s), not all 0"),
-            ("style_scale", self.style_scale is None or self.style_scale > 0, "must be > 0"),
+                and 0 < sum(self.style_blend_weights) < math.inf), f"needs {len(styles)} non-negative weight(s), "
+             "not all 0, whose sum is a finite number"),
+            ("style_scale", self.style_scale is None or 0 < self.style_scale * self.max_long_edge <= MAX_STYLE_EDGE,
+             f"must be > 0, and times --max-long-edge at most {MAX_STYLE_EDGE}"),
             ("preserve_color", self.preserve_color in (None, "luminance", "histogram"),
              "must be 'luminance' or 'histogram'"),
             ("style_layers", bool(self.style_layer_list), "needs at least one layer"),
@@ -141,10 +148,11 @@ class Config:
             ("init", self.init in ("noise", "content", "style") or os.path.isfile(self.init),
              "must be noise, content, style or an existing image file"),
             ("multires", 0 <= self.multires <= 6, "must be between 0 and 6"),
+            ("seed", 0 <= self.seed < 2**32, f"must be between 0 and {2**32 - 1}"),
         ]
         for name, ok, why in checks:
             value = getattr(self, name)
-            if not ok or (isinstance(value, float) and value != value):
+            if not ok:
                 raise NStyleError(f"{flag_name(name)} {format_value(value)}: {why}")
         return self
 
@@ -168,6 +176,13 @@ def digest(record: Dict[str, Any]) -> str:
     """A short stable hash (16 hex digits) of a JSON-able record, independent of key order."""
     blob = json.dumps(record, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def check_finite(name: str, value: Any) -> None:
+    """Refuse ``inf``, ``-inf`` and ``nan`` (``1e400`` reads as ``inf``) in a float setting, or in a list of them."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if any(isinstance(v, float) and not math.isfinite(v) for v in items):
+        raise NStyleError(f"{flag_name(name)} {format_value(value)}: must be a finite number")
 
 
 def split_names(text: str) -> List[str]:
@@ -245,18 +260,20 @@ def coerce_value(name: str, value: Any) -> Any:
                 return None
             raise ValueError
         if isinstance(value, str):
-            return value if parser is str and not is_list else parse_value(name, value)
-        if is_bool:
+            coerced = value if parser is str and not is_list else parse_value(name, value)
+        elif is_bool:
             if isinstance(value, (bool, int)) and value in (0, 1):
                 return bool(value)
             raise ValueError
-        if is_list:
-            items = list(value) if isinstance(value, (list, tuple)) else [value]
-            return [_coerce_scalar(parser, v) for v in items]
-        return _coerce_scalar(parser, value)
+        elif is_list:
+            coerced = [_coerce_scalar(parser, v) for v in (list(value) if isinstance(value, (list, tuple)) else [value])]
+        else:
+            coerced = _coerce_scalar(parser, value)
     except (TypeError, ValueError, OverflowError):
         kind = {int: "an integer", float: "a number"}.get(parser, "text")
         raise NStyleError(f"{flag_name(name)} {value!r}: must be {'yes/no' if is_bool else kind}") from None
+    check_finite(name, coerced)
+    return coerced
 
 
 def _coerce_scalar(parser: Callable[[str], Any], value: Any) -> Any:

@@ -65,8 +65,11 @@ class LBFGSB:
         return {"x": self.x, "f": np.float64(self.f)}
 
     def load_state(self, state: Dict[str, np.ndarray]) -> None:
-        """Continue from a :meth:`state_dict` (with an empty memory)."""
-        self.x, self.f = state["x"].copy(), float(state["f"])
+        """Continue from a :meth:`state_dict` (with an empty memory); ``ValueError`` if it is another problem's."""
+        x = np.asarray(state["x"], np.float64)
+        if x.shape != self.x.shape:
+            raise ValueError(f"position of shape {x.shape}, expected {self.x.shape}")
+        self.x, self.f = x.copy(), float(state["f"])
         self._worker = None
 
 

@@ -238,5 +238,5 @@ def start_image(cfg: Config, inputs: Optional[Inputs], size: Tuple[int, int], co
         return noise_image(shape, ctx, cfg.seed)
     if cfg.init == "content":
         return mx.nd.array(content_np, ctx)
-    source = inputs.styles[0] if cfg.init == "style" else images.read_image(cfg.init)
+    source = inputs.styles[0] if cfg.init == "style" else images.read_image(cfg.init, max(size))
     return mx.nd.array(images.preprocess(source, size), ctx)

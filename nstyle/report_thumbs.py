@@ -8,6 +8,8 @@ from typing import Optional, Tuple
 from PIL import Image, ImageOps
 
 from .atomic import atomic_path
+from .errors import NStyleError
+from .images import open_image
 
 FOLDER = "thumbs"
 RESULT_EDGE = 320  # long edge of a result's thumbnail (shown at 240 CSS pixels)
@@ -33,11 +35,11 @@ def thumbnail(folder: str, source: str, edge: int) -> Optional[Tuple[str, int, i
         if os.path.isfile(target) and os.path.getmtime(target) >= os.path.getmtime(source):
             with Image.open(target) as im:
                 return target, im.width, im.height
-        with Image.open(source) as im:
+        with open_image(source) as im:  # nstyle's formats and pixel limit: no bomb, no Ghostscript for a thumbnail
             im.draft("RGB", (edge, edge))  # JPEG: decode at a reduced scale, much faster for big photos
             small = ImageOps.exif_transpose(im).convert("RGB")
             small.thumbnail((edge, edge), Image.LANCZOS)
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except (OSError, ValueError, Image.DecompressionBombError, NStyleError):
         return None
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with atomic_path(target) as tmp:  # an unwritable folder is the report's error, not the run's

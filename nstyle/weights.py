@@ -29,6 +29,8 @@ def load_classic(path: str) -> Params:
                           "or use --weights gluoncv")
     if os.path.isdir(path):
         raise NStyleError(f"weights file {path} is a directory, not an MXNet .params file")
+    if not os.path.isfile(path):
+        raise NStyleError(f"weights file {path} is not a regular file (a device or a pipe?)")
     try:
         raw = mx.nd.load(path)
     except (mx.base.MXNetError, OSError, ValueError) as exc:
@@ -59,6 +61,11 @@ def check(params: Params, source: str) -> None:
         if got != expected[name]:
             raise NStyleError(f"weights file {source}: layer {name} has shape {got}, "
                               f"expected {expected[name]}")
+        if params[name].dtype.kind != "f":
+            raise NStyleError(f"weights file {source}: layer {name} holds {params[name].dtype} numbers, not floats")
+        if not np.isfinite(params[name]).all():
+            raise NStyleError(f"weights file {source}: layer {name} holds NaN or infinite values; "
+                              "the file is damaged (run `sh download.sh` again)")
 
 
 def fold_normalisation(params: Params, mean: np.ndarray = GLUON_MEAN,

@@ -51,6 +51,8 @@ def test_lbfgsb_state_round_trip_continues_from_the_saved_point():
     other.load_state(solver.state_dict())
     assert np.array_equal(other.x, solver.x) and other.f == solver.f
     assert other.step() < solver.f  # from the saved point, not from its own start
+    with pytest.raises(ValueError, match="shape"):
+        LBFGSB(fun, np.zeros(5), history=4).load_state(solver.state_dict())
 
 
 def test_lbfgsb_errors_reach_the_caller_and_a_dropped_solver_ends_its_thread():

@@ -1,0 +1,209 @@
+"""Issue 13: ``nstyle batch`` on a Dask cluster: real LocalClusters of 2 worker processes, real signals and kills."""
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nstyle import batch, cluster
+from nstyle.config import Config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = {k: v for k, v in os.environ.items() if k != "NSTYLE_REPRODUCIBLE"}
+ENV["PYTHONPATH"] = ROOT
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, images, weights_file):
+    """contents/ with 3 photos, styles/ with 2 paintings, the weights, and a command line for a batch of all 6."""
+    d = tmp_path_factory.mktemp("cluster")
+    for sub, names in (("contents", ["content", "cat", "style"]), ("styles", ["style", "cat"])):
+        (d / sub).mkdir()
+        for n in names:
+            shutil.copy(images[n], d / sub / f"{n}.jpg")
+    return d
+
+
+def command(folder, weights_file, out, *extra, epochs=20):
+    return [sys.executable, "-m", "nstyle", "batch", "--content-image", str(folder / "contents"), "--style-image",
+            str(folder / "styles"), "--weights", weights_file, "--max-long-edge", "64", "--max-num-epochs",
+            str(epochs), "--gpu", "-1", "--output-dir", str(folder / out), *extra]
+
+
+def records(path):
+    return [json.loads(line) for line in open(path / "runs.jsonl")]
+
+
+def pixels(path):
+    return np.asarray(Image.open(path).convert("RGB")).astype(int)
+
+
+class Running:
+    """A batch in a subprocess whose stderr is read line by line (to act at a given moment)."""
+
+    def __init__(self, cmd):
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     text=True, start_new_session=True)
+        self.lines: "queue.Queue[str]" = queue.Queue()
+        self.seen = []
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stderr], daemon=True).start()
+
+    def wait_for(self, pattern, timeout=240):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                assert self.proc.poll() is None, "the batch ended early:\n" + "".join(self.seen)
+                continue
+            self.seen.append(line)
+            match = re.search(pattern, line)
+            if match:
+                return match
+        raise AssertionError(f"no line matching {pattern!r}:\n" + "".join(self.seen))
+
+    def finish(self, timeout=300):
+        status = self.proc.wait(timeout)
+        time.sleep(0.2)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return status, "".join(self.seen)
+
+
+def test_workers_give_the_same_images_records_and_report_as_one_process(folder, weights_file):
+    here = subprocess.run(command(folder, weights_file, "here", "--quiet", "--reproducible"), cwd=ROOT, env=ENV,
+                          capture_output=True, text=True)
+    assert here.returncode == 0, here.stderr
+    there = subprocess.run(command(folder, weights_file, "there", "--workers", "2", "--reproducible"), cwd=ROOT,
+                           env=ENV, capture_output=True, text=True)
+    assert there.returncode == 0, there.stderr
+    a = {r["name"]: r for r in records(folder / "here")}
+    b = {r["name"]: r for r in records(folder / "there")}
+    assert len(a) == 6 and sorted(a) == sorted(b)
+    for name, r in a.items():
+        s = b[name]
+        assert (s["status"], s["hash"], s["epochs"], s["output"].replace("there", "here")) == \
+            (r["status"], r["hash"], r["epochs"], r["output"])
+        assert s["style_loss"] == pytest.approx(r["style_loss"], rel=1e-4)
+        assert np.abs(pixels(folder / "here" / f"{name}.jpg") - pixels(folder / "there" / f"{name}.jpg")).max() <= 1
+        assert s["started_at"] >= s["submitted_at"] - 1
+    assert len({s["worker"] for s in b.values()}) == 2  # both workers took runs
+    assert "reproducible: on" in "".join(s["machine"]) and "(reproducible mode)" in there.stderr
+    assert len(re.findall(r"running on tcp://\S+ \(pid \d+\)", there.stderr)) == 6  # the log names the worker
+    assert len(re.findall(r"\] \S+: done on tcp://", there.stderr)) == 6
+
+    def page(out):  # links to the inputs and results, and each run's cell with its status, in grid order
+        text = (folder / out / "index.html").read_text()
+        return re.findall(r'href="([^"]+)"', text), re.findall(r'<div class="run ([^"]+)" data-run="([^"]+)"', text)
+    assert page("here") == page("there") and len(page("here")[1]) == 6
+    assert np.abs(pixels(folder / "here" / "sheet.png") - pixels(folder / "there" / "sheet.png")).max() <= 2
+
+
+def test_python_api_computes_a_style_once_per_worker_and_fails_bad_inputs_alone(folder, weights_file, tmp_path,
+                                                                                monkeypatch):
+    rng = np.random.RandomState(1)
+    contents = []
+    for k in range(4):  # four photos of one size: one network size, one set of style targets
+        contents.append(str(tmp_path / f"photo{k}.png"))
+        Image.fromarray(rng.randint(0, 256, (48, 48, 3), dtype=np.uint8)).save(contents[-1])
+    (tmp_path / "bad.png").write_text("not an image")
+    base = Config(weights=weights_file, max_long_edge=64, max_num_epochs=4, gpu=-1)
+    jobs = batch.jobs_from_args(contents + [str(tmp_path / "bad.png")], [str(folder / "styles" / "style.jpg")],
+                                base, str(tmp_path / "out"))
+    runs = [(j.name, j.cfg) for j in jobs]
+    with cluster.connect(workers=2) as client:
+        done = {f.name: f for f in cluster.run(client, runs, lambda line: None)}
+        again = next(cluster.run(client, runs[:1], lambda line: None))
+        monkeypatch.setenv("NSTYLE_REPRODUCIBLE", "1")  # the client only: its workers were started without it
+        refused = next(cluster.run(client, runs[:1], lambda line: None))
+    assert [done[j.name].status for j in jobs] == ["done"] * 4 + ["failed"], [f.reason for f in done.values()]
+    assert done["bad__style"].reason == f"image {tmp_path / 'bad.png'}: not an image file " \
+                                        "(or a format Pillow cannot read)"  # the client's path, not the worker's
+    for j in jobs[:4]:
+        f = done[j.name]
+        assert len(f.history) == f.epochs == 4
+        assert np.abs(pixels(j.output) - f.image).max() <= 40  # JPEG of the returned image, saved by the client
+    ok = [f for f in done.values() if f.status == "done"]
+    assert {f.gram_computations for f in ok} == {1} and max(f.worker_runs for f in ok) >= 2  # shared by a worker's runs
+    assert again.status == "done" and again.gram_computations == 1  # the worker's Engine lives across batches
+    assert again.worker_runs == 1 + sum(f.worker == again.worker for f in done.values())
+    assert (refused.status, refused.reason) == ("failed", f"worker {refused.worker} is not in reproducible mode, the "
+                                                "client is in reproducible mode; start the workers with "
+                                                "NSTYLE_REPRODUCIBLE=1")
+
+
+def test_a_killed_worker_costs_nothing_but_time(folder, weights_file):
+    out = folder / "killed"
+    run = Running(command(folder, weights_file, "killed", "--workers", "2"))
+    victim = run.wait_for(r"(\S+): running on (tcp://\S+) \(pid (\d+)\)")
+    os.kill(int(victim.group(3)), signal.SIGKILL)
+    status, err = run.finish()
+    assert status == 0, err
+    lines = (out / "runs.jsonl").read_text().splitlines()
+    got = [json.loads(line) for line in lines]  # every line valid JSON
+    assert len(got) == 6 and sorted(r["name"] for r in got) == sorted({r["name"] for r in got})
+    assert all(r["status"] == "done" and os.path.exists(r["output"]) for r in got)
+    again = {r["name"]: r for r in got}[victim.group(1)]
+    assert again["worker"] != victim.group(2) and again["epochs"] == 20  # finished from scratch elsewhere
+    assert re.search(f"worker {re.escape(victim.group(2))} died during [^;]*{victim.group(1)}", err)
+
+
+@pytest.mark.parametrize("signum, group, code", [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)])
+def test_interrupted_client_cancels_and_the_same_command_runs_nothing_twice(folder, weights_file, signum, group,
+                                                                            code):
+    out = f"stopped{code}"
+    cmd = command(folder, weights_file, out, "--workers", "2")
+    run = Running(cmd)
+    run.wait_for(r"\] \S+: done on tcp://")
+    (os.killpg if group else os.kill)(run.proc.pid, signum)  # Ctrl-C reaches the whole process group
+    started = time.monotonic()
+    status, err = run.finish(timeout=120)
+    assert status == code, err
+    assert time.monotonic() - started < 60  # cancelled, not run to the end
+    first = records(folder / out)
+    finished = {r["name"] for r in first if r["status"] == "done"}
+    assert 1 <= len(finished) < 6
+    assert {r["status"] for r in first} == {"done", "interrupted"} and len(first) == 6
+    assert f"{signal.Signals(signum).name}: cancelled before it finished" in err
+    if signum == signal.SIGTERM:
+        return  # resuming is the same for both signals; once is enough for the test's time
+    second = subprocess.run(cmd + ["--quiet"], cwd=ROOT, env=ENV, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    done = [r["name"] for r in records(folder / out) if r["status"] == "done"]
+    assert len(done) == 6 and len(set(done)) == 6  # nothing ran twice
+    assert f"done {6 - len(finished)}, skipped {len(finished)}, failed 0" in second.stderr
+
+
+def test_unreachable_scheduler_is_one_line_within_seconds(folder, weights_file):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free once closed: nobody listens there
+    started = time.monotonic()
+    res = subprocess.run(command(folder, weights_file, "nowhere", "--scheduler", f"tcp://127.0.0.1:{port}"), cwd=ROOT,
+                         env=ENV, capture_output=True, text=True)
+    assert time.monotonic() - started < cluster.CONNECT_TIMEOUT + 15  # Python and MXNet imports included
+    assert res.returncode == 2
+    assert res.stderr.startswith(f"nstyle: error: --scheduler tcp://127.0.0.1:{port}: no Dask scheduler answered")
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not (folder / "nowhere").exists()
+
+
+def test_cluster_flag_without_dask_says_what_to_install(folder, weights_file):
+    code = ("import sys; sys.modules['distributed'] = sys.modules['dask'] = None; "  # as if not installed
+            "from nstyle.cli import main; sys.exit(main(sys.argv[1:]))")
+    res = subprocess.run([sys.executable, "-c", code, *command(folder, weights_file, "nodask", "--workers", "2")[3:]],
+                         cwd=ROOT, env=ENV, capture_output=True, text=True)
+    assert res.returncode == 2
+    assert res.stderr == ("nstyle: error: --workers needs Dask, which is not installed: "
+                          "pip install 'nstyle[cluster]' (Dask: dask and distributed)\n")
+    assert not (folder / "nodask").exists()

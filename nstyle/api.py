@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -217,8 +218,9 @@ def optimise(session: Session, level: Level) -> str:
     while loop.epoch < cfg.max_num_epochs:
         ep = loop.step()
         session.history.append(ep)
+        step = f"lr {ep.lr:.3g}" if math.isfinite(ep.lr) else f"{ep.evaluations} evaluations"
         progress.log(f"epoch {ep.epoch:4d}  change {ep.eps:.5f}  style {ep.style_loss:.4g}  "
-                     f"content {ep.content_loss:.4g}  lr {ep.lr:.3g}  {ep.seconds:.2f} s/epoch")
+                     f"content {ep.content_loss:.4g}  {step}  {ep.seconds:.2f} s/epoch")
         progress.update(len(session.history))
         if session.on_epoch:
             session.on_epoch(ep)

@@ -1,104 +1,124 @@
-"""A small L-BFGS (two-loop recursion) with a backtracking Armijo line search, on flat float64 vectors.
+"""SciPy's L-BFGS-B one iteration at a time, on flat float64 vectors, with the pixel bounds built in.
 
-MXNet has no L-BFGS; the image is small enough (3*H*W values) that numpy does the vector work in
-milliseconds while the objective (VGG forward + backward) dominates.
+``scipy.optimize.minimize`` runs its own loop. Here it runs in a worker thread that pauses after every iteration
+(in its callback) until the next :meth:`LBFGSB.step`, so the caller keeps the epoch loop: the stopping rule,
+snapshots, signals. Only one of the two threads runs at a time. SciPy does not expose the solver's memory (the
+stored steps), so a checkpoint holds the position alone: after :meth:`LBFGSB.load_state` the solver starts again
+from there with an empty memory, as it does after a failed line search.
+
+Compared with nstyle's former hand-written L-BFGS (projected steps, Armijo backtracking) on the same objective,
+start, memory and bounds, L-BFGS-B reached the classic run's objective in as few or fewer evaluations (README,
+``python bench/lbfgs.py``).
 """
 from __future__ import annotations
 
-from collections import deque
-from typing import Callable, Deque, Dict, Optional, Tuple
+import queue
+import threading
+import weakref
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
+from scipy.optimize import Bounds, minimize
 
 ValueAndGrad = Callable[[np.ndarray], Tuple[float, np.ndarray]]
 
+_STOP = "stop"
 
-class LBFGS:
-    """Minimise ``fun`` from ``x0``; each :meth:`step` is one iteration (a direction and a line search).
 
-    With ``bounds = (lower, upper)`` every trial point is clipped into the box (projected L-BFGS), and the
-    Armijo test uses the step actually taken, so ``f`` still never increases.
+class _Stopped(Exception):
+    """Raised in the worker's callback to end ``minimize`` when the solver is dropped or restarted."""
 
-    ``first_step`` bounds the first move (no curvature is known yet): the steepest-descent direction is
-    scaled so that its largest component is ``first_step``. Later iterations start the line search at 1,
-    with the initial inverse Hessian ``s.y / y.y`` of the newest pair.
+
+class LBFGSB:
+    """Minimise ``fun`` from ``x0`` within ``bounds = (lower, upper)``; each :meth:`step` is one iteration.
+
+    ``x`` and ``f`` are the latest iterate and its value (``f`` is NaN before the first step).
     """
 
-    def __init__(self, fun: ValueAndGrad, x0: np.ndarray, history: int = 10, first_step: float = 1.0,
-                 c1: float = 1e-4, shrink: float = 0.5, max_backtracks: int = 30,
+    def __init__(self, fun: ValueAndGrad, x0: np.ndarray, history: int = 10,
                  bounds: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> None:
         self.fun, self.history = fun, history
-        self.first_step, self.c1, self.shrink, self.max_backtracks = first_step, c1, shrink, max_backtracks
-        self.bounds = None if bounds is None else tuple(np.broadcast_to(b, np.shape(x0)).ravel() for b in bounds)
-        self.x = self._project(np.asarray(x0, np.float64).ravel().copy())
-        self.f, self.g = fun(self.x)
-        self.pairs: Deque[Tuple[np.ndarray, np.ndarray, float]] = deque(maxlen=history)
-        self.last_step = 0.0
-
-    def _project(self, x: np.ndarray) -> np.ndarray:
-        """Clip ``x`` into the box, when there is one."""
-        return x if self.bounds is None else np.clip(x, *self.bounds)
-
-    def direction(self) -> np.ndarray:
-        """``-H g`` by the two-loop recursion over the stored ``(s, y)`` pairs."""
-        q = -self.g.copy()
-        if not self.pairs:
-            return q * (self.first_step / max(np.abs(q).max(), 1e-300))
-        alphas = []
-        for s, y, rho in reversed(self.pairs):
-            a = rho * np.dot(s, q)
-            q -= a * y
-            alphas.append(a)
-        s, y, _ = self.pairs[-1]
-        q *= np.dot(s, y) / np.dot(y, y)
-        for (s, y, rho), a in zip(self.pairs, reversed(alphas)):
-            b = rho * np.dot(y, q)
-            q += (a - b) * s
-        return q
-
-    def _free(self, d: np.ndarray) -> np.ndarray:
-        """Drop the components of ``d`` that push a variable already at a bound further out."""
+        shape = np.shape(x0)
+        self.bounds = None if bounds is None else Bounds(*(np.broadcast_to(b, shape).ravel() for b in bounds))
+        self.x = np.asarray(x0, np.float64).ravel().copy()
         if self.bounds is not None:
-            lower, upper = self.bounds
-            d[((self.x <= lower) & (d < 0)) | ((self.x >= upper) & (d > 0))] = 0.0
-        return d
+            self.x = np.clip(self.x, self.bounds.lb, self.bounds.ub)
+        self.f = float("nan")
+        self._worker: Optional[_Worker] = None
 
     def step(self) -> float:
-        """One iteration; returns the new ``f``. ``f`` never increases (Armijo condition)."""
-        d = self._free(self.direction())
-        slope = float(np.dot(self.g, d))
-        if slope >= 0:  # not a descent direction (numerical trouble): restart from steepest descent
-            self.pairs.clear()
-            d = self._free(self.direction())
-            slope = float(np.dot(self.g, d))
-        t = 1.0
-        for _ in range(self.max_backtracks):
-            x_new = self._project(self.x + t * d)
-            f_new, g_new = self.fun(x_new)
-            if np.isfinite(f_new) and f_new <= self.f + self.c1 * float(np.dot(self.g, x_new - self.x)):
-                break
-            t *= self.shrink
-        else:
-            self.last_step = 0.0
-            self.pairs.clear()
-            return self.f
-        s, y = x_new - self.x, g_new - self.g
-        sy = float(np.dot(s, y))
-        if sy > 1e-10 * float(np.dot(y, y)):
-            self.pairs.append((s, y, 1.0 / sy))
-        self.x, self.f, self.g, self.last_step = x_new, f_new, g_new, t
-        return self.f
+        """One iteration (a direction and its line search); returns the new ``f``."""
+        if self._worker is None:
+            self._worker = _Worker(self.fun, self.x, self.history, self.bounds)
+        try:
+            kind, x, f = self._worker.next()
+        except BaseException:
+            self._worker = None
+            raise
+        if kind == "end":  # SciPy gave up (a line search failed): start again from here with an empty memory
+            self._worker = None
+        self.x, self.f = x, f
+        return f
 
     def state_dict(self) -> Dict[str, np.ndarray]:
-        """Position, value, gradient and the stored pairs, as arrays."""
-        pairs = list(self.pairs)
-        return {"x": self.x, "f": np.float64(self.f), "g": self.g,
-                "s": np.array([p[0] for p in pairs]).reshape(len(pairs), -1),
-                "y": np.array([p[1] for p in pairs]).reshape(len(pairs), -1)}
+        """The position and its value."""
+        return {"x": self.x, "f": np.float64(self.f)}
 
     def load_state(self, state: Dict[str, np.ndarray]) -> None:
-        """Continue from a :meth:`state_dict`."""
-        self.x, self.f, self.g = state["x"].copy(), float(state["f"]), state["g"].copy()
-        self.pairs.clear()
-        for s, y in zip(state["s"], state["y"]):
-            self.pairs.append((s.copy(), y.copy(), 1.0 / float(np.dot(s, y))))
+        """Continue from a :meth:`state_dict` (with an empty memory); ``ValueError`` if it is another problem's."""
+        x = np.asarray(state["x"], np.float64)
+        if x.shape != self.x.shape:
+            raise ValueError(f"position of shape {x.shape}, expected {self.x.shape}")
+        self.x, self.f = x.copy(), float(state["f"])
+        self._worker = None
+
+
+class _Worker:
+    """One ``minimize`` call in a daemon thread, handing over each iterate and waiting for the next request."""
+
+    def __init__(self, fun: ValueAndGrad, x0: np.ndarray, history: int, bounds: Optional[Bounds]) -> None:
+        self.requests: "queue.Queue[str]" = queue.Queue()
+        self.results: "queue.Queue[tuple]" = queue.Queue()
+        thread = threading.Thread(target=_solve, args=(fun, x0.copy(), history, bounds, self.requests, self.results),
+                                  daemon=True, name="nstyle-lbfgsb")
+        thread.start()
+        # the thread holds no reference to this object: when the solver drops it, the thread is told to end
+        weakref.finalize(self, self.requests.put, _STOP)
+
+    def next(self) -> Tuple[str, np.ndarray, float]:
+        """Let the solver make one more iteration: ``("iterate" | "end", x, f)``; re-raises the solver's errors."""
+        self.requests.put("go")
+        kind, x, f = self.results.get()
+        if kind == "error":
+            raise x
+        return kind, x, f
+
+
+def _solve(fun: ValueAndGrad, x0: np.ndarray, history: int, bounds: Optional[Bounds],
+           requests: "queue.Queue[str]", results: "queue.Queue[tuple]") -> None:
+    """The worker thread: run L-BFGS-B, pausing at each iterate; end when told to or when SciPy stops."""
+    last: Dict[str, object] = {}
+
+    def evaluate(x: np.ndarray) -> Tuple[float, np.ndarray]:
+        f, g = fun(x)
+        last.update(x=x.copy(), f=float(f))
+        return f, g
+
+    def iterate(x: np.ndarray) -> None:
+        # the line search ends on the point it accepts, so the last evaluation is this iterate's
+        f = last["f"] if np.array_equal(last["x"], x) else float(fun(x)[0])
+        results.put(("iterate", x.copy(), f))
+        if requests.get() == _STOP:
+            raise _Stopped
+
+    if requests.get() == _STOP:
+        return
+    try:
+        res = minimize(evaluate, x0, jac=True, method="L-BFGS-B", bounds=bounds, callback=iterate,
+                       options={"maxcor": history, "maxiter": 2**31 - 1, "maxfun": 2**31 - 1, "ftol": 0.0,
+                                "gtol": 0.0})
+        results.put(("end", np.asarray(res.x, np.float64), float(res.fun)))
+    except _Stopped:
+        pass
+    except Exception as exc:  # handed to the caller's thread
+        results.put(("error", exc, float("nan")))

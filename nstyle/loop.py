@@ -18,7 +18,7 @@ import numpy as np
 from . import images, losses
 from .config import Config
 from .images import Inputs
-from .lbfgs import LBFGS
+from .lbfgs import LBFGSB
 from .objective import Objective
 
 #: Consecutive epochs below --stop-eps that stop the adam and lbfgs optimisers. The classic NAG stops at the
@@ -171,15 +171,15 @@ class AdamLoop(NAGLoop):
 
 
 class LBFGSLoop:
-    """L-BFGS on the true objective (:class:`nstyle.objective.Objective`); one iteration per :meth:`step`."""
+    """L-BFGS-B (:mod:`nstyle.lbfgs`) on the true objective (:class:`nstyle.objective.Objective`), the pixels kept
+    within ``bounds``; one iteration per :meth:`step`."""
 
     patience = PATIENCE
 
-    def __init__(self, objective: Objective, img: mx.nd.NDArray, history: int, first_step: float = 4.0,
+    def __init__(self, objective: Objective, img: mx.nd.NDArray, history: int,
                  bounds: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> None:
         self.objective, self.img = objective, img
-        self.solver = LBFGS(objective.value_and_grad, img.asnumpy(), history=history, first_step=first_step,
-                            bounds=bounds)
+        self.solver = LBFGSB(objective.value_and_grad, img.asnumpy(), history=history, bounds=bounds)
         self.epoch = 0
         self._evaluations = 0  # objective.evaluations at the end of the last step
 
@@ -189,8 +189,8 @@ class LBFGSLoop:
         return mx.nd.array(self.solver.x.reshape(self.img.shape), self.img.context)
 
     def step(self) -> Epoch:
-        """One L-BFGS iteration; ``lr`` in the report is the accepted line-search step, ``evaluations`` those of
-        the line search (the first step also counts the evaluation at the start)."""
+        """One L-BFGS-B iteration; ``evaluations`` are those of its line search (the first step's also count the
+        evaluation at the start). ``lr`` is NaN: the line search's step length is SciPy's own."""
         start = time.perf_counter()
         old = self.solver.x
         self.solver.step()
@@ -200,8 +200,7 @@ class LBFGSLoop:
         style, content, _ = self.objective.parts
         eps = float(np.linalg.norm(old - new) / max(np.linalg.norm(new), 1e-300))
         evaluations, self._evaluations = self.objective.evaluations - self._evaluations, self.objective.evaluations
-        return Epoch(self.epoch, eps, style, content, self.solver.last_step, time.perf_counter() - start,
-                     evaluations)
+        return Epoch(self.epoch, eps, style, content, float("nan"), time.perf_counter() - start, evaluations)
 
     def state_dict(self) -> Dict[str, np.ndarray]:
         """The solver's state and the epoch count."""

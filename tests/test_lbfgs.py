@@ -1,10 +1,13 @@
-"""L-BFGS: the solver, the true objective it minimises (with the TV energy), its loop, and when it stops."""
+"""L-BFGS: the solver (SciPy's L-BFGS-B, one iteration per step), the true objective (with the TV energy), the loop."""
+import gc
+import threading
+
 import mxnet as mx
 import numpy as np
 import pytest
 
-from nstyle import losses
-from nstyle.lbfgs import LBFGS
+from nstyle import images, losses
+from nstyle.lbfgs import LBFGSB
 from nstyle.loop import LBFGSLoop
 from nstyle.model import LossNet
 from nstyle.objective import Objective
@@ -12,33 +15,66 @@ from nstyle.objective import Objective
 CPU = mx.cpu()
 
 
-def test_lbfgs_finds_the_minimum_of_a_convex_quadratic():
-    rng = np.random.RandomState(0)
-    m = rng.standard_normal((30, 30))
-    a = m @ m.T + 0.5 * np.eye(30)
-    b = rng.standard_normal(30)
+def quadratic(seed=0, n=30):
+    rng = np.random.RandomState(seed)
+    m = rng.standard_normal((n, n))
+    a = m @ m.T + 0.5 * np.eye(n)
+    b = rng.standard_normal(n)
+    return a, b, lambda x: (0.5 * x @ a @ x - b @ x, a @ x - b)
 
-    def fun(x):
-        return 0.5 * x @ a @ x - b @ x, a @ x - b
-    solver = LBFGS(fun, np.zeros(30), history=8, first_step=0.1)
-    values = [solver.f]
-    for _ in range(200):
-        values.append(solver.step())
-        if np.linalg.norm(solver.g) < 1e-9:
-            break
+
+def test_lbfgsb_finds_the_minimum_of_a_convex_quadratic():
+    a, b, fun = quadratic()
+    solver = LBFGSB(fun, np.zeros(30), history=8)
+    values = [solver.step() for _ in range(150)]  # condition number ~170, memory 8: about 100 iterations
     np.testing.assert_allclose(solver.x, np.linalg.solve(a, b), atol=1e-6)
     assert all(later <= earlier for earlier, later in zip(values, values[1:]))
 
 
-def test_lbfgs_state_round_trip():
-    def fun(x):
-        return float((x ** 2).sum()), 2 * x
-    solver = LBFGS(fun, np.arange(5.0), history=3)
-    for _ in range(2):
+def test_lbfgsb_keeps_every_iterate_in_the_box_and_finds_the_constrained_minimum():
+    """``0.5 |x - c|^2`` with ``c`` partly outside ``[-1, 1]``: the answer is ``c`` clipped into the box."""
+    c = np.array([3.0, -0.5, -7.0, 0.25, 1.5])
+    solver = LBFGSB(lambda x: (0.5 * ((x - c) ** 2).sum(), x - c), np.zeros(5), history=3,
+                    bounds=(-np.ones(5), np.ones(5)))
+    for _ in range(10):
         solver.step()
-    other = LBFGS(fun, np.zeros(5), history=3)
+        assert solver.x.min() >= -1 and solver.x.max() <= 1
+    np.testing.assert_allclose(solver.x, np.clip(c, -1, 1), atol=1e-8)
+
+
+def test_lbfgsb_state_round_trip_continues_from_the_saved_point():
+    a, b, fun = quadratic(1, 12)
+    solver = LBFGSB(fun, np.zeros(12), history=4)
+    for _ in range(3):
+        solver.step()
+    other = LBFGSB(fun, np.ones(12), history=4)
     other.load_state(solver.state_dict())
-    assert np.array_equal(other.direction(), solver.direction())
+    assert np.array_equal(other.x, solver.x) and other.f == solver.f
+    assert other.step() < solver.f  # from the saved point, not from its own start
+    with pytest.raises(ValueError, match="shape"):
+        LBFGSB(fun, np.zeros(5), history=4).load_state(solver.state_dict())
+
+
+def test_lbfgsb_errors_reach_the_caller_and_a_dropped_solver_ends_its_thread():
+    calls = []
+
+    def fun(x):
+        calls.append(1)
+        if len(calls) > 3:
+            raise ValueError("objective failed")
+        return float((x ** 2).sum()), 2 * x
+    solver = LBFGSB(fun, np.arange(4.0), history=3)
+    solver.step()
+    with pytest.raises(ValueError, match="objective failed"):
+        for _ in range(5):
+            solver.step()
+    solver = LBFGSB(lambda x: (float((x ** 2).sum()), 2 * x), np.arange(4.0), history=3)
+    solver.step()
+    worker = next(t for t in threading.enumerate() if t.name == "nstyle-lbfgsb")
+    del solver
+    gc.collect()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +119,17 @@ def test_lbfgs_loop_decreases_the_real_objective(problem):
     ex, head, size = problem
     objective = Objective(ex, head, 0.01, CPU)
     img = mx.nd.array(np.random.RandomState(5).uniform(-20, 20, (1, 3) + size), CPU)
-    loop = LBFGSLoop(objective, img, history=5)
-    values = [loop.solver.f]
+    lower, upper = images.pixel_bounds(img.shape)
+    loop = LBFGSLoop(objective, img, history=5, bounds=(lower, upper))
+    values, evaluations = [objective.value(img.asnumpy())], 0
     for _ in range(8):
         ep = loop.step()
         values.append(loop.solver.f)
-        assert ep.finite
+        evaluations += ep.evaluations
+        assert ep.finite and ep.evaluations >= 1
+        x = img.asnumpy().astype(np.float64)
+        assert (x >= lower - 1e-4).all() and (x <= upper + 1e-4).all()  # pixels stay in 0..255
     assert all(later <= earlier for earlier, later in zip(values, values[1:]))
     assert values[-1] < 0.5 * values[0]
+    assert evaluations == objective.evaluations
     np.testing.assert_allclose(img.asnumpy().ravel(), loop.solver.x, rtol=1e-6)

@@ -14,7 +14,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import (add_input_flags, print_last_row, print_machine, print_table, run_cli,  # noqa: E402
-                    synthetic_weights)
+                    run_flags, synthetic_weights)
 
 REPRODUCIBLE = {"NSTYLE_REPRODUCIBLE": "1"}
 
@@ -29,7 +29,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)
-        base = ["--content-image", a.content, "--style-image", a.style, "--weights", w, "--quiet", "--gpu", "-1"]
+        base = run_flags(a, w)
         fixed = ["--max-num-epochs", str(a.epochs), "--stop-eps", "0"]
         runs = []
         for edge in (600, 300):

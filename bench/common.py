@@ -20,6 +20,11 @@ def add_input_flags(ap) -> None:
     ap.add_argument("--style", default=STYLE)
 
 
+def run_flags(a, weights_path: str) -> List[str]:
+    """The CLI flags every benchmark run shares: the chosen images (``add_input_flags``), the weights, quiet, CPU."""
+    return ["--content-image", a.content, "--style-image", a.style, "--weights", weights_path, "--quiet", "--gpu", "-1"]
+
+
 def synthetic_weights(folder: str, seed: int = 0) -> str:
     """Write seeded synthetic VGG19 weights in the classic format into ``folder``; return the path."""
     sys.path.insert(0, ROOT)

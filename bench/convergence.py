@@ -21,8 +21,8 @@ from typing import Dict, List
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import (add_input_flags, print_last_row, print_machine, print_table, run_json,  # noqa: E402
-                    synthetic_weights)
+from common import (add_input_flags, print_last_row, print_machine, print_table, run_flags,  # noqa: E402
+                    run_json, synthetic_weights)
 
 #: name -> extra flags. The first is the recommended fast setting (see README).
 CANDIDATES: Dict[str, List[str]] = {
@@ -54,9 +54,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)
         for edge in a.sizes:
-            base = ["--content-image", a.content, "--style-image", a.style, "--weights", w, "--quiet",
-                    "--gpu", "-1", "--max-long-edge", str(edge), "--output-dir", os.path.join(tmp, f"o{edge}"),
-                    "--output", os.path.join(tmp, f"o{edge}", "final.png")]
+            base = run_flags(a, w) + ["--max-long-edge", str(edge), "--output-dir", os.path.join(tmp, f"o{edge}"),
+                                      "--output", os.path.join(tmp, f"o{edge}", "final.png")]
             ref = probe(base + REFERENCE[edge], 1e9, 0.0, threads=a.classic_threads)
             target = ref["final_objective"]
             rows.append({"size": f"{edge} edge", "setting": "classic default (reference)", "s/epoch":

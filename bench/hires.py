@@ -19,8 +19,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import (CONTENT, ROOT, STYLE, print_last_row, print_machine, print_table, run_json,  # noqa: E402
-                    synthetic_weights)
+from common import (CONTENT, ROOT, STYLE, print_last_row, print_machine, print_table, run_flags,  # noqa: E402
+                    run_json, synthetic_weights)
 
 
 def seams(path: str, args: list, tile: int) -> float:
@@ -61,7 +61,7 @@ def main() -> int:
         w = a.weights or synthetic_weights(tmp)
         for spec in a.sizes:
             width, height = (int(v) for v in spec.lower().split("x"))
-            base = ["--content-image", a.content, "--style-image", a.style, "--weights", w, "--quiet", "--gpu", "-1",
+            base = run_flags(a, w) + [
                     "--max-long-edge", str(max(width, height)), "--max-num-epochs", str(a.epochs),
                     "--multires", str(a.multires), "--optimizer", a.optimizer, "--init", a.init, "--bit-depth", "16",
                     "--output-dir", os.path.join(tmp, "work")]

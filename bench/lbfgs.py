@@ -25,7 +25,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _converge_probe import classic_objective, eight_bit_value  # noqa: E402
-from common import add_input_flags, print_last_row, print_machine, print_table, synthetic_weights  # noqa: E402
+from common import (add_input_flags, print_last_row, print_machine, print_table, run_flags,  # noqa: E402
+                    synthetic_weights)
 from convergence import REFERENCE  # noqa: E402
 from former_lbfgs import LBFGS  # noqa: E402
 from nstyle import api, cli, images  # noqa: E402
@@ -88,7 +89,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)
         for edge in a.sizes:
-            flags = ["--content-image", a.content, "--style-image", a.style, "--weights", w, "--quiet", "--gpu", "-1",
+            flags = run_flags(a, w) + [
                      "--max-long-edge", str(edge)]
             base = dataclasses.replace(config(flags), output_dir=None)
             reference = api.run(dataclasses.replace(config(flags + REFERENCE.get(edge, REFERENCE[300])),

@@ -27,25 +27,12 @@ from typing import Dict, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import CONTENT, ROOT, SHARED, STYLE, print_machine, synthetic_weights, table  # noqa: E402
+from common import CONTENT, ROOT, SHARED, STYLE, crop_to, print_machine, synthetic_weights, table  # noqa: E402
 
 STYLES = [STYLE, os.path.join(SHARED, "styles", "the_scream.jpg")]
 
 CONTENTS = [CONTENT, os.path.join(SHARED, "content", "flowers.jpg"), os.path.join(SHARED, "content", "venice-boat.jpg"),
             os.path.join(SHARED, "styles", "udnie.jpg")]
-
-
-def crop_3_2(src: str, folder: str) -> str:
-    """A centre crop of ``src`` with a 3:2 aspect ratio, saved as PNG in ``folder``; returns its path."""
-    from PIL import Image
-
-    img = Image.open(src).convert("RGB")
-    w, h = img.size
-    cw, ch = min(w, h * 3 // 2), min(h, w * 2 // 3)
-    left, top = (w - cw) // 2, (h - ch) // 2
-    path = os.path.join(folder, os.path.splitext(os.path.basename(src))[0] + ".png")
-    img.crop((left, top, left + cw, top + ch)).save(path)
-    return path
 
 
 def timed(cmd):
@@ -109,7 +96,7 @@ def main() -> int:
     print_machine()
     with tempfile.TemporaryDirectory() as tmp:
         w = synthetic_weights(tmp)
-        contents = [crop_3_2(c, tmp) for c in CONTENTS]
+        contents = [crop_to(c, tmp, (3, 2)) for c in CONTENTS]
         common = ["--weights", w, "--max-long-edge", str(a.edge), "--max-num-epochs", str(a.epochs),
                   "--stop-eps", "0", "--quiet", "--gpu", "-1"]
         if a.only != "workers":

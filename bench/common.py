@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
@@ -23,6 +23,21 @@ def add_input_flags(ap) -> None:
 def run_flags(a, weights_path: str) -> List[str]:
     """The CLI flags every benchmark run shares: the chosen images (``add_input_flags``), the weights, quiet, CPU."""
     return ["--content-image", a.content, "--style-image", a.style, "--weights", weights_path, "--quiet", "--gpu", "-1"]
+
+
+def crop_to(src: str, folder: str, aspect: Tuple[int, int]) -> str:
+    """A centre crop of ``src`` with the ``aspect`` (width, height) ratio, saved as PNG in ``folder``; its path.
+    A picture already at that ratio is only re-saved."""
+    from PIL import Image
+
+    img = Image.open(src).convert("RGB")
+    w, h = img.size
+    cw, ch = min(w, h * aspect[0] // aspect[1]), min(h, w * aspect[1] // aspect[0])
+    left, top = (w - cw) // 2, (h - ch) // 2
+    name = f"{os.path.splitext(os.path.basename(src))[0]}-{aspect[0]}x{aspect[1]}.png"
+    path = os.path.join(folder, name)
+    img.crop((left, top, left + cw, top + ch)).save(path)
+    return path
 
 
 def synthetic_weights(folder: str, seed: int = 0) -> str:

@@ -6,7 +6,8 @@ tiled; at the comparison sizes also the objective of both pictures evaluated on 
 
 The seam metric (``nstyle.tiles.seam_ratio``, also asserted in ``tests/test_tiled.py``) is the mean gradient
 magnitude within 1 px of the tile cuts over that elsewhere, the pass furthest from 1; the untiled row gives it along
-the same lines as the reference for the picture's own content. Sizes are WxH of the output (the content is resized, upsampled if needed, to that long edge). Untiled runs are
+the same lines as the reference for the picture's own content. Sizes are WxH of the output: the content is
+cropped at its centre to that aspect ratio and resized (upsampled if needed) to that long edge. Untiled runs are
 skipped where nstyle's memory estimate exceeds the memory available. Each run is a fresh process. Without
 ``--weights`` seeded synthetic weights are used (memory and seams are meaningful, the pictures are not).
 """
@@ -19,7 +20,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import (CONTENT, ROOT, STYLE, print_last_row, print_machine, print_table, run_flags,  # noqa: E402
+from common import (CONTENT, ROOT, STYLE, crop_to, print_last_row, print_machine, print_table, run_flags,  # noqa: E402
                     run_json, synthetic_weights)
 
 
@@ -59,8 +60,10 @@ def main() -> int:
         keep = a.keep or tmp
         os.makedirs(keep, exist_ok=True)
         w = a.weights or synthetic_weights(tmp)
+        content = a.content
         for spec in a.sizes:
             width, height = (int(v) for v in spec.lower().split("x"))
+            a.content = crop_to(content, tmp, (width, height))
             base = run_flags(a, w) + [
                     "--max-long-edge", str(max(width, height)), "--max-num-epochs", str(a.epochs),
                     "--multires", str(a.multires), "--optimizer", a.optimizer, "--init", a.init, "--bit-depth", "16",

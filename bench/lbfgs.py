@@ -29,7 +29,7 @@ from common import (add_input_flags, print_last_row, print_machine, print_table,
                     synthetic_weights)
 from convergence import REFERENCE  # noqa: E402
 from former_lbfgs import LBFGS  # noqa: E402
-from nstyle import api, cli, images  # noqa: E402
+from nstyle import api, cli, images, pyramid  # noqa: E402
 from nstyle.config import Config  # noqa: E402
 from nstyle.interrupts import StopRequest  # noqa: E402
 from nstyle.progress import Progress  # noqa: E402
@@ -47,7 +47,7 @@ def config(flags: List[str]) -> Config:
 def start(cfg: Config) -> Tuple[api.Session, api.Level]:
     """The run's level at its final size, bound and started as :func:`nstyle.api.run` does it."""
     engine, inputs = api.Engine(), api.read_inputs(cfg)
-    size = api.level_sizes(inputs.content.shape, cfg, cfg.content_image)[-1]
+    size = pyramid.level_sizes(inputs.content.shape, cfg, cfg.content_image)[-1]
     session = api.Session(cfg, engine, inputs, engine.context(cfg.gpu), StopRequest(), Progress(0, quiet=True))
     return session, api.start_level(session, size, None, last=False)
 

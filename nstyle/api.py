@@ -17,14 +17,17 @@ from typing import Any, Callable, List, Optional, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import checkpoint, color, guard, images, losses, resources
+from . import checkpoint, guard, images, losses, resources
 from .config import Config, coerce_value
 from .engine import Engine
-from .errors import Interrupted, NStyleError, NumericalFailure
+from .errors import NStyleError, NumericalFailure
 from .images import Inputs
 from .interrupts import StopRequest, stop_on_signals
 from .loop import Epoch, Loop, make_loop, start_image
+from .outcome import Result, finish, interrupted, prepare_output, save_final
 from .progress import Progress
+from .pyramid import level_sizes
+from .tiledrun import run_tiled
 
 __all__ = ["Engine", "Inputs", "Result", "run", "stylize"]
 
@@ -32,23 +35,6 @@ log = logging.getLogger("nstyle")
 
 EpochHook = Callable[[Epoch], None]
 ImageHook = Callable[[Epoch, mx.nd.NDArray], None]
-
-
-@dataclass
-class Result:
-    """What a run produced. ``np.asarray(result)`` is the final image."""
-
-    image: np.ndarray  # HxWx3 uint8, as saved in the final output
-    output: Optional[str]
-    epochs: int  # over all --multires levels
-    stopped: str  # "converged", "max-epochs" or "interrupted"
-    style_loss: float = float("nan")
-    content_loss: float = float("nan")
-    seconds: float = 0.0
-    history: List[Epoch] = field(default_factory=list)
-
-    def __array__(self, dtype=None) -> np.ndarray:
-        return self.image if dtype is None else self.image.astype(dtype)
 
 
 @dataclass
@@ -94,8 +80,6 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     sizes = level_sizes(inputs.content.shape, cfg, inputs.content_name)
     tile = plan_tile(cfg, sizes[-1])
     if tile:
-        from .tiledrun import run_tiled
-
         return run_tiled(cfg, tile, engine, inputs, on_epoch, started)
     check_ready(cfg, inputs, sizes[-1])
     ctx = engine.context(cfg.gpu)
@@ -115,16 +99,6 @@ def read_inputs(cfg: Config) -> Inputs:
 def style_long_edge(cfg: Config) -> int:
     """The longest side a style image is resized to: the content's long edge, times ``--style-scale`` if above 1."""
     return int(cfg.max_long_edge * max(1.0, cfg.style_scale or 1.0))
-
-
-def level_sizes(shape: Tuple[int, ...], cfg: Config, name: str) -> List[Tuple[int, int]]:
-    """Content sizes to solve at, coarsest first: the long edge halved ``--multires`` times, then doubled."""
-    sizes = [images.content_size(shape, max(1, cfg.max_long_edge >> k)) for k in range(cfg.multires, -1, -1)]
-    images.check_size(sizes[-1], name)
-    if min(sizes[0]) < images.MIN_SIDE:
-        raise NStyleError(f"--multires {cfg.multires}: the coarsest level would be {sizes[0][1]}x{sizes[0][0]} "
-                          f"pixels; VGG19 needs at least {images.MIN_SIDE} on each side (use a smaller --multires)")
-    return sizes
 
 
 def plan_tile(cfg: Config, size: Tuple[int, int]) -> Optional[int]:
@@ -155,18 +129,6 @@ def check_ready(cfg: Config, inputs: Inputs, size: Tuple[int, int]) -> None:
     log.info("content %s: %dx%d -> %dx%d", inputs.content_name, inputs.content.shape[1], inputs.content.shape[0],
              size[1], size[0])
     prepare_output(cfg)
-
-
-def prepare_output(cfg: Config) -> None:
-    """Create the output directory (and the ``--output`` file's) now, so a bad path fails before any work."""
-    dirs = {d for d in (cfg.output_dir, cfg.output and os.path.dirname(os.path.abspath(cfg.output))) if d}
-    for d in sorted(dirs):
-        try:
-            os.makedirs(d, exist_ok=True)
-        except OSError as exc:
-            raise NStyleError(f"cannot create output directory {d}: {exc.strerror}") from None
-        if not os.access(d, os.W_OK | os.X_OK):
-            raise NStyleError(f"output directory {d} is not writable")
 
 
 def solve_levels(session: Session, sizes: List[Tuple[int, int]]) -> Level:
@@ -247,44 +209,21 @@ def optimise(session: Session, level: Level) -> str:
 
 def numerical_failure(cfg: Config, level: Level, ep: Epoch) -> NumericalFailure:
     """Save the last finite image as the final output and say what happened."""
-    out = cfg.final_path()
-    if out:
-        images.save_image(finish(cfg, level.loop.old_img.asnumpy(), level.content01), out)
+    _, out = save_final(cfg, level.loop.old_img.asnumpy(), level.content01)
     return NumericalFailure(f"the loss or the image became NaN/infinite at epoch {ep.epoch}; kept the last "
                             f"finite image (epoch {ep.epoch - 1}){' in ' + out if out else ''}; "
                             "try a lower --lr or --style-weight")
 
 
-def finish(cfg: Config, x: np.ndarray, content01: np.ndarray) -> np.ndarray:
-    """Network image -> uint8 RGB (uint16 with ``--bit-depth 16``), with the content's chroma when
-    ``--preserve-color luminance``."""
-    if cfg.bit_depth == 16:
-        rgb16 = images.unprocess(np.asarray(x, np.float64))
-        if cfg.preserve_color == "luminance":
-            rgb16 = color.luminance_transfer(rgb16, content01 * 255.0)
-        return images.to_16bit(rgb16)
-    rgb = images.postprocess(x)
-    if cfg.preserve_color == "luminance":
-        mixed = color.luminance_transfer(rgb.astype(np.float64), content01 * 255.0)
-        rgb = np.clip(np.round(mixed), 0, 255).astype(np.uint8)
-    return rgb
-
-
 def conclude(session: Session, level: Level, started: float) -> Result:
     """Save the final image; after a signal also the checkpoint, then raise :class:`Interrupted`."""
     cfg = session.cfg
-    final = finish(cfg, level.img.asnumpy(), level.content01)
-    out = cfg.final_path()
-    if out:
-        images.save_image(final, out)
+    final, out = save_final(cfg, level.img.asnumpy(), level.content01)
     if level.stopped == "interrupted":
-        where = f"saved the image so far to {out}" if out else "nothing saved (no output set)"
         if level.checkpoint:
             checkpoint.save(level.checkpoint, level.loop.state_dict(), cfg.hash())
-            where += f" and the state to {level.checkpoint}; add --resume to the same command to continue"
-        else:
-            where += " (no checkpoint: it was still at a coarse --multires level)"
-        raise Interrupted(f"{session.stop.name} at epoch {level.loop.epoch}: {where}", code=session.stop.exit_status)
+        raise interrupted(session.stop, f"at epoch {level.loop.epoch}", out, level.checkpoint,
+                          "no checkpoint: it was still at a coarse --multires level")
     if not cfg.quiet:
         log.info("wrote %s after %d epochs (%s)", out or "nothing", session.epochs, level.stopped)
     last = session.history[-1] if session.history else None

@@ -22,7 +22,7 @@ from .config import Config, digest, parse_value
 from .engine import Engine
 from .errors import Interrupted, NStyleError
 from .progress import Progress
-from .verify import sha256
+from .verify import file_checksum
 
 log = logging.getLogger("nstyle")
 
@@ -213,20 +213,6 @@ def jobs_from_manifest(path: str, base: Config, output_dir: str) -> List[Job]:
     if not cfgs:
         raise NStyleError(f"manifest {path} has no rows")
     return name_jobs(cfgs, output_dir, outputs)
-
-
-_checksums: Dict[tuple, str] = {}
-
-
-def file_checksum(path: str) -> str:
-    """sha256 of a file, cached per (path, size, mtime); ``gluoncv`` stands for itself."""
-    if path == "gluoncv" or not os.path.isfile(path):
-        return path
-    st = os.stat(path)
-    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
-    if key not in _checksums:
-        _checksums[key] = sha256(path)
-    return _checksums[key]
 
 
 def effective_config(cfg: Config) -> Dict[str, Any]:

@@ -64,15 +64,20 @@ def saved_tile(path: str) -> Optional[int]:
 def restore(loop, path: str, config_hash: str) -> None:
     """Put the state of the checkpoint at ``path`` into ``loop`` (anything with ``load_state``); refuse a checkpoint
     whose arrays do not fit this run (missing entries, other shapes)."""
+    apply(loop, load(path, config_hash), path)
+
+
+def apply(target, state: Dict[str, np.ndarray], path: str) -> None:
+    """``target.load_state(state)`` for a ``state`` read from ``path`` by :func:`load`; a state that does not fit
+    ``target`` (missing entries, other shapes, a negative epoch) is refused with one line."""
     from mxnet.base import MXNetError
 
-    state = load(path, config_hash)
     try:
-        loop.load_state(state)
+        target.load_state(state)
     except (KeyError, ValueError, TypeError, IndexError, ZeroDivisionError, MXNetError) as exc:
         raise _unreadable(path, f"does not fit this run: {type(exc).__name__} {str(exc)[:60]}") from None
-    if getattr(loop, "epoch", 0) < 0:
-        raise _unreadable(path, f"negative epoch {loop.epoch}")
+    if getattr(target, "epoch", 0) < 0:
+        raise _unreadable(path, f"negative epoch {target.epoch}")
 
 
 def _unreadable(path: str, why: str) -> NStyleError:

@@ -30,6 +30,7 @@ from . import __version__, runtime
 from .config import Config
 from .errors import NStyleError
 from .interrupts import stop_on_signals
+from .verify import file_checksum
 
 log = logging.getLogger("nstyle")
 
@@ -214,8 +215,6 @@ def _check_worker(task: Task, address: str) -> None:
                           f"workers with {runtime.REPRODUCIBLE_VAR}={int(task.reproducible)}")
     spec = task.cfg.weights
     if re.fullmatch(r"[0-9a-f]{64}", task.weights_sha256):
-        from .batch import file_checksum
-
         if not os.path.isfile(spec):
             raise NStyleError(f"--weights {spec}: no such file on worker {address}; every worker reads the weights "
                               "from the client's path")
@@ -284,8 +283,6 @@ def _read(path: str) -> Optional[bytes]:
 
 def make_task(batch: str, name: str, cfg: Config) -> Task:
     """The :class:`Task` for one run: input bytes read now; the weights path made absolute when it is a file here."""
-    from .batch import file_checksum
-
     weights = os.path.abspath(cfg.weights) if os.path.isfile(cfg.weights) else cfg.weights
     return Task(batch, name, dataclasses.replace(cfg, weights=weights),
                 {p: _read(p) for p in _input_paths(cfg)}, file_checksum(weights),

@@ -5,8 +5,15 @@ on the tile's window for a share of ``--max-num-epochs``; only the tile's inner 
 feathered (:func:`nstyle.tiles.blend`). All windows of a level have one size, so one loss network is bound.
 
 - Style targets come from the whole style image at the level's scale: its Grams are summed over the cores of a
-  tiling of the style image (exact, by the margin rule) and scaled to a window's number of positions per layer,
-  the per-position normalisation ``--style-scale`` documents. Content targets are the window's own features.
+  tiling of the style image (exact, by the margin rule) and divided by its positions per layer, the per-position
+  normalisation ``--style-scale`` documents. The style loss being optimised is the whole picture's, not each
+  window's: at the start of a pass the picture's own Grams are summed over the cores of its tiles the same way, and
+  a window's target is its own Gram at the start of its visit minus its share (window positions / picture
+  positions) of the whole picture's excess over the style. At the start of a visit the window's style gradient is
+  then the whole picture's; each window keeps its own character (sky stays sky) and the windows of a pass together
+  close the picture's gap to the style. (Matching every window to the whole style's statistics instead ended at
+  2.2x the untiled objective at 1200x800.) A level that fits one window needs none of this and is the untiled run.
+  Content targets are the window's own features.
 - Optimiser state: NAG's momentum and Adam's two moments are per pixel, so they live in full-size arrays beside
   the canvas and are split and blended like the image (NAG: 1 extra canvas, Adam: 2, float32: 12 and 24 bytes per
   pixel, twice that with their copies from the start of the pass; 288 / 576 MB at 4000x3000); the epoch counter (learning-rate schedule, Adam's bias correction) is the
@@ -14,14 +21,15 @@ feathered (:func:`nstyle.tiles.blend`). All windows of a level have one size, so
   history 10) and cannot be kept for every tile, so each visit starts a fresh L-BFGS.
 - A canvas side longer than the tile is padded (reflected) to a multiple of the network's stride so that every
   window's pooling grid lines up with the whole canvas's; the padding is cut off at the end.
-- Interrupts and checkpoints are per tile visit: a signal ends the current visit, the canvas, the optimiser arrays
-  and their copies from the start of the pass (:func:`nstyle.tiles.blend` needs them) are saved in ``checkpoint.npz`` with the pass and tile to continue from.
+- Interrupts and checkpoints: a signal stops the current visit after its epoch; the canvas, the optimiser arrays,
+  their copies from the start of the pass (:func:`nstyle.tiles.blend` needs them) and the unfinished visit's loop
+  state are saved in ``checkpoint.npz`` with the pass and tile to continue from, so a resumed run ends at the same
+  picture and Ctrl-C never waits for more than one epoch.
 """
 from __future__ import annotations
 
 import logging
 import math
-import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import mxnet as mx
@@ -39,6 +47,9 @@ log = logging.getLogger("nstyle")
 
 #: Passes over the tiles of a level; each tile visit runs ``max_num_epochs / PASSES`` epochs.
 PASSES = 4
+
+#: Prefix of an unfinished visit's loop state in a checkpoint.
+PARTIAL = "visit_loop_"
 
 
 class FeatureNet:
@@ -122,8 +133,11 @@ class TiledLevel:
         self.content = pad_to(images.to_network(content01).astype(np.float32), grid.size)
         window = grid.tiles(0)[0].shape
         self.net = loss_net(window)
-        self.features = FeatureNet(params, window, ctx, cfg.content_layer_list, cfg.pooling)
-        self.grams = self._style_targets(params, styles, window)
+        # one forward net for both: the style layers' features first, then the content layers'
+        self.features = FeatureNet(params, window, ctx, cfg.style_layer_list + cfg.content_layer_list, cfg.pooling)
+        self.n_style = len(cfg.style_layer_list)
+        self.style_per_position = self._style_targets(params, styles, window)
+        self.picture_per_position: Optional[List[np.ndarray]] = None  # the canvas's Grams at the pass's start
         self.head = losses.head_gradients(self.net.style_shapes, cfg.style_weight, cfg.content_weight, ctx,
                                           cfg.layer_weights(), len(cfg.content_layer_list))
         self.make_loop = make_loop
@@ -137,6 +151,7 @@ class TiledLevel:
         self.calm_tiles = 0  # tiles of the current pass that met the stopping rule
         self.last_epoch: Optional[Epoch] = None
         self.converged = False  # every tile of a pass met the stopping rule
+        self.partial: Dict[str, np.ndarray] = {}  # an unfinished visit: its loop's state, step and calm count
 
     @property
     def tiles(self) -> List[Tile]:
@@ -157,11 +172,10 @@ class TiledLevel:
         return self.canvas[..., :self.size[0], :self.size[1]]
 
     def _style_targets(self, params: Dict[str, np.ndarray], styles: Sequence[Tuple[np.ndarray, float]],
-                       window: Tuple[int, int]) -> List[mx.nd.NDArray]:
-        """Blended whole-style Grams scaled to a window's positions per layer."""
+                       window: Tuple[int, int]) -> List[np.ndarray]:
+        """Blended whole-style Grams per position (float64), one per style layer."""
         cfg = self.cfg
-        nets: Dict[Tuple[int, int], FeatureNet] = {}
-        strides = layer_strides(cfg)
+        nets: Dict[Tuple[int, int], FeatureNet] = {tuple(window): self.features}
         blended: List[np.ndarray] = []
         for style01, w in styles:
             grid = grid_for(cfg, style01.shape[:2], self.grid.tile)
@@ -169,12 +183,29 @@ class TiledLevel:
             shape = grid.tiles(0)[0].shape
             if shape not in nets:
                 nets[shape] = FeatureNet(params, shape, self.ctx, cfg.style_layer_list, cfg.pooling)
-            grams = whole_grams(nets[shape], style_np, grid, strides)
-            cells = [(grid.size[0] // s) * (grid.size[1] // s) for s in strides]
-            grams = [g * w / n for g, n in zip(grams, cells)]
+            grams = [g * w for g in self._per_position(nets[shape], style_np, grid)]
             blended = grams if not blended else [b + g for b, g in zip(blended, grams)]
-        per_window = [s[2] * s[3] for s in self.net.style_shapes]
-        return [mx.nd.array(g * n, mx.cpu()) for g, n in zip(blended, per_window)]
+        return blended
+
+    def _per_position(self, net: "FeatureNet", image_np: np.ndarray, grid: Grid) -> List[np.ndarray]:
+        """Grams of a whole grid-sized network-space image divided by its positions, per style layer."""
+        strides = layer_strides(self.cfg)
+        grams = whole_grams(net, image_np, grid, strides)
+        return [g / ((grid.size[0] // s) * (grid.size[1] // s)) for g, s in zip(grams, strides)]
+
+    def _window_targets(self, window: np.ndarray) -> Tuple[List[mx.nd.NDArray], List[mx.nd.NDArray]]:
+        """Style targets (see the module's notes) and the window's content targets (from the content image)."""
+        tile = self.tiles[self.tile_index]
+        content = [out.copyto(mx.cpu()) for out in self.features(split(self.content, tile))[self.n_style:]]
+        positions = [s[2] * s[3] for s in self.net.style_shapes]
+        if len(self.tiles) == 1:  # the window is the picture: its share of the excess is all of it
+            return [mx.nd.array(t * n, mx.cpu()) for t, n in zip(self.style_per_position, positions)], content
+        if self.picture_per_position is None:
+            self.picture_per_position = self._per_position(self.features, self.pass_start, self.grid)
+        own = [out.asnumpy()[0].reshape(out.shape[1], -1) for out in self.features(window)[:self.n_style]]
+        style = [np.dot(f, f.T).astype(np.float64) - n * (p - t) for f, n, p, t in
+                 zip(own, positions, self.picture_per_position, self.style_per_position)]
+        return [mx.nd.array(g, mx.cpu()) for g in style], content
 
     # ---- one tile visit --------------------------------------------------------------------------------
 
@@ -183,16 +214,19 @@ class TiledLevel:
         """Optimise the next tile for up to ``per_visit`` epochs and blend it back; advance to the next tile."""
         cfg, tile = self.cfg, self.tiles[self.tile_index]
         window = split(self.canvas, tile)
-        targets = [out.copyto(mx.cpu()) for out in self.features(split(self.content, tile))]
-        executor = self.net.bind_losses(self.grams, targets)
+        executor = self.net.bind_losses(*self._window_targets(window))
         img = mx.nd.array(window, self.ctx)
         loop = self.make_loop(executor, self.head, img)
         done_before = self.pass_index * self.per_visit
         carried = isinstance(loop, NAGLoop)  # NAG and Adam: per-pixel state in full-size arrays
         if carried:
             self._load_optimiser(loop, tile, window, done_before)
-        patience, calm, ep = loop.patience, 0, None
-        for step in range(1, self.per_visit + 1):
+        first, calm, ep = 1, 0, None
+        if self.partial:
+            loop.load_state({k[len(PARTIAL):]: v for k, v in self.partial.items() if k.startswith(PARTIAL)})
+            first, calm = int(self.partial["visit_step"]) + 1, int(self.partial["visit_calm"])
+            self.partial = {}
+        for step in range(first, self.per_visit + 1):
             ep = loop.step()
             ep.epoch = done_before + step
             history.append(ep)
@@ -203,9 +237,13 @@ class TiledLevel:
                                        f"of pass {self.pass_index + 1}; try a lower --lr or --style-weight")
             self.epochs += 1
             calm = calm + 1 if ep.eps < cfg.stop_eps else 0
-            if calm >= patience:
+            if calm >= loop.patience:
                 self.calm_tiles += 1
                 break
+            if stop.signum and step < self.per_visit:  # keep the visit's state; the canvas is untouched
+                self.partial = {PARTIAL + k: v for k, v in loop.state_dict().items()}
+                self.partial.update(visit_step=np.int64(step), visit_calm=np.int64(calm))
+                return ep
         blend(self.canvas, self.pass_start, tile, img.asnumpy())
         if carried:
             for k, array in enumerate(loop._state_arrays()):
@@ -215,6 +253,13 @@ class TiledLevel:
             self._end_pass()
         self.last_epoch = ep
         return ep
+
+    def position(self) -> str:
+        """Where the level stands, for messages: ``after tile 3/12 of pass 2/4`` or ``in tile 4/12 ...``."""
+        if self.partial:
+            return (f"in tile {self.tile_index + 1}/{len(self.tiles)} of pass {self.pass_index + 1}/{self.passes} "
+                    f"(epoch {int(self.partial['visit_step'])} of {self.per_visit})")
+        return f"after tile {self.tile_index}/{len(self.tiles)} of pass {self.pass_index + 1}/{self.passes}"
 
     def _load_optimiser(self, loop, tile: Tile, window: np.ndarray, done_before: int) -> None:
         """Give a NAG/Adam loop this tile's part of the full-size state and the tile's epoch count."""
@@ -231,6 +276,7 @@ class TiledLevel:
         all_calm = self.calm_tiles == len(self.tiles)
         self.pass_index, self.tile_index, self.calm_tiles = self.pass_index + 1, 0, 0
         self.pass_start = self.canvas.copy()
+        self.picture_per_position = None
         if self.opt_state is not None:
             self.state_start = self.opt_state.copy()
         if all_calm:
@@ -251,18 +297,30 @@ class TiledLevel:
                  "converged": np.int64(self.converged)}
         if self.opt_state is not None:
             state["opt_state"], state["state_start"] = self.opt_state, self.state_start
-        return state
+        return dict(state, **self.partial)
 
     def load_state(self, state: Dict[str, np.ndarray]) -> None:
-        """Continue from a :meth:`state_dict`."""
-        self.canvas = np.array(state["canvas"], np.float32)
-        self.pass_start = np.array(state["pass_start"], np.float32)
+        """Continue from a :meth:`state_dict`; ValueError for one that does not fit this level."""
+        def fitting(key: str, shape: Tuple[int, ...]) -> np.ndarray:
+            array = np.array(state[key], np.float32)
+            if array.shape != shape:
+                raise ValueError(f"{key} is {array.shape}, this level needs {shape}")
+            return array
+
+        self.canvas = fitting("canvas", self.canvas.shape)
+        self.pass_start = fitting("pass_start", self.canvas.shape)
         self.pass_index, self.tile_index = int(state["pass_index"]), int(state["tile_index"])
+        if not (0 <= self.pass_index < self.passes and 0 <= self.tile_index < len(self.tiles)):
+            raise ValueError(f"no tile {self.tile_index + 1} in pass {self.pass_index + 1}")
         self.calm_tiles, self.epochs = int(state["calm_tiles"]), int(state["tiled_epochs"])
         self.converged = bool(state["converged"])
         if "opt_state" in state:
             self.opt_state = np.array(state["opt_state"], np.float32)
-            self.state_start = np.array(state["state_start"], np.float32)
+            if self.opt_state.shape[1:] != self.canvas.shape:
+                raise ValueError(f"opt_state is {self.opt_state.shape}")
+            self.state_start = fitting("state_start", self.opt_state.shape)
+        self.partial = {k: v for k, v in state.items() if k.startswith(("visit_", PARTIAL))}
+        self.picture_per_position = None  # recomputed from pass_start
 
 
 def seam_ratio(rgb: np.ndarray, grid: Grid, passes: int) -> float:

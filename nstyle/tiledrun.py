@@ -5,22 +5,22 @@ picture starts from a whole-picture solution and each level starts from the prev
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional
 
 import mxnet as mx
 import numpy as np
 
-from . import api, checkpoint, images
-from .engine import Engine, style_at_scale
-from .loop import make_loop, start_image
+from . import checkpoint, images
 from .config import Config
-from .errors import Interrupted, NStyleError, NumericalFailure
+from .engine import Engine, style_at_scale
+from .errors import NStyleError, NumericalFailure
 from .interrupts import stop_on_signals
-from .loop import Epoch
+from .loop import Epoch, make_loop, start_image
+from .outcome import Result, interrupted, prepare_output, save_final
 from .progress import Progress
+from .pyramid import tiled_levels
 from .tiled import TiledLevel, grid_for
 
 log = logging.getLogger("nstyle")
@@ -29,32 +29,26 @@ log = logging.getLogger("nstyle")
 CHECKPOINT_SECONDS = 120.0
 
 
-def tiled_levels(cfg: Config, shape: Tuple[int, ...], name: str, tile: int) -> List[Tuple[int, int]]:
-    """``--multires``'s level sizes, with more halvings until the coarsest level fits in one ``tile`` window."""
-    k = cfg.multires
-    sizes = api.level_sizes(shape, cfg, name)
-    while max(sizes[0]) > tile and min(sizes[0]) >= 2 * images.MIN_SIDE and k < 12:
-        k += 1
-        sizes = api.level_sizes(shape, dataclasses.replace(cfg, multires=k), name)
-    return sizes
-
-
 def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
-              on_epoch: Optional[Callable[[Epoch], None]], started: float) -> "api.Result":
+              on_epoch: Optional[Callable[[Epoch], None]], started: float) -> Result:
     """Stylize ``inputs`` as ``cfg`` says with ``tile``-pixel windows; write the final image and checkpoints."""
     sizes = tiled_levels(cfg, inputs.content.shape, inputs.content_name, tile)
     grids = [grid_for(cfg, size, tile) for size in sizes]
     log.info("content %s: %dx%d -> %dx%d in %d level(s), tiles of %d px with %d px of context", inputs.content_name,
              inputs.content.shape[1], inputs.content.shape[0], sizes[-1][1], sizes[-1][0], len(sizes), grids[-1].tile,
              grids[-1].margin)
-    api.prepare_output(cfg)
+    prepare_output(cfg)
     ctx = engine.context(cfg.gpu)
     params = engine.params(cfg.weights)
     ckpt = checkpoint.path_for(cfg.output_dir) if cfg.output_dir else None
-    state = checkpoint.load(checkpoint.path_for(cfg.output_dir or "."), cfg.hash()) if cfg.resume else None
+    saved = checkpoint.path_for(cfg.output_dir or ".")
+    state = checkpoint.load(saved, cfg.hash()) if cfg.resume else None
     if state is not None and "tile_index" not in state:
         raise NStyleError("--resume: the checkpoint is from an untiled run; run without --tile-size to continue it")
-    first = int(state["level"]) if state is not None else 0
+    first = int(state.get("level", -1)) if state is not None else 0
+    if not 0 <= first < len(sizes):
+        raise NStyleError(f"--resume: checkpoint {saved} does not fit this run (level {first + 1} of {len(sizes)}); "
+                          "delete it to start afresh")
 
     history: List[Epoch] = []
     img: Optional[np.ndarray] = None
@@ -77,7 +71,7 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
                                lambda window: engine.loss_net(cfg, window),
                                lambda ex, head, x, n=len(cfg.style_layer_list): make_loop(cfg, ex, head, x, ctx, n))
             if state is not None and index == first:
-                level.load_state(state)
+                checkpoint.apply(level, state, saved)
                 log.info("resuming level %d at pass %d, tile %d", index + 1, level.pass_index + 1,
                          level.tile_index + 1)
             if progress is not None:
@@ -93,7 +87,7 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
                 try:
                     ep = level.visit(stop, on_epoch, history)
                 except NumericalFailure as exc:
-                    out = _save(cfg, level.image(), content01)
+                    _, out = save_final(cfg, level.image(), content01)
                     raise NumericalFailure(f"{exc}; kept the image before that tile{' in ' + out if out else ''}")
                 progress.log(f"level {index + 1} pass {p}/{level.passes} tile {t}/{n}: {ep.epoch} epochs  "
                              f"change {ep.eps:.5f}  style {ep.style_loss:.4g}  content {ep.content_loss:.4g}  "
@@ -113,28 +107,13 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
     if progress:
         progress.close()
 
-    final = api.finish(cfg, img, content01)
-    out = cfg.final_path()
-    if out:
-        images.save_image(final, out)
+    final, out = save_final(cfg, img, content01)
     if stopped == "interrupted":
-        where = f"saved the image so far to {out}" if out else "nothing saved (no output set)"
-        if ckpt:
-            where += f" and the state to {ckpt}; add --resume to the same command to continue"
-        raise Interrupted(f"{stop.name} after tile {level.tile_index}/{len(level.tiles)} of pass "
-                          f"{level.pass_index + 1}/{level.passes}: {where}",
-                          code=stop.exit_status)
+        raise interrupted(stop, level.position(), out, ckpt)
     epochs = sum(1 for _ in history)
     if not cfg.quiet:
         log.info("wrote %s after %d tile epochs (%s)", out or "nothing", epochs, stopped)
     last = history[-1] if history else None
-    return api.Result(final, out, epochs, stopped, last.style_loss if last else float("nan"),
-                      last.content_loss if last else float("nan"), time.perf_counter() - started, history)
+    return Result(final, out, epochs, stopped, last.style_loss if last else float("nan"),
+                  last.content_loss if last else float("nan"), time.perf_counter() - started, history)
 
-
-def _save(cfg: Config, img: np.ndarray, content01: np.ndarray) -> Optional[str]:
-    """Write the final image (``--bit-depth``) where ``cfg`` says; return the path."""
-    out = cfg.final_path()
-    if out:
-        images.save_image(api.finish(cfg, img, content01), out)
-    return out

@@ -35,6 +35,20 @@ def sha256(path: str) -> str:
     return _digest(path, hashlib.sha256())
 
 
+_checksums: dict = {}
+
+
+def file_checksum(path: str) -> str:
+    """sha256 of a file, cached per (path, size, mtime); ``gluoncv`` (and anything not a file) stands for itself."""
+    if path == "gluoncv" or not os.path.isfile(path):
+        return path
+    st = os.stat(path)
+    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    if key not in _checksums:
+        _checksums[key] = sha256(path)
+    return _checksums[key]
+
+
 def matches(path: str, expected_blob: str) -> bool:
     """True when ``path`` exists and its blob id is ``expected_blob``."""
     return os.path.isfile(path) and blob_id(path) == expected_blob.lower()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nstyle import api, batch, cli
+from nstyle import api, batch, cli, verify
 from nstyle.config import Config
 from nstyle.errors import NStyleError
 
@@ -100,7 +100,7 @@ def test_resume_skips_done_reruns_changed_and_deleted(folder, weights_file, caps
     assert cli.main(argv(folder, weights_file, "--manifest", path)) == 0
     assert [r["status"] for r in records(folder)] == ["done", "done"]
     first = records(folder)[0]
-    assert first["config"]["weights_sha256"] == batch.file_checksum(weights_file) and len(first["hash"]) == 16
+    assert first["config"]["weights_sha256"] == verify.file_checksum(weights_file) and len(first["hash"]) == 16
     assert cli.main(argv(folder, weights_file, "--manifest", path)) == 0
     assert len(records(folder)) == 2  # nothing ran again
     assert "skipped 2" in capsys.readouterr().err

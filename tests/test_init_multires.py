@@ -3,7 +3,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from nstyle import api
+from nstyle import api, pyramid
 from nstyle import images as imio
 from nstyle.config import Config
 from nstyle.errors import NStyleError
@@ -37,9 +37,9 @@ def test_init_choices_give_the_right_start(images, weights_file, tmp_path):
 
 def test_multires_levels_and_upsampled_start(images, weights_file):
     cfg = cfg_for(images, weights_file, multires=2, max_long_edge=128)
-    assert api.level_sizes((400, 640, 3), cfg, "x") == [(20, 32), (40, 64), (80, 128)]
+    assert pyramid.level_sizes((400, 640, 3), cfg, "x") == [(20, 32), (40, 64), (80, 128)]
     with pytest.raises(NStyleError, match="--multires"):
-        api.level_sizes((300, 300, 3), cfg_for(images, weights_file, multires=3), "x")
+        pyramid.level_sizes((300, 300, 3), cfg_for(images, weights_file, multires=3), "x")
     coarse = mx.nd.array(np.arange(2 * 3 * 4, dtype=np.float32).reshape(1, 3, 2, 4), CPU)
     up = start_image(cfg, None, (4, 8), None, CPU, coarse).asnumpy()
     assert up.shape == (1, 3, 4, 8)

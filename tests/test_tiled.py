@@ -106,18 +106,26 @@ def test_tiled_run_has_no_seams(weights_file, images, tmp_path):
     assert tiled.seam_ratio(stepped, grid, tiled.PASSES) > 1.10
 
 
-def test_interrupt_and_resume_mid_pass_equals_an_uninterrupted_run(weights_file, images, tmp_path):
-    kw = dict(max_long_edge=128, tile_size=96, max_num_epochs=8, optimizer="adam", **SMALL)
+@pytest.mark.parametrize("optimizer", ["adam", "nag"])
+@pytest.mark.parametrize("at, where", [
+    (8 + 4 * 2 + 1, "in tile 5/9 of pass 1/4 (epoch 1 of 2)"),  # coarse level (8 epochs), 4 tiles x 2, then 1
+    (3, "in tile 1/1 of pass 1/4 (epoch 3 of 8)"),  # the coarse level fits one window: 4 visits of 8 epochs
+])
+def test_interrupt_and_resume_mid_visit_equals_an_uninterrupted_run(weights_file, images, tmp_path, optimizer, at,
+                                                                     where):
+    """A signal stops the run after the current epoch, also inside a tile visit; --resume ends at the same picture."""
+    kw = dict(max_long_edge=128, tile_size=96, max_num_epochs=8 if at > 3 else 32, optimizer=optimizer, **SMALL)
     whole = api.run(run_cfg(weights_file, images, tmp_path / "a", **kw))
     calls = []
 
-    def at_second_pass(ep):
+    def interrupt(ep):
         calls.append(ep)
-        if len(calls) == 8 + 4 * 2 + 1:  # whole coarse level (8 epochs), 4 tiles x 2 epochs, 1st epoch of tile 5
+        if len(calls) == at:
             os.kill(os.getpid(), signal.SIGINT)
     with pytest.raises(Interrupted) as info:
-        api.run(run_cfg(weights_file, images, tmp_path / "b", **kw), on_epoch=at_second_pass)
-    assert info.value.code == 130 and "after tile 5/9 of pass 1/4" in str(info.value)
+        api.run(run_cfg(weights_file, images, tmp_path / "b", **kw), on_epoch=interrupt)
+    assert info.value.code == 130 and where in str(info.value)
+    assert len(calls) == at  # stopped after the epoch in which the signal came
     assert os.path.exists(tmp_path / "b" / "checkpoint.npz")
     resumed = api.run(run_cfg(weights_file, images, tmp_path / "b", resume=True, **kw))
     assert np.array_equal(resumed.image, whole.image)

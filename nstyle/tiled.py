@@ -310,7 +310,8 @@ class TiledLevel:
         self.canvas = fitting("canvas", self.canvas.shape)
         self.pass_start = fitting("pass_start", self.canvas.shape)
         self.pass_index, self.tile_index = int(state["pass_index"]), int(state["tile_index"])
-        if not (0 <= self.pass_index < self.passes and 0 <= self.tile_index < len(self.tiles)):
+        last = len(self.tiles) if self.pass_index < self.passes else 1  # a finished level: pass_index == passes
+        if not (0 <= self.pass_index <= self.passes and 0 <= self.tile_index < last):
             raise ValueError(f"no tile {self.tile_index + 1} in pass {self.pass_index + 1}")
         self.calm_tiles, self.epochs = int(state["calm_tiles"]), int(state["tiled_epochs"])
         self.converged = bool(state["converged"])

@@ -11,9 +11,9 @@ import tifffile
 from scipy.ndimage import gaussian_filter
 
 import nstyle
-from nstyle import api, cli, images, losses, resources, tiled, tiledrun, tiles
+from nstyle import api, checkpoint, cli, images, losses, resources, tiled, tiledrun, tiles
 from nstyle.config import Config
-from nstyle.errors import Interrupted
+from nstyle.errors import Interrupted, NStyleError
 from nstyle.model import LossNet
 
 SMALL = dict(style_layers="relu1_1,relu2_1,relu3_1", content_layers="relu2_2")  # margin 12 px: small tiles
@@ -180,6 +180,35 @@ def test_interrupt_and_resume_mid_visit_equals_an_uninterrupted_run(weights_file
     assert np.array_equal(resumed.image, whole.image)
     assert np.array_equal(np.asarray(images_read(tmp_path / "b" / "final.jpg")),
                           np.asarray(images_read(tmp_path / "a" / "final.jpg")))
+
+
+@pytest.mark.parametrize("damage", [
+    lambda s: s.update(level=np.int64(7)),
+    lambda s: s.update(canvas=s["canvas"][..., :-16]),
+    lambda s: s.update(tile_index=np.int64(40)),
+    lambda s: s.update(pass_index=np.int64(-1)),
+    lambda s: s.update(opt_state=s["opt_state"][:, :, :, :-8]),
+    lambda s: s.pop("pass_start"),
+])
+def test_a_tiled_checkpoint_that_does_not_fit_is_refused(weights_file, images, tmp_path, damage):
+    """A checkpoint with the right settings hash but arrays or positions this run does not have: one line."""
+    kw = dict(max_long_edge=128, tile_size=96, max_num_epochs=8, optimizer="adam", **SMALL)
+    calls = []
+
+    def interrupt(ep):
+        calls.append(ep)
+        if len(calls) == 8 + 4 * 2 + 1:
+            os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(Interrupted):
+        api.run(run_cfg(weights_file, images, tmp_path, **kw), on_epoch=interrupt)
+    path = str(tmp_path / "checkpoint.npz")
+    with np.load(path) as data:
+        state = {k: data[k] for k in data.files}
+    config_hash = str(state.pop("config_hash"))
+    damage(state)
+    checkpoint.save(path, state, config_hash)
+    with pytest.raises(NStyleError, match="does not fit this run|is unreadable"):
+        api.run(run_cfg(weights_file, images, tmp_path, resume=True, **kw))
 
 
 def images_read(path):

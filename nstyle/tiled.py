@@ -85,6 +85,15 @@ def pad_to(x: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     return np.pad(x, extra, mode="reflect") if any(e[1] for e in extra) else x
 
 
+def network_canvas(rgb01: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """``pad_to(images.to_network(rgb01).astype(np.float32), size)`` (the same values), one channel at a time, so a
+    print-size image needs no full-size float64 copies."""
+    out = np.empty((1, 3) + tuple(size), np.float32)
+    for c in range(3):
+        out[0, c] = pad_to(np.asarray(rgb01[..., c]) * images.SCALE - images.MEAN[c], size)
+    return out
+
+
 def whole_grams(net: Callable[[np.ndarray], List[mx.nd.NDArray]], image_np: np.ndarray, grid: Grid,
                 strides: Sequence[int]) -> List[np.ndarray]:
     """Grams of the whole (network-space, grid-sized) image, summed over the cores of ``grid``'s tiles."""
@@ -130,7 +139,7 @@ class TiledLevel:
                  start: np.ndarray, loss_net, make_loop) -> None:
         self.cfg, self.grid, self.size, self.ctx = cfg, grid, tuple(size), ctx
         self.canvas = pad_to(np.asarray(start, np.float32), grid.size)
-        self.content = pad_to(images.to_network(content01).astype(np.float32), grid.size)
+        self.content = network_canvas(content01, grid.size)
         window = grid.tiles(0)[0].shape
         self.net = loss_net(window)
         # one forward net for both: the style layers' features first, then the content layers'
@@ -179,7 +188,7 @@ class TiledLevel:
         blended: List[np.ndarray] = []
         for style01, w in styles:
             grid = grid_for(cfg, style01.shape[:2], self.grid.tile)
-            style_np = pad_to(images.to_network(style01).astype(np.float32), grid.size)
+            style_np = network_canvas(style01, grid.size)
             shape = grid.tiles(0)[0].shape
             if shape not in nets:
                 nets[shape] = FeatureNet(params, shape, self.ctx, cfg.style_layer_list, cfg.pooling)

@@ -58,6 +58,7 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
     with stop_on_signals() as stop:
         for index in range(first, len(sizes)):
             size, grid = sizes[index], grids[index]
+            level = None  # the previous level's arrays and networks go before this level's are made
             content01 = images.resize01(inputs.content, size)
             styles = [(style_at_scale(cfg, s, size, content01, whole=False), w)
                       for s, w in zip(inputs.styles, cfg.blend_weights())]
@@ -70,6 +71,7 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
             level = TiledLevel(cfg, params, ctx, grid, size, content01, styles, start,
                                lambda window: engine.loss_net(cfg, window),
                                lambda ex, head, x, n=len(cfg.style_layer_list): make_loop(cfg, ex, head, x, ctx, n))
+            del content01, styles, start  # the level keeps its own float32 copies; the end reads the content again
             if state is not None and index == first:
                 checkpoint.apply(level, state, saved)
                 log.info("resuming level %d at pass %d, tile %d", index + 1, level.pass_index + 1,
@@ -87,7 +89,7 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
                 try:
                     ep = level.visit(stop, on_epoch, history)
                 except NumericalFailure as exc:
-                    _, out = save_final(cfg, level.image(), content01)
+                    _, out = save_final(cfg, level.image(), images.resize01(inputs.content, size))
                     raise NumericalFailure(f"{exc}; kept the image before that tile{' in ' + out if out else ''}")
                 progress.log(f"level {index + 1} pass {p}/{level.passes} tile {t}/{n}: {ep.epoch} epochs  "
                              f"change {ep.eps:.5f}  style {ep.style_loss:.4g}  content {ep.content_loss:.4g}  "
@@ -107,7 +109,7 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
     if progress:
         progress.close()
 
-    final, out = save_final(cfg, img, content01)
+    final, out = save_final(cfg, img, images.resize01(inputs.content, level.size))
     if stopped == "interrupted":
         raise interrupted(stop, level.position(), out, ckpt)
     epochs = sum(1 for _ in history)

@@ -15,14 +15,15 @@ feathered (:func:`nstyle.tiles.blend`). All windows of a level have one size, so
   2.2x the untiled objective at 1200x800.) A level that fits one window needs none of this and is the untiled run.
   Content targets are the window's own features.
 - Optimiser state: NAG's momentum and Adam's two moments are per pixel, so they live in full-size arrays beside
-  the canvas and are split and blended like the image (NAG: 1 extra canvas, Adam: 2, float32: 12 and 24 bytes per
-  pixel, twice that with their copies from the start of the pass; 288 / 576 MB at 4000x3000); the epoch counter (learning-rate schedule, Adam's bias correction) is the
+  the canvas (NAG: 1 extra canvas, Adam: 2; float32: 12 and 24 bytes per pixel, 144 / 288 MB at 4000x3000); a
+  visit's state is feathered into them (:func:`nstyle.tiles.feather_in`: a weighted mean with what is there, no
+  copy from the start of the pass). The epoch counter (learning-rate schedule, Adam's bias correction) is the
   tile's own count. L-BFGS's curvature pairs are per window (2 x history x window floats, 300 MB at 640 px with
   history 10) and cannot be kept for every tile, so each visit starts a fresh L-BFGS.
 - A canvas side longer than the tile is padded (reflected) to a multiple of the network's stride so that every
   window's pooling grid lines up with the whole canvas's; the padding is cut off at the end.
-- Interrupts and checkpoints: a signal stops the current visit after its epoch; the canvas, the optimiser arrays,
-  their copies from the start of the pass (:func:`nstyle.tiles.blend` needs them) and the unfinished visit's loop
+- Interrupts and checkpoints: a signal stops the current visit after its epoch; the canvas and its copy from the
+  start of the pass (:func:`nstyle.tiles.blend` needs it), the optimiser arrays and the unfinished visit's loop
   state are saved in ``checkpoint.npz`` with the pass and tile to continue from, so a resumed run ends at the same
   picture and Ctrl-C never waits for more than one epoch.
 """
@@ -40,7 +41,7 @@ from .config import Config
 from .errors import NumericalFailure
 from .interrupts import StopRequest
 from .loop import Epoch, NAGLoop
-from .tiles import Grid, Tile, blend, margin_for, padded, split
+from .tiles import Grid, Tile, blend, feather_in, margin_for, padded, split
 from .tiles import seam_ratio as seam_ratio_at
 
 log = logging.getLogger("nstyle")
@@ -156,7 +157,6 @@ class TiledLevel:
         self.opt_state: Optional[np.ndarray] = None  # K x 1x3xHxW, created by the first NAG/Adam visit
         self.pass_index, self.tile_index, self.epochs = 0, 0, 0
         self.pass_start = self.canvas.copy()  # the canvas (and optimiser arrays) when the current pass began
-        self.state_start: Optional[np.ndarray] = None
         self.calm_tiles = 0  # tiles of the current pass that met the stopping rule
         self.last_epoch: Optional[Epoch] = None
         self.converged = False  # every tile of a pass met the stopping rule
@@ -256,7 +256,7 @@ class TiledLevel:
         blend(self.canvas, self.pass_start, tile, img.asnumpy())
         if carried:
             for k, array in enumerate(loop._state_arrays()):
-                blend(self.opt_state[k], self.state_start[k], tile, array.asnumpy())
+                feather_in(self.opt_state[k], tile, array.asnumpy())
         self.tile_index += 1
         if self.tile_index == len(self.tiles):
             self._end_pass()
@@ -275,7 +275,6 @@ class TiledLevel:
         arrays = loop._state_arrays()
         if self.opt_state is None:
             self.opt_state = np.zeros((len(arrays),) + self.canvas.shape, np.float32)
-            self.state_start = self.opt_state.copy()
         loop.load_state({"image": window, "old_image": window,
                          "optimizer_state": np.stack([split(s, tile) for s in self.opt_state]),
                          "epoch": np.int64(done_before), "num_update": np.int64(done_before),
@@ -286,8 +285,6 @@ class TiledLevel:
         self.pass_index, self.tile_index, self.calm_tiles = self.pass_index + 1, 0, 0
         self.pass_start = self.canvas.copy()
         self.picture_per_position = None
-        if self.opt_state is not None:
-            self.state_start = self.opt_state.copy()
         if all_calm:
             self.converged = True
             self.pass_index = self.passes  # every tile met the stopping rule: the level is done
@@ -305,7 +302,7 @@ class TiledLevel:
                  "tile": np.int64(self.grid.tile), "tiled_epochs": np.int64(self.epochs),
                  "converged": np.int64(self.converged)}
         if self.opt_state is not None:
-            state["opt_state"], state["state_start"] = self.opt_state, self.state_start
+            state["opt_state"] = self.opt_state
         return dict(state, **self.partial)
 
     def load_state(self, state: Dict[str, np.ndarray]) -> None:
@@ -328,7 +325,6 @@ class TiledLevel:
             self.opt_state = np.array(state["opt_state"], np.float32)
             if self.opt_state.shape[1:] != self.canvas.shape:
                 raise ValueError(f"opt_state is {self.opt_state.shape}")
-            self.state_start = fitting("state_start", self.opt_state.shape)
         self.partial = {k: v for k, v in state.items() if k.startswith(("visit_", PARTIAL))}
         self.picture_per_position = None  # recomputed from pass_start
 

@@ -206,6 +206,15 @@ def blend(canvas: np.ndarray, start: np.ndarray, tile: Tile, values: np.ndarray)
     view[...] = np.where(w == 1.0, values, moved)
 
 
+def feather_in(array: np.ndarray, tile: Tile, values: np.ndarray) -> None:
+    """Write one tile's ``values`` into ``array`` by its weight: ``w * values + (1 - w) * array[window]`` (copied
+    where ``w`` is 1; any leading axes). For per-pixel optimiser state, which needs no copy from the start of the pass:
+    a moment estimate only has to be near the pixel's, not a partition of unity over the pass."""
+    w = tile.weight
+    view = array[(Ellipsis,) + tile.window]
+    view[...] = np.where(w == 1.0, values, w * values + (1.0 - w) * view)
+
+
 def merge(canvas: np.ndarray, tiles: Sequence[Tile], values: Sequence[np.ndarray]) -> np.ndarray:
     """Blend every tile's values into a copy of ``canvas`` in order, as one pass does."""
     out = np.array(canvas)

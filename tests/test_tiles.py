@@ -97,3 +97,21 @@ def test_a_written_tile_leaves_no_step_where_its_weight_ends():
     column = canvas[0, :, 0]
     assert column[lo:hi - 2 * grid.feather].min() == 1 and column[hi:].max() == 0
     assert np.abs(np.diff(column)).max() <= 1.0 / (2 * grid.feather) + 1e-12
+
+
+def test_feather_in_is_the_weighted_mean_with_what_is_there():
+    """Optimiser state goes back as ``w * new + (1 - w) * old``: copied where w is 1, kept where w is 0."""
+    grid = Grid((400, 560), 256, 64)
+    tile = grid.tiles(1)[4]
+    old = np.random.RandomState(0).normal(size=(2, 1, 3) + grid.size)
+    new = np.random.RandomState(1).normal(size=(2, 1, 3) + tile.shape)
+    got = old.copy()
+    tiles.feather_in(got, tile, new)
+    w = tile.weight
+    inside = got[(Ellipsis,) + tile.window]
+    np.testing.assert_allclose(inside, w * new + (1 - w) * old[(Ellipsis,) + tile.window], rtol=1e-12)
+    assert np.array_equal(inside[..., w == 1.0], new[..., w == 1.0])
+    assert (w == 1.0).any() and (w == 0.0).any() and ((w > 0) & (w < 1)).any()
+    outside = np.ones(grid.size, bool)
+    outside[tile.window] = False
+    assert np.array_equal(got[..., outside], old[..., outside])

@@ -130,17 +130,18 @@ def layer_strides(cfg: Config) -> List[int]:
 class TiledLevel:
     """One level of a run, optimised tile by tile on a full-size host canvas.
 
-    ``start``: the level's start image, ``1x3xHxW`` network space, float32. ``styles``: each style image
+    ``start``: the level's start image, ``1x3xHxW`` network space, float32. ``content``: the content at the
+    level's size as :func:`network_canvas` makes it (padded to the grid). ``styles``: each style image
     (0..1 ``HxWx3``) at this level's scale, with its blend weight. ``make_loop(executor, head, img)`` builds the
     optimiser loop on one window.
     """
 
     def __init__(self, cfg: Config, params: Dict[str, np.ndarray], ctx: mx.Context, grid: Grid,
-                 size: Tuple[int, int], content01: np.ndarray, styles: Sequence[Tuple[np.ndarray, float]],
+                 size: Tuple[int, int], content: np.ndarray, styles: Sequence[Tuple[np.ndarray, float]],
                  start: np.ndarray, loss_net, make_loop) -> None:
         self.cfg, self.grid, self.size, self.ctx = cfg, grid, tuple(size), ctx
         self.canvas = pad_to(np.asarray(start, np.float32), grid.size)
-        self.content = network_canvas(content01, grid.size)
+        self.content = content
         window = grid.tiles(0)[0].shape
         self.net = loss_net(window)
         # one forward net for both: the style layers' features first, then the content layers'

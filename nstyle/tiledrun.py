@@ -21,7 +21,7 @@ from .loop import Epoch, make_loop, start_image
 from .outcome import Result, interrupted, prepare_output, save_final
 from .progress import Progress
 from .pyramid import tiled_levels
-from .tiled import TiledLevel, grid_for
+from .tiled import TiledLevel, grid_for, network_canvas
 
 log = logging.getLogger("nstyle")
 
@@ -59,19 +59,22 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
         for index in range(first, len(sizes)):
             size, grid = sizes[index], grids[index]
             level = None  # the previous level's arrays and networks go before this level's are made
+            # one print-size array at a time: the start, then the content (kept as the level's float32 canvas),
+            # then the styles
+            if img is not None:
+                start = start_image(cfg, inputs, size, None, ctx, mx.nd.array(img, ctx)).asnumpy()
             content01 = images.resize01(inputs.content, size)
+            if img is None:
+                start = (start_image(cfg, inputs, size, images.to_network(content01), ctx, None).asnumpy()
+                         if state is None else np.zeros((1, 3) + size, np.float32))  # resumed: the checkpoint's
             styles = [(style_at_scale(cfg, s, size, content01, whole=False), w)
                       for s, w in zip(inputs.styles, cfg.blend_weights())]
-            if img is None and state is None:
-                start = start_image(cfg, inputs, size, images.to_network(content01), ctx, None).asnumpy()
-            elif img is None:
-                start = np.zeros((1, 3) + size, np.float32)  # replaced by the checkpoint's canvas
-            else:
-                start = start_image(cfg, inputs, size, None, ctx, mx.nd.array(img, ctx)).asnumpy()
-            level = TiledLevel(cfg, params, ctx, grid, size, content01, styles, start,
+            content = network_canvas(content01, grid.size)
+            del content01  # the end reads the content again
+            level = TiledLevel(cfg, params, ctx, grid, size, content, styles, start,
                                lambda window: engine.loss_net(cfg, window),
                                lambda ex, head, x, n=len(cfg.style_layer_list): make_loop(cfg, ex, head, x, ctx, n))
-            del content01, styles, start  # the level keeps its own float32 copies; the end reads the content again
+            del content, styles, start
             if state is not None and index == first:
                 checkpoint.apply(level, state, saved)
                 log.info("resuming level %d at pass %d, tile %d", index + 1, level.pass_index + 1,

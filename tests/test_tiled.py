@@ -81,7 +81,7 @@ def test_a_windows_style_gradient_is_the_whole_pictures(synthetic_params):
     start, content = smooth_image(*size, seed=4), smooth_image(*size, seed=5)
     style01 = np.clip(smooth_image(144, 144, seed=6)[0].transpose(1, 2, 0) / 255 + 0.5, 0, 1)
     grid = tiled.grid_for(cfg, size, 64)
-    level = tiled.TiledLevel(cfg, synthetic_params, mx.cpu(), grid, size, content[0].transpose(1, 2, 0) / 255 + 0.5,
+    level = tiled.TiledLevel(cfg, synthetic_params, mx.cpu(), grid, size, tiled.pad_to(content, grid.size),
                              [(style01, 1.0)], start, lambda window: LossNet(synthetic_params, window, mx.cpu(),
                                                                               cfg.style_layer_list,
                                                                               cfg.content_layer_list), None)

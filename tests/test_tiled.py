@@ -155,6 +155,19 @@ def test_tiled_run_has_no_seams(weights_file, images, tmp_path):
     assert tiled.seam_ratio(stepped, grid, tiled.PASSES) > 1.10
 
 
+def interrupted_run(cfg, at):
+    """Run ``cfg`` with a SIGINT sent during its ``at``-th epoch; the Interrupted it raised and the epochs seen."""
+    calls = []
+
+    def interrupt(ep):
+        calls.append(ep)
+        if len(calls) == at:
+            os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(Interrupted) as info:
+        api.run(cfg, on_epoch=interrupt)
+    return info, calls
+
+
 @pytest.mark.parametrize("optimizer", ["adam", "nag"])
 @pytest.mark.parametrize("at, where", [
     (8 + 4 * 2 + 1, "in tile 5/9 of pass 1/4 (epoch 1 of 2)"),  # coarse level (8 epochs), 4 tiles x 2, then 1
@@ -165,14 +178,7 @@ def test_interrupt_and_resume_mid_visit_equals_an_uninterrupted_run(weights_file
     """A signal stops the run after the current epoch, also inside a tile visit; --resume ends at the same picture."""
     kw = dict(max_long_edge=128, tile_size=96, max_num_epochs=8 if at > 3 else 32, optimizer=optimizer, **SMALL)
     whole = api.run(run_cfg(weights_file, images, tmp_path / "a", **kw))
-    calls = []
-
-    def interrupt(ep):
-        calls.append(ep)
-        if len(calls) == at:
-            os.kill(os.getpid(), signal.SIGINT)
-    with pytest.raises(Interrupted) as info:
-        api.run(run_cfg(weights_file, images, tmp_path / "b", **kw), on_epoch=interrupt)
+    info, calls = interrupted_run(run_cfg(weights_file, images, tmp_path / "b", **kw), at)
     assert info.value.code == 130 and where in str(info.value)
     assert len(calls) == at  # stopped after the epoch in which the signal came
     assert os.path.exists(tmp_path / "b" / "checkpoint.npz")
@@ -193,14 +199,7 @@ def test_interrupt_and_resume_mid_visit_equals_an_uninterrupted_run(weights_file
 def test_a_tiled_checkpoint_that_does_not_fit_is_refused(weights_file, images, tmp_path, damage):
     """A checkpoint with the right settings hash but arrays or positions this run does not have: one line."""
     kw = dict(max_long_edge=128, tile_size=96, max_num_epochs=8, optimizer="adam", **SMALL)
-    calls = []
-
-    def interrupt(ep):
-        calls.append(ep)
-        if len(calls) == 8 + 4 * 2 + 1:
-            os.kill(os.getpid(), signal.SIGINT)
-    with pytest.raises(Interrupted):
-        api.run(run_cfg(weights_file, images, tmp_path, **kw), on_epoch=interrupt)
+    interrupted_run(run_cfg(weights_file, images, tmp_path, **kw), 8 + 4 * 2 + 1)
     path = str(tmp_path / "checkpoint.npz")
     with np.load(path) as data:
         state = {k: data[k] for k in data.files}

@@ -2,7 +2,8 @@
 tiled; at the comparison sizes also the objective of both pictures evaluated on the whole picture.
 
     python bench/hires.py --sizes 1200x800 2400x1600 4000x3000 --tile-size 512 --compare 1200x800 \\
-        [--epochs 100] [--multires 2] [--optimizer nag] [--init noise] [--weights model/vgg19.params] [--keep DIR]
+        [--epochs 100] [--multires 2] [--optimizer nag] [--init noise] [--weights model/vgg19.params] [--keep DIR] \\
+        [--modes untiled tiled]
 
 The seam metric (``nstyle.tiles.seam_ratio``, also asserted in ``tests/test_tiled.py``) is the mean gradient
 magnitude within 1 px of the tile cuts over that elsewhere, the pass furthest from 1; the untiled row gives it along
@@ -50,6 +51,8 @@ def main() -> int:
     ap.add_argument("--content", default=CONTENT)
     ap.add_argument("--style", default=STYLE)
     ap.add_argument("--keep", default=None, help="folder to keep the output pictures in (16-bit PNG)")
+    ap.add_argument("--modes", nargs="+", choices=["untiled", "tiled"], default=["untiled", "tiled"],
+                    help="which runs to make at each size")
     a = ap.parse_args()
     sys.path.insert(0, ROOT)
     from nstyle import resources
@@ -71,7 +74,7 @@ def main() -> int:
             have = resources.available_bytes()
             fits = have is None or resources.estimate_bytes((height, width)) <= have
             outputs = {}
-            for mode in ("untiled", "tiled"):
+            for mode in a.modes:
                 if mode == "untiled" and not fits:
                     rows.append({"size": spec, "mode": "untiled", "peak RSS (MB)": "does not fit"})
                     print_last_row(rows)

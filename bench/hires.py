@@ -7,7 +7,8 @@ tiled; at the comparison sizes also the objective of both pictures evaluated on 
 
 The seam metric (``nstyle.tiles.seam_ratio``, also asserted in ``tests/test_tiled.py``) is the mean gradient
 magnitude within 1 px of the tile cuts over that elsewhere, the pass furthest from 1; the untiled row gives it along
-the same lines as the reference for the picture's own content. Sizes are WxH of the output: the content is
+the same lines, and every row gives the photo's own (the content resized to the output) along them, as references
+for what the picture's content gives there. Sizes are WxH of the output: the content is
 cropped at its centre to that aspect ratio and resized (upsampled if needed) to that long edge. Untiled runs are
 skipped where nstyle's memory estimate exceeds the memory available. Each run is a fresh process. Without
 ``--weights`` seeded synthetic weights are used (memory and seams are meaningful, the pictures are not).
@@ -19,22 +20,35 @@ import os
 import sys
 import tempfile
 
+import numpy as np
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import (CONTENT, ROOT, STYLE, crop_to, print_last_row, print_machine, print_table, run_flags,  # noqa: E402
                     run_json, synthetic_weights)
 
 
-def seams(path: str, args: list, tile: int) -> float:
-    """The seam metric of a saved picture along the cuts a ``tile`` run makes (for an untiled picture: the same
-    lines, the reference for what the picture's own content gives)."""
-    import cv2
-
+def seams(rgb: np.ndarray, args: list, tile: int) -> float:
+    """The seam metric of an ``HxWx3`` picture along the cuts a ``tile`` run makes (for an untiled picture or the
+    photo: the same lines, the reference for what the picture's own content gives there)."""
     from nstyle import cli, tiled
 
-    rgb = cv2.imread(path, cv2.IMREAD_UNCHANGED)[:, :, ::-1].astype(float)
     cfg = cli.config_from_args(cli.build_parser().parse_args(args))
     return tiled.seam_ratio(rgb, tiled.grid_for(cfg, rgb.shape[:2], tile), tiled.PASSES)
+
+
+def saved_picture(path: str) -> np.ndarray:
+    """A saved output (8 or 16 bit) as float RGB."""
+    import cv2
+
+    return cv2.imread(path, cv2.IMREAD_UNCHANGED)[:, :, ::-1].astype(float)
+
+
+def photo(content: str, shape: tuple) -> np.ndarray:
+    """The content photo as the run sees it at the output's ``shape`` (nstyle's own reading and resizing)."""
+    from nstyle import images
+
+    return images.resize01(images.read_image(content), shape[:2])
 
 
 def main() -> int:
@@ -80,12 +94,15 @@ def main() -> int:
                     print_last_row(rows)
                     continue
                 out = os.path.join(keep, f"{spec}-{mode}.png")
-                extra = ["--tile-size", str(a.tile_size)] if mode == "tiled" else ["--tile-size", "100000"]
+                tile = a.tile_size
+                extra = ["--tile-size", str(tile)] if mode == "tiled" else ["--tile-size", "100000"]
                 r = run_json("_hires_probe.py", base + extra + ["--output", out])
                 outputs[mode] = out
                 rows.append({"size": spec, "mode": mode if mode == "untiled" else f"tiled {a.tile_size}",
                              "peak RSS (MB)": f"{r['peak_mb']:.0f}", "wall (s)": f"{r['wall']:.0f}",
-                             "epochs": r["epochs"], "seam metric": f"{seams(out, base, a.tile_size):.3f}"})
+                             "epochs": r["epochs"],
+                             "seam metric": f"{seams(saved_picture(out), base, tile):.3f}",
+                             "photo's seam metric": f"{seams(photo(a.content, (height, width)), base, tile):.3f}"})
                 print_last_row(rows)
             if spec in a.compare and len(outputs) == 2:
                 ev = run_json("_objective_probe.py", base + ["--", outputs["untiled"], outputs["tiled"]])
@@ -94,7 +111,8 @@ def main() -> int:
                 rows.append({"size": spec, "mode": "tiled / untiled", "objective ratio": f"{f_t / f_u:.3f}",
                              "wall (s)": f"{wall[1] / wall[0]:.2f}x"})
                 print_last_row(rows)
-    columns = ["size", "mode", "peak RSS (MB)", "wall (s)", "epochs", "seam metric", "objective ratio"]
+    columns = ["size", "mode", "peak RSS (MB)", "wall (s)", "epochs", "seam metric", "photo's seam metric",
+               "objective ratio"]
     print_table([{c: r.get(c, "") for c in columns} for r in rows])
     return 0
 

@@ -44,9 +44,9 @@ def prepare_output(cfg: Config) -> None:
             raise NStyleError(f"output directory {d} is not writable")
 
 
-def finish(cfg: Config, x: np.ndarray, content01: np.ndarray) -> np.ndarray:
+def finish(cfg: Config, x: np.ndarray, content01: Optional[np.ndarray]) -> np.ndarray:
     """Network image -> uint8 RGB (uint16 with ``--bit-depth 16``), with the content's chroma when
-    ``--preserve-color luminance``."""
+    ``--preserve-color luminance`` (the only use of ``content01``; None without it)."""
     if cfg.bit_depth == 16:
         rgb16 = images.unprocess(np.asarray(x, np.float64))
         if cfg.preserve_color == "luminance":
@@ -59,7 +59,7 @@ def finish(cfg: Config, x: np.ndarray, content01: np.ndarray) -> np.ndarray:
     return rgb
 
 
-def save_final(cfg: Config, x: np.ndarray, content01: np.ndarray) -> Tuple[np.ndarray, Optional[str]]:
+def save_final(cfg: Config, x: np.ndarray, content01: Optional[np.ndarray]) -> Tuple[np.ndarray, Optional[str]]:
     """:func:`finish` ``x`` and write it where ``cfg`` says (if anywhere); the picture and its path."""
     final = finish(cfg, x, content01)
     out = cfg.final_path()

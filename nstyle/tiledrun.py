@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 import mxnet as mx
 import numpy as np
@@ -27,6 +27,12 @@ log = logging.getLogger("nstyle")
 
 #: Seconds between checkpoints written while a level runs (also written after every pass and on a signal).
 CHECKPOINT_SECONDS = 120.0
+
+
+def content_for_finish(cfg: Config, inputs: images.Inputs, size: Tuple[int, int]) -> Optional[np.ndarray]:
+    """The content at the output's ``size`` (0..1) if the end needs it (``--preserve-color luminance``), else None:
+    at print size it is one more picture-sized float64 array."""
+    return images.resize01(inputs.content, size) if cfg.preserve_color == "luminance" else None
 
 
 def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
@@ -92,7 +98,7 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
                 try:
                     ep = level.visit(stop, on_epoch, history)
                 except NumericalFailure as exc:
-                    _, out = save_final(cfg, level.image(), images.resize01(inputs.content, size))
+                    _, out = save_final(cfg, level.image(), content_for_finish(cfg, inputs, size))
                     raise NumericalFailure(f"{exc}; kept the image before that tile{' in ' + out if out else ''}")
                 progress.log(f"level {index + 1} pass {p}/{level.passes} tile {t}/{n}: {ep.epoch} epochs  "
                              f"change {ep.eps:.5f}  style {ep.style_loss:.4g}  content {ep.content_loss:.4g}  "
@@ -112,9 +118,11 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
     if progress:
         progress.close()
 
-    final, out = save_final(cfg, img, images.resize01(inputs.content, level.size))
+    at = level.position()
+    level = None  # its networks and print-size arrays go before the end makes its copies of the picture
+    final, out = save_final(cfg, img, content_for_finish(cfg, inputs, size))
     if stopped == "interrupted":
-        raise interrupted(stop, level.position(), out, ckpt)
+        raise interrupted(stop, at, out, ckpt)
     epochs = sum(1 for _ in history)
     if not cfg.quiet:
         log.info("wrote %s after %d tile epochs (%s)", out or "nothing", epochs, stopped)

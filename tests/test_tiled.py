@@ -12,6 +12,7 @@ from scipy.ndimage import gaussian_filter
 
 import nstyle
 from nstyle import api, checkpoint, cli, images, losses, resources, tiled, tiledrun, tiles
+from nstyle.color import luminance_transfer
 from nstyle.config import Config
 from nstyle.errors import Interrupted, NStyleError
 from nstyle.model import LossNet
@@ -245,6 +246,23 @@ def test_16_bit_output_keeps_the_float_image(weights_file, images, tmp_path, ext
     as8 = saved.astype(np.float64) / 257.0
     assert np.all(as8 - r8.image >= -0.5) and np.all(as8 - r8.image < 1.0 + 0.5 / 257)  # 8 bits truncate
     assert len(np.unique(saved)) > 4 * len(np.unique(r8.image))
+
+
+def test_preserve_color_luminance_gives_the_tiled_picture_the_contents_chroma(weights_file, images):
+    """The end of a tiled run reads the content only for --preserve-color luminance, at the output's size."""
+    kw = dict(max_num_epochs=3, init="content", bit_depth=16, **SMALL)
+    plain = tiledrun.run_tiled(run_cfg(weights_file, images, **kw), 48, api.Engine(),
+                               api.read_inputs(run_cfg(weights_file, images, **kw)), None, 0.0)
+    cfg = run_cfg(weights_file, images, preserve_color="luminance", **kw)
+    kept = tiledrun.run_tiled(cfg, 48, api.Engine(), api.read_inputs(cfg), None, 0.0)
+    read = nstyle.images  # the fixture "images" hides the module here
+    content = read.resize01(read.read_image(cfg.content_image), plain.image.shape[:2]) * 255.0
+    assert kept.image.shape == plain.image.shape
+    want = luminance_transfer(plain.image / 257.0, content)
+    inside = ((want > 0.5) & (want < 254.5)).all(axis=-1)  # where the 16-bit end did not clip
+    assert inside.mean() > 0.5
+    np.testing.assert_allclose((kept.image / 257.0)[inside], want[inside], atol=0.01)
+    assert np.abs(plain.image / 257.0 - want)[inside].max() > 5  # the chroma did change
 
 
 def test_16_bit_needs_png_or_tiff(tmp_path, capsys):

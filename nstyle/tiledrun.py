@@ -85,6 +85,7 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
                 checkpoint.apply(level, state, saved)
                 log.info("resuming level %d at pass %d, tile %d", index + 1, level.pass_index + 1,
                          level.tile_index + 1)
+                state = None  # the level holds its own copies (at print size the checkpoint's arrays are GBs)
             if progress is not None:
                 progress.close()
             progress = Progress(level.visits, quiet=cfg.quiet, label="tile")

@@ -88,21 +88,21 @@ def main() -> int:
             have = resources.available_bytes()
             fits = have is None or resources.estimate_bytes((height, width)) <= have
             outputs = {}
+            photo_seams = f"{seams(photo(a.content, (height, width)), base, a.tile_size):.3f}"  # the same for both
             for mode in a.modes:
                 if mode == "untiled" and not fits:
                     rows.append({"size": spec, "mode": "untiled", "peak RSS (MB)": "does not fit"})
                     print_last_row(rows)
                     continue
                 out = os.path.join(keep, f"{spec}-{mode}.png")
-                tile = a.tile_size
-                extra = ["--tile-size", str(tile)] if mode == "tiled" else ["--tile-size", "100000"]
+                extra = ["--tile-size", str(a.tile_size)] if mode == "tiled" else ["--tile-size", "100000"]
                 r = run_json("_hires_probe.py", base + extra + ["--output", out])
                 outputs[mode] = out
                 rows.append({"size": spec, "mode": mode if mode == "untiled" else f"tiled {a.tile_size}",
                              "peak RSS (MB)": f"{r['peak_mb']:.0f}", "wall (s)": f"{r['wall']:.0f}",
                              "epochs": r["epochs"],
-                             "seam metric": f"{seams(saved_picture(out), base, tile):.3f}",
-                             "photo's seam metric": f"{seams(photo(a.content, (height, width)), base, tile):.3f}"})
+                             "seam metric": f"{seams(saved_picture(out), base, a.tile_size):.3f}",
+                             "photo's seam metric": photo_seams})
                 print_last_row(rows)
             if spec in a.compare and len(outputs) == 2:
                 ev = run_json("_objective_probe.py", base + ["--", outputs["untiled"], outputs["tiled"]])

@@ -251,8 +251,8 @@ def test_16_bit_output_keeps_the_float_image(weights_file, images, tmp_path, ext
 def test_preserve_color_luminance_gives_the_tiled_picture_the_contents_chroma(weights_file, images):
     """The end of a tiled run reads the content only for --preserve-color luminance, at the output's size."""
     kw = dict(max_num_epochs=3, init="content", bit_depth=16, **SMALL)
-    plain = tiledrun.run_tiled(run_cfg(weights_file, images, **kw), 48, api.Engine(),
-                               api.read_inputs(run_cfg(weights_file, images, **kw)), None, 0.0)
+    base = run_cfg(weights_file, images, **kw)
+    plain = tiledrun.run_tiled(base, 48, api.Engine(), api.read_inputs(base), None, 0.0)
     cfg = run_cfg(weights_file, images, preserve_color="luminance", **kw)
     kept = tiledrun.run_tiled(cfg, 48, api.Engine(), api.read_inputs(cfg), None, 0.0)
     read = nstyle.images  # the fixture "images" hides the module here

@@ -44,14 +44,26 @@ def prepare_output(cfg: Config) -> None:
             raise NStyleError(f"output directory {d} is not writable")
 
 
-def finish(cfg: Config, x: np.ndarray, content01: Optional[np.ndarray]) -> np.ndarray:
+BAND_ROWS = 256  # rows a 16-bit end converts at a time: its float64 copies stay a band's size, not the picture's
+
+
+def finish(cfg: Config, x: np.ndarray, content01: Optional[np.ndarray], band_rows: int = BAND_ROWS) -> np.ndarray:
     """Network image -> uint8 RGB (uint16 with ``--bit-depth 16``), with the content's chroma when
-    ``--preserve-color luminance`` (the only use of ``content01``; None without it)."""
+    ``--preserve-color luminance`` (the only use of ``content01``; None without it).
+
+    The 16-bit end works in bands of ``band_rows`` rows (every step is per pixel, so the values do not depend on it):
+    at 4000x3000 the whole picture in float64 would take several hundred MB at the end of a run tiled to stay small."""
     if cfg.bit_depth == 16:
-        rgb16 = images.unprocess(np.asarray(x, np.float64))
-        if cfg.preserve_color == "luminance":
-            rgb16 = color.luminance_transfer(rgb16, content01 * 255.0)
-        return images.to_16bit(rgb16)
+        x = np.asarray(x)
+        height = x.shape[-2]
+        out = np.empty((height, x.shape[-1], 3), np.uint16)
+        for top in range(0, height, band_rows):
+            rows = slice(top, top + band_rows)
+            rgb16 = images.unprocess(np.asarray(x[..., rows, :], np.float64))
+            if cfg.preserve_color == "luminance":
+                rgb16 = color.luminance_transfer(rgb16, content01[rows] * 255.0)
+            out[rows] = images.to_16bit(rgb16)
+        return out
     rgb = images.postprocess(x)
     if cfg.preserve_color == "luminance":
         mixed = color.luminance_transfer(rgb.astype(np.float64), content01 * 255.0)

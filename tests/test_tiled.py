@@ -265,6 +265,26 @@ def test_preserve_color_luminance_gives_the_tiled_picture_the_contents_chroma(we
     assert np.abs(plain.image / 257.0 - want)[inside].max() > 5  # the chroma did change
 
 
+@pytest.mark.parametrize("preserve_color", [None, "luminance"])
+def test_16_bit_end_in_bands_equals_the_whole_picture_at_once(preserve_color):
+    """outcome.finish converts a 16-bit picture band by band to bound its memory; every value is as in one piece."""
+    from nstyle import outcome
+
+    rng = np.random.RandomState(3)
+    x = rng.uniform(-140, 150, (1, 3, 29, 17)).astype(np.float32)  # some samples clip at both ends
+    content01 = rng.uniform(0, 1, (29, 17, 3))
+    cfg = Config(bit_depth=16, preserve_color=preserve_color)
+    whole = outcome.finish(cfg, x, content01, band_rows=29)
+    rgb = images.unprocess(x.astype(np.float64))
+    if preserve_color:
+        rgb = luminance_transfer(rgb, content01 * 255.0)
+    assert np.array_equal(whole, images.to_16bit(rgb))
+    assert whole.dtype == np.uint16 and whole.shape == (29, 17, 3)
+    assert whole.min() == 0 and whole.max() == 65535 and len(np.unique(whole)) > 1000
+    for band_rows in (1, 4, 10, 28):
+        assert np.array_equal(outcome.finish(cfg, x, content01, band_rows=band_rows), whole), band_rows
+
+
 def test_16_bit_needs_png_or_tiff(tmp_path, capsys):
     status = cli.main(["--bit-depth", "16", "--output", str(tmp_path / "x.jpg")])
     assert status == 2 and "16-bit output needs a .png or .tif file" in capsys.readouterr().err

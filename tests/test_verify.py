@@ -299,8 +299,15 @@ def test_a_file_the_server_lacks_leaves_a_non_zero_exit(project):
 @pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_interrupted_download_leaves_no_partial_file(project, sig, status):
     script = os.path.relpath(project.root / "download.sh", project.elsewhere)
-    proc = subprocess.Popen([script], cwd=project.elsewhere, env=project.env(FAKE_MODE="hang"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    # As at a terminal, where SIGINT is not ignored. A test run started in the background by a non-interactive shell
+    # (`cmd &`) inherits SIGINT ignored, and a signal ignored on entry stays ignored in download.sh and its downloader
+    # (POSIX sh cannot trap it), so that run waited 60 s here. Python's own handler becomes the default at exec.
+    ignored_or_not = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([script], cwd=project.elsewhere, env=project.env(FAKE_MODE="hang"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    finally:
+        signal.signal(signal.SIGINT, ignored_or_not)
     try:
         deadline = time.monotonic() + 30
         while not os.path.exists(f"{project.log}.started") and time.monotonic() < deadline:

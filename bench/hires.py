@@ -51,6 +51,13 @@ def photo(content: str, shape: tuple) -> np.ndarray:
     return images.resize01(images.read_image(content), shape[:2])
 
 
+def size_flags(a: argparse.Namespace, weights: str, size: tuple, work: str) -> list:
+    """The CLI flags of a run at ``size`` (W, H) with ``a``'s epochs, levels, optimiser and start; 16-bit output."""
+    return run_flags(a, weights) + [
+        "--max-long-edge", str(max(size)), "--max-num-epochs", str(a.epochs), "--multires", str(a.multires),
+        "--optimizer", a.optimizer, "--init", a.init, "--bit-depth", "16", "--output-dir", work]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", nargs="+", default=["1200x800", "2400x1600", "4000x3000"])
@@ -81,10 +88,7 @@ def main() -> int:
         for spec in a.sizes:
             width, height = (int(v) for v in spec.lower().split("x"))
             a.content = crop_to(content, tmp, (width, height))
-            base = run_flags(a, w) + [
-                    "--max-long-edge", str(max(width, height)), "--max-num-epochs", str(a.epochs),
-                    "--multires", str(a.multires), "--optimizer", a.optimizer, "--init", a.init, "--bit-depth", "16",
-                    "--output-dir", os.path.join(tmp, "work")]
+            base = size_flags(a, w, (width, height), os.path.join(tmp, "work"))
             have = resources.available_bytes()
             fits = have is None or resources.estimate_bytes((height, width)) <= have
             outputs = {}

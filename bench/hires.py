@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import (CONTENT, ROOT, STYLE, crop_to, print_last_row, print_machine, print_table, run_flags,  # noqa: E402
+from common import (ROOT, add_input_flags, crop_to, print_last_row, print_machine, print_table, run_flags,  # noqa: E402
                     run_json, synthetic_weights)
 
 
@@ -69,8 +69,7 @@ def main() -> int:
     ap.add_argument("--optimizer", default="nag")
     ap.add_argument("--init", default="noise")
     ap.add_argument("--weights", default=None)
-    ap.add_argument("--content", default=CONTENT)
-    ap.add_argument("--style", default=STYLE)
+    add_input_flags(ap)
     ap.add_argument("--keep", default=None, help="folder to keep the output pictures in (16-bit PNG)")
     ap.add_argument("--modes", nargs="+", choices=["untiled", "tiled"], default=["untiled", "tiled"],
                     help="which runs to make at each size")

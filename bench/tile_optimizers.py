@@ -18,7 +18,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import (CONTENT, ROOT, STYLE, crop_to, print_last_row, print_machine, print_table,  # noqa: E402
+from common import (ROOT, add_input_flags, crop_to, print_last_row, print_machine, print_table,  # noqa: E402
                     run_json, synthetic_weights)
 from hires import size_flags  # noqa: E402
 
@@ -34,8 +34,7 @@ def main() -> int:
     ap.add_argument("--optimizers", nargs="+", default=["adam", "nag", "lbfgs"])
     ap.add_argument("--init", default="content")
     ap.add_argument("--weights", default=None)
-    ap.add_argument("--content", default=CONTENT)
-    ap.add_argument("--style", default=STYLE)
+    add_input_flags(ap)
     ap.add_argument("--keep", default=None, help="folder to keep the output pictures in (16-bit PNG)")
     a = ap.parse_args()
     sys.path.insert(0, ROOT)

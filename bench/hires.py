@@ -58,6 +58,12 @@ def size_flags(a: argparse.Namespace, weights: str, size: tuple, work: str) -> l
         "--optimizer", a.optimizer, "--init", a.init, "--bit-depth", "16", "--output-dir", work]
 
 
+def objectives(a: argparse.Namespace, weights: str, size: tuple, work: str, pictures: list) -> dict:
+    """The objective of each saved picture at ``size`` (W, H), evaluated on the whole picture with the untiled loss
+    network in a fresh process (``_objective_probe.py``); keyed by path."""
+    return run_json("_objective_probe.py", size_flags(a, weights, size, work) + ["--"] + list(pictures))["objective"]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", nargs="+", default=["1200x800", "2400x1600", "4000x3000"])
@@ -108,8 +114,8 @@ def main() -> int:
                              "photo's seam metric": photo_seams})
                 print_last_row(rows)
             if spec in a.compare and len(outputs) == 2:
-                ev = run_json("_objective_probe.py", base + ["--", outputs["untiled"], outputs["tiled"]])
-                f_u, f_t = (ev["objective"][outputs[m]] for m in ("untiled", "tiled"))
+                ev = objectives(a, w, (width, height), os.path.join(tmp, "work"), outputs.values())
+                f_u, f_t = (ev[outputs[m]] for m in ("untiled", "tiled"))
                 wall = [float(r["wall (s)"]) for r in rows[-2:]]
                 rows.append({"size": spec, "mode": "tiled / untiled", "objective ratio": f"{f_t / f_u:.3f}",
                              "wall (s)": f"{wall[1] / wall[0]:.2f}x"})

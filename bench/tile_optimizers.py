@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import (ROOT, add_input_flags, crop_to, print_last_row, print_machine, print_table,  # noqa: E402
                     run_json, synthetic_weights)
-from hires import size_flags  # noqa: E402
+from hires import objectives, size_flags  # noqa: E402
 
 MODES = {"untiled": "100000", "tiled": None}  # --tile-size of each mode (None: the benchmark's --tile-size)
 
@@ -55,8 +55,7 @@ def main() -> int:
                 runs.append((a.optimizer, mode, out, r))
                 print(f"{a.optimizer} {mode}: {r['wall']:.1f} s, {r['epochs']} epochs, {r['peak_mb']:.0f} MB",
                       flush=True)
-        ev = run_json("_objective_probe.py", size_flags(a, w, size, os.path.join(tmp, "work")) + ["--"] +
-                      [out for _, _, out, _ in runs])["objective"]
+        ev = objectives(a, w, size, os.path.join(tmp, "work"), [out for _, _, out, _ in runs])
     best = min(ev[out] for _, mode, out, _ in runs if mode == "untiled")
     rows = []
     for opt in a.optimizers:

@@ -41,7 +41,8 @@ EXAMPLES = """examples:
       a good picture much sooner
   nstyle --content-image photo.jpg --style-image a.jpg b.jpg --style-blend-weights 3 1 --preserve-color luminance
       two paintings blended 3:1, the photo's own colours kept
-  nstyle --content-image photo.jpg --style-image painting.jpg --max-long-edge 4000 --tile-size 512 --output print.tif --bit-depth 16
+  nstyle --content-image photo.jpg --style-image painting.jpg --max-long-edge 4000 --tile-size 512 --init content \\
+         --output print.tif --bit-depth 16
       print size in 512-pixel tiles (memory set by the tile), 16 bits per channel
 
 For many images at once: nstyle batch --help."""

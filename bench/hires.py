@@ -58,10 +58,11 @@ def size_flags(a: argparse.Namespace, weights: str, size: tuple, work: str) -> l
         "--optimizer", a.optimizer, "--init", a.init, "--bit-depth", "16", "--output-dir", work]
 
 
-def objectives(a: argparse.Namespace, weights: str, size: tuple, work: str, pictures: list) -> dict:
+def objectives(a: argparse.Namespace, weights: str, size: tuple, pictures: list) -> dict:
     """The objective of each saved picture at ``size`` (W, H), evaluated on the whole picture with the untiled loss
-    network in a fresh process (``_objective_probe.py``); keyed by path."""
-    return run_json("_objective_probe.py", size_flags(a, weights, size, work) + ["--"] + list(pictures))["objective"]
+    network in a fresh process (``_objective_probe.py``); keyed by path. Only the images, weights and size matter."""
+    flags = run_flags(a, weights) + ["--max-long-edge", str(max(size))]
+    return run_json("_objective_probe.py", flags + ["--"] + list(pictures))["objective"]
 
 
 def main() -> int:
@@ -114,7 +115,7 @@ def main() -> int:
                              "photo's seam metric": photo_seams})
                 print_last_row(rows)
             if spec in a.compare and len(outputs) == 2:
-                ev = objectives(a, w, (width, height), os.path.join(tmp, "work"), outputs.values())
+                ev = objectives(a, w, (width, height), outputs.values())
                 f_u, f_t = (ev[outputs[m]] for m in ("untiled", "tiled"))
                 wall = [float(r["wall (s)"]) for r in rows[-2:]]
                 rows.append({"size": spec, "mode": "tiled / untiled", "objective ratio": f"{f_t / f_u:.3f}",

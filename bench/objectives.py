@@ -28,14 +28,13 @@ def main() -> int:
     ap.add_argument("--weights", default=None)
     add_input_flags(ap)
     a = ap.parse_args()
-    a.epochs, a.multires, a.optimizer, a.init = 1, 0, "nag", "content"  # run settings: no part of the objective
     sys.path.insert(0, ROOT)
     print_machine()
     size = tuple(int(v) for v in a.size.lower().split("x"))
     with tempfile.TemporaryDirectory() as tmp:
         w = a.weights or synthetic_weights(tmp)
         a.content = crop_to(a.content, tmp, size)
-        ev = objectives(a, w, size, os.path.join(tmp, "work"), a.pictures)
+        ev = objectives(a, w, size, a.pictures)
     first = ev[a.pictures[0]]
     print_table([{"picture": p, "objective": f"{ev[p]:.4g}", "/ first": f"{ev[p] / first:.3f}"} for p in a.pictures])
     return 0

@@ -55,7 +55,7 @@ def main() -> int:
                 runs.append((a.optimizer, mode, out, r))
                 print(f"{a.optimizer} {mode}: {r['wall']:.1f} s, {r['epochs']} epochs, {r['peak_mb']:.0f} MB",
                       flush=True)
-        ev = objectives(a, w, size, os.path.join(tmp, "work"), [out for _, _, out, _ in runs])
+        ev = objectives(a, w, size, [out for _, _, out, _ in runs])
     best = min(ev[out] for _, mode, out, _ in runs if mode == "untiled")
     rows = []
     for opt in a.optimizers:

@@ -1,11 +1,11 @@
 #!/bin/sh
 # Fetch the classic VGG19 weights (model/vgg19.params) and the two classic sample images (input/IMG_4343.jpg,
-# input/starry_night.jpg), keeping each file only once `python3 nstyle/verify.py FILE BLOB` confirms its git blob id.
+# input/starry_night.jpg), keeping each file only once `python3 nstyle/files/checksums.py FILE BLOB` confirms its git blob id.
 #   sh download.sh        (from any directory; files land next to this script)
 # A file already present and valid is skipped; one that fails verification is removed and reported.
 # Exit status 0 only when every file is present and verified at the end.
 # For tests: NSTYLE_BASE_URL replaces the download location, NSTYLE_MANIFEST names a file of "path blob_id" lines
-# (default: `python3 nstyle/verify.py --list`, the ids of SPEC.md), PYTHON the interpreter that runs verify.py.
+# (default: `python3 nstyle/files/checksums.py --list`, the ids of SPEC.md), PYTHON the interpreter that runs checksums.py.
 set -u
 cd "$(dirname "$0")" || exit 1
 BASE_URL="${NSTYLE_BASE_URL:-https://github.com/dmlc/web-data/raw/master/mxnet/neural-style}"
@@ -36,12 +36,12 @@ trap 'exit 143' TERM
 if [ -n "${NSTYLE_MANIFEST:-}" ]; then
     cp "$NSTYLE_MANIFEST" "$list" || exit 1
 else
-    "$PYTHON" nstyle/verify.py --list > "$list" || exit 1
+    "$PYTHON" nstyle/files/checksums.py --list > "$list" || exit 1
 fi
 
 while read -r path blob || [ -n "${path:-}" ]; do
     [ -n "$path" ] || continue
-    if "$PYTHON" nstyle/verify.py "$path" "$blob" 2>/dev/null; then
+    if "$PYTHON" nstyle/files/checksums.py "$path" "$blob" 2>/dev/null; then
         echo "ok       $path (already present and verified)"
         continue
     fi
@@ -68,7 +68,7 @@ while read -r path blob || [ -n "${path:-}" ]; do
         echo "failed   $path: download error (exit status $code)" >&2
         continue
     fi
-    if "$PYTHON" nstyle/verify.py "$part" "$blob"; then
+    if "$PYTHON" nstyle/files/checksums.py "$part" "$blob"; then
         mv -f "$part" "$path" || exit 1
         echo "ok       $path (downloaded and verified)"
     else

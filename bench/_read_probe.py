@@ -10,7 +10,7 @@ import time
 from common import peak_rss_mb
 
 out, path, mode, long_edge = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-from nstyle import images  # noqa: E402
+from nstyle.files import images  # noqa: E402
 from skimage import transform  # noqa: E402,F401  (imported before measuring: every run needs it)
 
 before = peak_rss_mb()

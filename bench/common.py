@@ -43,7 +43,7 @@ def crop_to(src: str, folder: str, aspect: Tuple[int, int]) -> str:
 def synthetic_weights(folder: str, seed: int = 0) -> str:
     """Write seeded synthetic VGG19 weights in the classic format into ``folder``; return the path."""
     sys.path.insert(0, ROOT)
-    from nstyle import weights
+    from nstyle.files import weights
 
     path = os.path.join(folder, f"vgg19-synthetic-{seed}.params")
     if not os.path.exists(path):
@@ -80,7 +80,7 @@ def run_cli(args: List[str], extra_env: Optional[Dict[str, str]] = None) -> Dict
 def machine_lines() -> List[str]:
     """``nstyle --version``'s lines for the environment the measured processes inherit."""
     sys.path.insert(0, ROOT)
-    from nstyle import runtime
+    from nstyle.process import runtime
 
     return runtime.machine_lines()
 

@@ -5,7 +5,7 @@ tiled; at the comparison sizes also the objective of both pictures evaluated on 
         [--epochs 100] [--multires 2] [--optimizer nag] [--init noise] [--weights model/vgg19.params] [--keep DIR] \\
         [--modes untiled tiled]
 
-The seam metric (``nstyle.tiles.seam_ratio``, also asserted in ``tests/test_tiled.py``) is the mean gradient
+The seam metric (``nstyle.tiles.geometry.seam_ratio``, also asserted in ``tests/test_tiled.py``) is the mean gradient
 magnitude within 1 px of the tile cuts over that elsewhere, the pass furthest from 1; the untiled row gives it along
 the same lines, and every row gives the photo's own (the content resized to the output) along them, as references
 for what the picture's content gives there. Sizes are WxH of the output: the content is
@@ -31,7 +31,8 @@ from common import (ROOT, add_input_flags, crop_to, print_last_row, print_machin
 def seams(rgb: np.ndarray, args: list, tile: int) -> float:
     """The seam metric of an ``HxWx3`` picture along the cuts a ``tile`` run makes (for an untiled picture or the
     photo: the same lines, the reference for what the picture's own content gives there)."""
-    from nstyle import cli, tiled
+    from nstyle import cli
+    from nstyle.tiles.geometry import level as tiled
 
     cfg = cli.config_from_args(cli.build_parser().parse_args(args))
     return tiled.seam_ratio(rgb, tiled.grid_for(cfg, rgb.shape[:2], tile), tiled.PASSES)
@@ -46,7 +47,7 @@ def saved_picture(path: str) -> np.ndarray:
 
 def photo(content: str, shape: tuple) -> np.ndarray:
     """The content photo as the run sees it at the output's ``shape`` (nstyle's own reading and resizing)."""
-    from nstyle import images
+    from nstyle.files import images
 
     return images.resize01(images.read_image(content), shape[:2])
 
@@ -82,7 +83,7 @@ def main() -> int:
                     help="which runs to make at each size")
     a = ap.parse_args()
     sys.path.insert(0, ROOT)
-    from nstyle import resources
+    from nstyle.process import resources
 
     print_machine()
     rows = []

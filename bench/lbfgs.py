@@ -29,10 +29,12 @@ from common import (add_input_flags, print_last_row, print_machine, print_table,
                     synthetic_weights)
 from convergence import REFERENCE  # noqa: E402
 from former_lbfgs import LBFGS  # noqa: E402
-from nstyle import api, cli, images, pyramid  # noqa: E402
+from nstyle import api, cli
+from nstyle.files import images
+from nstyle.algorithm import pyramid  # noqa: E402
 from nstyle.config import Config  # noqa: E402
-from nstyle.interrupts import StopRequest  # noqa: E402
-from nstyle.progress import Progress  # noqa: E402
+from nstyle.process.interrupts import StopRequest  # noqa: E402
+from nstyle.process.progress import Progress  # noqa: E402
 
 #: (evaluations so far, objective of the 8-bit image) after each iteration
 Trace = List[Tuple[int, float]]

@@ -39,12 +39,9 @@ def main() -> int:
     p.add_argument("--megapixels", type=float, default=50.0)
     p.add_argument("--keep", help="write the test JPEG here (and reuse it if it exists)")
     a = p.parse_args()
-    try:
-        from nstyle.runtime import machine_lines  # issue 11; absent on older checkouts
+    from nstyle.process.runtime import machine_lines
 
-        print("\n".join(machine_lines()))
-    except ImportError:
-        pass
+    print("\n".join(machine_lines()))
     with tempfile.TemporaryDirectory() as tmp:
         path = a.keep or os.path.join(tmp, "camera.jpg")
         if not os.path.exists(path):

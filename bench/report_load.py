@@ -29,7 +29,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, ROOT)
 
 import fake_batch  # noqa: E402
-from nstyle import batch, report  # noqa: E402
+from nstyle.batch import runs as batch
+from nstyle.process import runtime  # noqa: E402
+from nstyle.report import page as report  # noqa: E402
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -62,7 +64,7 @@ def main() -> None:
     exe = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if not exe:
         raise SystemExit("needs chromium on PATH (apt-get install -y chromium)")
-    for line in report.machine_lines():
+    for line in runtime.machine_lines():
         print(line)
     print(subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip())
     with tempfile.TemporaryDirectory() as folder:

@@ -2,7 +2,7 @@
 
 :func:`run` reads as the algorithm: read the images, choose the sizes to solve at (one, or a coarse-to-fine
 pyramid with ``--multires``), and at each size bind the loss network to its style and content targets, start the
-image and optimise it; then save the picture. :class:`~nstyle.engine.Engine` caches what runs can share.
+image and optimise it; then save the picture. :class:`~nstyle.algorithm.engine.Engine` caches what runs can share.
 """
 from __future__ import annotations
 
@@ -17,17 +17,19 @@ from typing import Any, Callable, List, Optional, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import checkpoint, guard, images, losses, resources
+from .files import checkpoint, guard, images
+from .algorithm import losses
+from .process import resources
 from .config import Config, coerce_value
-from .engine import Engine
+from .algorithm.engine import Engine
 from .errors import NStyleError, NumericalFailure
-from .images import Inputs
-from .interrupts import StopRequest, stop_on_signals
-from .loop import Epoch, Loop, make_loop, start_image
-from .outcome import Result, finish, interrupted, prepare_output, save_final
-from .progress import Progress
-from .pyramid import level_sizes
-from .tiledrun import run_tiled
+from .files.images import Inputs
+from .process.interrupts import StopRequest, stop_on_signals
+from .algorithm.loop import Epoch, Loop, make_loop, start_image
+from .algorithm.outcome import Result, finish, interrupted, prepare_output, save_final
+from .process.progress import Progress
+from .algorithm.pyramid import level_sizes
+from .tiles.run import run_tiled
 
 __all__ = ["Engine", "Inputs", "Result", "run", "stylize"]
 

@@ -2,7 +2,7 @@
 
 Single-run flags are generated from :class:`~nstyle.config.Config` (classic flags, SPEC.md §6, plus nstyle's own);
 :data:`GROUPS` places each in a ``--help`` section. The work itself is :func:`nstyle.api.run` and
-:mod:`nstyle.batch`, imported only when a command runs, so ``--help`` stays quick.
+:mod:`nstyle.batch.runs`, imported only when a command runs, so ``--help`` stays quick.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
-from . import cuda, guard, runtime
+from .process import cuda, runtime
+from .files import guard
 from .config import Config, field_kind
 from .errors import Interrupted, NStyleError
 
@@ -223,7 +224,7 @@ def single_command(ns: argparse.Namespace) -> int:
 
 def batch_command(ns: argparse.Namespace) -> int:
     """``nstyle batch``: the jobs the flags or the manifest describe, then the summary and the report's paths."""
-    from . import batch, cluster
+    from .batch import runs as batch, cluster
 
     started = time.perf_counter()
     if ns.scheduler and ns.workers:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from .errors import NStyleError
-from .layers import CONTENT_LAYER, LAYER_ORDER, STYLE_LAYERS
+from .model_zoo.spec import CONTENT_LAYER, LAYER_ORDER, STYLE_LAYERS
 
 DEFAULT_WEIGHTS = "model/vgg19.params"
 OPTIMIZERS = ("nag", "adam", "lbfgs")
@@ -30,7 +30,7 @@ class Config:
     """Every setting of one stylization. Field defaults are the classic script's (SPEC.md §6).
 
     The command line (:mod:`nstyle.cli`) is generated from these fields: ``foo_bar`` is ``--foo-bar``;
-    batch manifests (:mod:`nstyle.batch`) use the field names as columns, parsed by :func:`parse_value`.
+    batch manifests (:mod:`nstyle.batch.runs`) use the field names as columns, parsed by :func:`parse_value`.
     """
 
     model: str = flag("vgg19", "network", choices=["vgg19"])

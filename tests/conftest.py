@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nstyle import weights
+from nstyle.files import weights
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 

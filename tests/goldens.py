@@ -27,7 +27,7 @@ tuned (72 px)     max 6, mean 0.501 (AVX2/1)  max 21, mean 2.597             max
 So:
 
 - the saved outputs are rendered in reproducible mode (``NSTYLE_REPRODUCIBLE=1``: oneDNN capped at AVX2, 2
-  threads; see ``nstyle/runtime.py``), which gives the same bits on every run on this machine whatever the
+  threads; see ``nstyle/process/runtime.py``), which gives the same bits on every run on this machine whatever the
   user's thread count, and should on any x86-64 CPU with AVX2;
 - a fresh output must be within :data:`TOLERANCE` of the saved one: both the largest difference on any pixel and
   the mean difference, each set to twice the spread measured above. A perturbed default (momentum 0.94 or the
@@ -160,7 +160,7 @@ def within_tolerance(name: str, fresh: np.ndarray) -> bool:
 def main() -> int:
     """Regenerate every saved output, in reproducible mode."""
     sys.path.insert(0, ROOT)
-    from nstyle import weights
+    from nstyle.files import weights
 
     os.makedirs(GOLDEN, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nstyle import api, batch, cli, verify
+from nstyle import api, cli
+from nstyle.batch import runs as batch
+from nstyle.files import checksums as verify
 from nstyle.config import Config
 from nstyle.errors import NStyleError
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nstyle import batch, cluster
+from nstyle.batch import runs as batch, cluster
 from nstyle.config import Config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

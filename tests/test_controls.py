@@ -9,10 +9,12 @@ from PIL import Image
 from skimage.color import rgb2yiq
 
 import nstyle
-from nstyle import api, cli, color, images
+from nstyle import api, cli
+from nstyle.algorithm import color
+from nstyle.files import images
 from nstyle.config import Config, coerce_value, parse_value
 from nstyle.errors import NStyleError
-from nstyle.model import LossNet
+from nstyle.algorithm.lossnet import LossNet
 
 
 def inputs_of(content, *styles):
@@ -114,7 +116,7 @@ def test_layer_flags_validate_and_weight_the_head(weights_file, images, tmp_path
         Config(style_layers="relu1_1,relu2_1", style_layer_weights=[1.0]).validate()
     with pytest.raises(NStyleError, match="--style-blend-weights"):
         Config(style_image=["a", "b"], style_blend_weights=[1.0]).validate()
-    from nstyle import losses
+    from nstyle.algorithm import losses
     head = losses.head_gradients([(1, 64, 4, 4), (1, 128, 2, 2)], 1.0, 5.0, mx.cpu(), [2.0, 0.5], n_content=2)
     assert [h.asscalar() for h in head] == pytest.approx([2.0 / (64 * 16 * 64), 0.5 / (128 * 4 * 128), 5.0, 5.0])
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from nstyle import cuda
+from nstyle.process import cuda
 from nstyle.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -10,11 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from nstyle import api, atomic, checkpoint, cli, resources, weights
-from nstyle import images as imio
+from nstyle import api, cli
+from nstyle.files import atomic, checkpoint, weights
+from nstyle.process import resources
+from nstyle.files import images as imio
 from nstyle.config import Config
 from nstyle.errors import Interrupted, NStyleError, NumericalFailure
-from nstyle.loop import noise_image
+from nstyle.algorithm.loop import noise_image
 
 
 def rgb(h=40, w=56, seed=0):

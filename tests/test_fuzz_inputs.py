@@ -11,7 +11,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from nstyle import batch, checkpoint, report, weights
+from nstyle.batch import runs as batch
+from nstyle.files import checkpoint, weights
+from nstyle.report import page as report
 from nstyle.config import Config
 from nstyle.errors import NStyleError
 

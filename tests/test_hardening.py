@@ -21,8 +21,11 @@ import pytest
 from PIL import Image
 
 import nstyle
-from nstyle import batch, checkpoint, cli, guard, report, weights
-from nstyle import images as imio
+from nstyle.batch import runs as batch
+from nstyle.files import checkpoint, guard, weights
+from nstyle import cli
+from nstyle.report import page as report
+from nstyle.files import images as imio
 from nstyle.config import Config, field_kind
 from nstyle.errors import NStyleError
 
@@ -204,7 +207,7 @@ PEAK_PROBE = """
 import json, os, sys, time, types
 root, bomb = sys.argv[1], sys.argv[2]
 pkg = types.ModuleType("nstyle"); pkg.__path__ = [os.path.join(root, "nstyle")]
-sys.modules["nstyle"] = pkg  # nstyle.images and its two helpers only, without the package's MXNet imports
+sys.modules["nstyle"] = pkg  # nstyle.files.images and its two helpers only, without the package's MXNet imports
 from nstyle import images
 def hwm():
     return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024
@@ -265,7 +268,7 @@ def test_raising_the_limit_past_pillows_guard_lets_the_header_through(tmp_path, 
 
 def test_importing_nstyle_keeps_pillows_own_guard():
     out = subprocess.run([sys.executable, "-c", "import PIL.Image as I; d = I.MAX_IMAGE_PIXELS; import nstyle.api, "
-                          "nstyle.images, nstyle.batch; print(I.MAX_IMAGE_PIXELS == d and d is not None)"],
+                          "nstyle.files.images, nstyle.batch.runs; print(I.MAX_IMAGE_PIXELS == d and d is not None)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
 
@@ -620,7 +623,7 @@ def test_report_escapes_hostile_names(tmp_path):
 
 def test_report_thumbnails_obey_the_pixel_limit_and_formats(tmp_path, monkeypatch):
     """A bomb or an EPS file given as a content fails its run, and the report does not decode it for a thumbnail."""
-    from nstyle import report_thumbs
+    from nstyle.report.page import thumbs as report_thumbs
 
     bomb = png_bomb(tmp_path / "bomb.png", 16000, 10000)  # below Pillow's own refusal, above ours
     eps = tmp_path / "note.jpg"

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from nstyle import images
+from nstyle.files import images
 from nstyle.errors import NStyleError
 
 MEAN = np.array([123.68, 116.779, 103.939])

@@ -3,11 +3,12 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from nstyle import api, pyramid
-from nstyle import images as imio
+from nstyle import api
+from nstyle.algorithm import pyramid
+from nstyle.files import images as imio
 from nstyle.config import Config
 from nstyle.errors import NStyleError
-from nstyle.loop import start_image
+from nstyle.algorithm.loop import start_image
 
 CPU = mx.cpu()
 

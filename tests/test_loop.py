@@ -5,10 +5,11 @@ import pytest
 from scipy import stats
 
 from helpers import image_gradient
-from nstyle import api, losses
+from nstyle import api
+from nstyle.algorithm import losses
 from nstyle.config import Config
-from nstyle.loop import PATIENCE, NAGLoop, noise_image
-from nstyle.model import LossNet
+from nstyle.algorithm.loop import PATIENCE, NAGLoop, noise_image
+from nstyle.algorithm.lossnet import LossNet
 
 CPU = mx.cpu()
 WD, MOMENTUM = 1e-4, 0.95

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from helpers import image_gradient
-from nstyle import losses
-from nstyle.model import LossNet
+from nstyle.algorithm import losses
+from nstyle.algorithm.lossnet import LossNet
 
 CPU = mx.cpu()
 

@@ -1,7 +1,7 @@
 """Log lines and the progress bar: lines always (unless quiet), the bar only on a terminal."""
 import io
 
-from nstyle.progress import Progress
+from nstyle.process.progress import Progress
 
 
 class Terminal(io.StringIO):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import goldens
-from nstyle import runtime
+from nstyle.process import runtime
 
 #: The instruction-set caps to try: None = what the CPU has. AVX2 and AVX run on every CPU that has AVX2.
 ISA_CAPS = [None, "AVX2", "AVX"]

@@ -17,8 +17,11 @@ import pytest
 from PIL import Image
 
 import fake_batch
-from nstyle import batch, cli, report, report_sheet, report_svg, report_thumbs
-from nstyle.report_grid import arrange
+from nstyle.batch import runs as batch
+from nstyle import cli
+from nstyle.process import runtime
+from nstyle.report import page as report, sheet as report_sheet, svg as report_svg, thumbs as report_thumbs
+from nstyle.report.grid import arrange
 
 ODD = "o'k <u>&#1 50%"  # a content name that needs escaping in HTML and quoting in URLs
 
@@ -189,7 +192,7 @@ def test_summary_line_counts_states_time_and_machine(real_batch):
     assert summary.startswith("6 runs: 4 done · 0 skipped · 2 failed")
     assert f"{seconds:.1f} s of running" in summary
     assert " · ".join(real_batch["records"][0]["machine"]) in summary
-    assert real_batch["records"][0]["machine"] == report.machine_lines()
+    assert real_batch["records"][0]["machine"] == runtime.machine_lines()
 
 
 def test_curves_come_from_the_recorded_history(real_batch):

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from nstyle import compat, runtime
+from nstyle.process import compat, runtime
 from nstyle.errors import NStyleError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

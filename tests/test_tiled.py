@@ -11,11 +11,15 @@ import tifffile
 from scipy.ndimage import gaussian_filter
 
 import nstyle
-from nstyle import api, checkpoint, cli, images, losses, resources, tiled, tiledrun, tiles
-from nstyle.color import luminance_transfer
+from nstyle import api, cli
+from nstyle.files import checkpoint, images
+from nstyle.algorithm import losses
+from nstyle.process import resources
+from nstyle.tiles.geometry import level as tiled, run as tiledrun, geometry as tiles
+from nstyle.algorithm.color import luminance_transfer
 from nstyle.config import Config
 from nstyle.errors import Interrupted, NStyleError
-from nstyle.model import LossNet
+from nstyle.algorithm.lossnet import LossNet
 
 SMALL = dict(style_layers="relu1_1,relu2_1,relu3_1", content_layers="relu2_2")  # margin 12 px: small tiles
 
@@ -255,7 +259,7 @@ def test_preserve_color_luminance_gives_the_tiled_picture_the_contents_chroma(we
     plain = tiledrun.run_tiled(base, 48, api.Engine(), api.read_inputs(base), None, 0.0)
     cfg = run_cfg(weights_file, images, preserve_color="luminance", **kw)
     kept = tiledrun.run_tiled(cfg, 48, api.Engine(), api.read_inputs(cfg), None, 0.0)
-    read = nstyle.images  # the fixture "images" hides the module here
+    read = nstyle.files.images  # the fixture "images" hides the module here
     content = read.resize01(read.read_image(cfg.content_image), plain.image.shape[:2]) * 255.0
     assert kept.image.shape == plain.image.shape
     want = luminance_transfer(plain.image / 257.0, content)
@@ -268,7 +272,7 @@ def test_preserve_color_luminance_gives_the_tiled_picture_the_contents_chroma(we
 @pytest.mark.parametrize("preserve_color", [None, "luminance"])
 def test_16_bit_end_in_bands_equals_the_whole_picture_at_once(preserve_color):
     """outcome.finish converts a 16-bit picture band by band to bound its memory; every value is as in one piece."""
-    from nstyle import outcome
+    from nstyle.algorithm import outcome
 
     rng = np.random.RandomState(3)
     x = rng.uniform(-140, 150, (1, 3, 29, 17)).astype(np.float32)  # some samples clip at both ends

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nstyle import tiles
-from nstyle.tiles import Grid
+from nstyle.tiles import geometry as tiles
+from nstyle.tiles.geometry import Grid
 
 
 def grids():

@@ -1,4 +1,4 @@
-"""Checksums (git blob ids, sha256), the verify.py command, and download.sh run against fake curl/wget.
+"""Checksums (git blob ids, sha256), the checksums.py command, and download.sh run against fake curl/wget.
 
 download.sh runs with a PATH that holds only a few basic tools and the fake downloader, so no test can reach
 the network even by mistake.
@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from nstyle import verify
+from nstyle.files import checksums as verify
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VERIFY = os.path.join(ROOT, "nstyle", "verify.py")
+VERIFY = os.path.join(ROOT, "nstyle", "files", "checksums.py")
 SPEC_MD = os.path.join(ROOT, "..", "shared", "SPEC.md")
 # The ids written in SPEC.md §2.
 SPEC_IDS = {"model/vgg19.params": "9dfbe2ed44e0e8914f9551888bf763e14c09c778",
@@ -29,7 +29,7 @@ HELLO_BLOB = "ce013625030ba8dba906f756967f9e9ca394464a"  # git hash-object of b"
 EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"  # git's empty blob
 
 
-# -- verify.py --------------------------------------------------------------------------------------------------------
+# -- checksums.py --------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("data", [b"", b"hello\n", b"a\r\nb\0c\r\n", os.urandom(3000), os.urandom((5 << 20) // 2)],
                          ids=["empty", "hello", "crlf-nul", "3k", "2.5M"])
@@ -167,9 +167,9 @@ class Project:
 
     def __init__(self, tmp_path):
         self.root = tmp_path / "proj"
-        (self.root / "nstyle").mkdir(parents=True)
+        (self.root / "nstyle" / "files").mkdir(parents=True)
         shutil.copy2(os.path.join(ROOT, "download.sh"), self.root)
-        shutil.copy2(VERIFY, self.root / "nstyle")
+        shutil.copy2(VERIFY, self.root / "nstyle" / "files")
         self.server = tmp_path / "server"
         (self.server / "model").mkdir(parents=True)
         (self.server / "input").mkdir()
@@ -205,11 +205,11 @@ class Project:
         return [line.split() for line in self.log.read_text().splitlines()]
 
     def leftovers(self):
-        """Files under the project other than the script and verify.py."""
+        """Files under the project other than the script and checksums.py."""
         found = []
         for base, _, files in os.walk(self.root):
             found += [os.path.relpath(os.path.join(base, f), self.root) for f in files]
-        return sorted(f for f in found if f not in ("download.sh", os.path.join("nstyle", "verify.py")))
+        return sorted(f for f in found if f not in ("download.sh", os.path.join("nstyle", "files", "checksums.py")))
 
 
 @pytest.fixture

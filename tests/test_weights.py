@@ -11,7 +11,8 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from nstyle import images, vgg, weights
+from nstyle.files import images, weights
+from nstyle.model_zoo import spec, vgg
 from nstyle.errors import NStyleError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,10 +41,10 @@ def test_classic_file_round_trip(tmp_path, synthetic_params):
     assert sorted(raw) == sorted("arg:" + k for k in synthetic_params)
     assert "arg:conv1_1_weight" in raw and "arg:conv5_4_bias" in raw
     loaded = weights.load_classic(path)
-    assert set(loaded) == set(vgg.conv_shapes()) and len(loaded) == 32
+    assert set(loaded) == set(spec.conv_shapes()) and len(loaded) == 32
     for k, v in synthetic_params.items():
         assert loaded[k].dtype == np.float32
-        assert loaded[k].shape == vgg.conv_shapes()[k]
+        assert loaded[k].shape == spec.conv_shapes()[k]
         assert np.array_equal(loaded[k], v)
     assert not os.path.exists(path + ".tmp") and os.listdir(tmp_path) == ["vgg19.params"]
 
@@ -58,10 +59,10 @@ def test_a_file_without_the_deeper_layers_names_the_first_missing_one(tmp_path, 
 
 def test_synthetic_is_seeded_he_normal():
     a, b, c = weights.synthetic(1), weights.synthetic(1), weights.synthetic(2)
-    assert set(a) == set(vgg.conv_shapes())
+    assert set(a) == set(spec.conv_shapes())
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert not np.array_equal(a["conv1_1_weight"], c["conv1_1_weight"])
-    for name, shape in vgg.conv_shapes().items():
+    for name, shape in spec.conv_shapes().items():
         assert a[name].dtype == np.float32 and a[name].shape == shape
         if name.endswith("_bias"):
             assert not a[name].any()
@@ -114,7 +115,7 @@ def test_load_errors_are_one_line(case, needles, tmp_path, weights_file, synthet
 def test_synth_command_writes_a_loadable_file(tmp_path):
     path = tmp_path / "sub" / "s.params"
     path.parent.mkdir()
-    result = subprocess.run([sys.executable, "-m", "nstyle.weights", "synth", str(path), "--seed", "3"],
+    result = subprocess.run([sys.executable, "-m", "nstyle.files.weights", "synth", str(path), "--seed", "3"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(path)
@@ -144,13 +145,13 @@ def gluon_vgg19():
 
 def gluon_index(layer):
     """Index of ``layer`` among ``net.features`` children: GluonCV's vgg19 has exactly our conv/relu/pool order."""
-    return vgg.LAYER_ORDER.index(layer)
+    return spec.LAYER_ORDER.index(layer)
 
 
 def border(layer):
     """Width of the frame where the classic input's zero padding can differ from GluonCV's (see the test below)."""
     width = 0
-    for name in vgg.LAYER_ORDER[: vgg.LAYER_ORDER.index(layer) + 1]:
+    for name in spec.LAYER_ORDER[: spec.LAYER_ORDER.index(layer) + 1]:
         if name.startswith("conv"):
             width += 1                       # a 3x3 conv spreads a difference one pixel further in
         elif name.startswith("pool"):
@@ -170,16 +171,16 @@ def our_features(params, x, last):
 def test_gluon_features_are_our_layer_order(gluon_vgg19):
     kinds = {"conv": "Conv2D", "relu": "Activation", "pool": "MaxPool2D"}
     children = list(gluon_vgg19.features)
-    assert [type(c).__name__ for c in children[: len(vgg.LAYER_ORDER)]] == [
-        kinds[name.rstrip("0123456789_")] for name in vgg.LAYER_ORDER]
+    assert [type(c).__name__ for c in children[: len(spec.LAYER_ORDER)]] == [
+        kinds[name.rstrip("0123456789_")] for name in spec.LAYER_ORDER]
     assert [border(x) for x in ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")] == [1, 2, 3, 4, 5]
 
 
 def test_from_gluon_features_maps_the_16_convolutions_in_order(gluon_vgg19):
     mapped = weights.from_gluon_features(gluon_vgg19.features)
     convs = [c for c in gluon_vgg19.features if type(c).__name__ == "Conv2D"]
-    assert len(convs) == 16 and set(mapped) == set(vgg.conv_shapes())
-    for name, conv in zip(vgg.CONV_LAYERS, convs):
+    assert len(convs) == 16 and set(mapped) == set(spec.conv_shapes())
+    for name, conv in zip(spec.CONV_LAYERS, convs):
         assert np.array_equal(mapped[name + "_weight"], conv.weight.data().asnumpy())
         assert np.array_equal(mapped[name + "_bias"], conv.bias.data().asnumpy())
 

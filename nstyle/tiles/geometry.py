@@ -42,7 +42,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from .layers import LAYER_ORDER
+from ..model_zoo.spec import LAYER_ORDER
 
 #: Half-width in pixels of the feathered band around each cut between two cores.
 FEATHER = 16

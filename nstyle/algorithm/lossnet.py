@@ -6,8 +6,9 @@ from typing import Dict, List, Sequence, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import losses, vgg
-from .weights import Params
+from . import losses
+from ..model_zoo import spec, vgg
+from ..files.weights import Params
 
 
 class LossNet:
@@ -19,10 +20,10 @@ class LossNet:
     """
 
     def __init__(self, params: Params, size: Tuple[int, int], ctx: mx.Context,
-                 style_layers: Sequence[str] = tuple(vgg.STYLE_LAYERS),
-                 content_layers: Sequence[str] = (vgg.CONTENT_LAYER,), pooling: str = "avg") -> None:
+                 style_layers: Sequence[str] = tuple(spec.STYLE_LAYERS),
+                 content_layers: Sequence[str] = (spec.CONTENT_LAYER,), pooling: str = "avg") -> None:
         self.params, self.size, self.ctx = params, tuple(size), ctx
-        layers = vgg.build(vgg.deepest(list(style_layers) + list(content_layers)), pooling)
+        layers = vgg.build(spec.deepest(list(style_layers) + list(content_layers)), pooling)
         style = mx.sym.Group([layers[name] for name in style_layers])
         self.contents = [layers[name] for name in content_layers]
         self.data_shape = (1, 3, self.size[0], self.size[1])

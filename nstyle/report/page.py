@@ -4,39 +4,16 @@ from __future__ import annotations
 import html
 import math
 import os
-import platform
-import sys
 from typing import Dict, List, Optional, Sequence, Union
 from urllib.parse import quote
 
-from .atomic import atomic_path
-from .errors import NStyleError
-from .report_grid import Grid, Run, arrange, differences
-from .report_sheet import contact_sheet
-from .report_svg import COLOURS, loss_curve
-from .report_thumbs import INPUT_EDGE, RESULT_EDGE, thumbnail
-
-
-def machine_lines() -> List[str]:
-    """What the runs ran on: ``nstyle.runtime.machine_lines()`` (issue 11) where it exists, else a short stand-in."""
-    try:
-        from .runtime import machine_lines as lines  # type: ignore[attr-defined]
-    except ImportError:
-        pass
-    else:
-        return list(lines())
-    from . import __version__
-
-    mx = sys.modules.get("mxnet")
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return [f"nstyle {__version__}, MXNet {getattr(mx, '__version__', '?')}, numpy "
-            f"{getattr(sys.modules.get('numpy'), '__version__', '?')}, Python {platform.python_version()}, "
-            f"{cpu}, {os.cpu_count()} cores, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"]
+from ..files.atomic import atomic_path
+from ..process.runtime import machine_lines
+from ..errors import NStyleError
+from .grid import Grid, Run, arrange, differences
+from .sheet import contact_sheet
+from .svg import COLOURS, loss_curve
+from .thumbs import INPUT_EDGE, RESULT_EDGE, thumbnail
 
 
 def href(path: str, folder: str) -> str:

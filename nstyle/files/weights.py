@@ -8,9 +8,9 @@ import mxnet as mx
 import numpy as np
 
 from .atomic import atomic_path
-from .errors import NStyleError
+from ..errors import NStyleError
 from .images import MEAN
-from .vgg import CONV_LAYERS, conv_shapes
+from ..model_zoo.spec import CONV_LAYERS, conv_shapes
 
 Params = Dict[str, np.ndarray]
 
@@ -72,7 +72,7 @@ def fold_normalisation(params: Params, mean: np.ndarray = GLUON_MEAN,
                        std: np.ndarray = GLUON_STD) -> Params:
     """Fold ``(p/255 - mean)/std`` input normalisation into ``conv1_1`` for the classic input.
 
-    The classic graph feeds ``x = q - MEAN`` (:data:`nstyle.images.MEAN`) with ``q`` on a 0..255 scale; a net
+    The classic graph feeds ``x = q - MEAN`` (:data:`nstyle.files.images.MEAN`) with ``q`` on a 0..255 scale; a net
     trained on ``g = (q/255 - mean)/std`` sees ``g = a*x + d`` with ``a = 1/(255 std)`` and
     ``d = (MEAN - 255 mean)/(255 std)``. So ``W' = W*a`` per input channel and
     ``b' = b + sum(W*d)``. Only zero padding at the border differs (it pads ``x = 0``, not ``g = 0``).
@@ -140,10 +140,10 @@ def save_classic(params: Params, path: str) -> None:
 
 
 def main(argv: Optional[list] = None) -> int:
-    """``python -m nstyle.weights synth PATH [--seed N]``: write a synthetic classic-format file."""
+    """``python -m nstyle.files.weights synth PATH [--seed N]``: write a synthetic classic-format file."""
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m nstyle.weights",
+    p = argparse.ArgumentParser(prog="python -m nstyle.files.weights",
                                 description="Write seeded synthetic VGG19 weights in the classic format.")
     p.add_argument("command", choices=["synth"])
     p.add_argument("path")

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .atomic import atomic_path
-from .errors import NStyleError
+from ..errors import NStyleError
 
 #: Per-channel RGB mean subtracted before the network (SPEC.md §3).
 MEAN = (123.68, 116.779, 103.939)

@@ -128,7 +128,7 @@ def prepare() -> None:
 def require_libraries() -> None:
     """Raise a one-line :class:`NStyleError` if a CUDA build of MXNet lacks one of its libraries."""
     if MISSING:
-        from .errors import NStyleError
+        from ..errors import NStyleError
 
         raise NStyleError(missing_message(MISSING))
 

@@ -12,16 +12,16 @@ from typing import Callable, List, Optional, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import checkpoint, images
-from .config import Config
-from .engine import Engine, style_at_scale
-from .errors import NStyleError, NumericalFailure
-from .interrupts import stop_on_signals
-from .loop import Epoch, make_loop, start_image
-from .outcome import Result, interrupted, prepare_output, save_final
-from .progress import Progress
-from .pyramid import tiled_levels
-from .tiled import TiledLevel, grid_for, network_canvas
+from ..files import checkpoint, images
+from ..config import Config
+from ..algorithm.engine import Engine, style_at_scale
+from ..errors import NStyleError, NumericalFailure
+from ..process.interrupts import stop_on_signals
+from ..algorithm.loop import Epoch, make_loop, start_image
+from ..algorithm.outcome import Result, interrupted, prepare_output, save_final
+from ..process.progress import Progress
+from ..algorithm.pyramid import tiled_levels
+from .level import TiledLevel, grid_for, network_canvas
 
 log = logging.getLogger("nstyle")
 

@@ -6,7 +6,7 @@ import os
 import tempfile
 from typing import Iterator
 
-from .errors import NStyleError
+from ..errors import NStyleError
 
 
 @contextlib.contextmanager

@@ -5,8 +5,7 @@ from typing import Dict
 
 import mxnet as mx
 
-from .layers import (BLOCKS, CONTENT_LAYER, CONV_LAYERS, CONV_WIDTH, LAYER_ORDER, STYLE_LAYERS,  # noqa: F401
-                     conv_shapes, deepest)
+from .spec import CONV_WIDTH, LAYER_ORDER
 
 
 def build(last: str = "relu5_1", pooling: str = "avg") -> Dict[str, mx.sym.Symbol]:

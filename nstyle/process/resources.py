@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from .errors import NStyleError
+from ..errors import NStyleError
 
 #: Fixed cost (MXNet, weights, Python) and cost per content pixel of the default graph, in bytes.
 #: Fitted to the peak resident memory of the default path measured by the benchmarks (about 650 MB at 300x200 and

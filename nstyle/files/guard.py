@@ -9,8 +9,8 @@ import os
 import re
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from .config import Config
-from .errors import NStyleError
+from ..config import Config
+from ..errors import NStyleError
 
 FileId = Tuple[int, int]
 

@@ -6,8 +6,8 @@ from typing import List
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .report_grid import Grid, Run
-from .report_thumbs import INPUT_EDGE, RESULT_EDGE, thumbnail
+from .grid import Grid, Run
+from .thumbs import INPUT_EDGE, RESULT_EDGE, thumbnail
 
 TILE = 192  # pixels per result (the square it is fitted into)
 INPUT_TILE = 128  # pixels per content or style picture

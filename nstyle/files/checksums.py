@@ -1,7 +1,7 @@
 """Checksums for downloaded files: git blob ids (SPEC.md §2) and sha256.
 
 Standard library only, so ``download.sh`` can run it before the package is installed:
-``python3 nstyle/verify.py FILE BLOB_ID`` exits 0 when the file matches, 1 when not.
+``python3 nstyle/files/checksums.py FILE BLOB_ID`` exits 0 when the file matches, 1 when not.
 """
 from __future__ import annotations
 

@@ -15,9 +15,10 @@ from typing import Dict, List, Optional, Protocol, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import images, losses
-from .config import Config
-from .images import Inputs
+from ..files import images
+from . import losses
+from ..config import Config
+from ..files.images import Inputs
 from .lbfgs import LBFGSB
 from .objective import Objective
 
@@ -171,7 +172,7 @@ class AdamLoop(NAGLoop):
 
 
 class LBFGSLoop:
-    """L-BFGS-B (:mod:`nstyle.lbfgs`) on the true objective (:class:`nstyle.objective.Objective`), the pixels kept
+    """L-BFGS-B (:mod:`nstyle.algorithm.lbfgs`) on the true objective (:class:`nstyle.algorithm.objective.Objective`), the pixels kept
     within ``bounds``; one iteration per :meth:`step`."""
 
     patience = PATIENCE

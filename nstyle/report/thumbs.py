@@ -7,9 +7,9 @@ from typing import Optional, Tuple
 
 from PIL import Image, ImageOps
 
-from .atomic import atomic_path
-from .errors import NStyleError
-from .images import open_image
+from ..files.atomic import atomic_path
+from ..errors import NStyleError
+from ..files.images import open_image
 
 FOLDER = "thumbs"
 RESULT_EDGE = 320  # long edge of a result's thumbnail (shown at 240 CSS pixels)

@@ -72,7 +72,7 @@ def set_reproducible() -> None:
     if all(os.environ.get(k) == v for k, v in wanted.items()):
         return
     if mxnet_loaded():
-        from .errors import NStyleError
+        from ..errors import NStyleError
 
         raise NStyleError(f"reproducible mode must be chosen before MXNet loads: set {REPRODUCIBLE_VAR}=1 "
                           "in the environment before importing nstyle")
@@ -161,7 +161,7 @@ def gpu_summary() -> str:
 
 def machine_lines() -> List[str]:
     """One line per fact, ready to paste into a bug report or above a benchmark table."""
-    from . import __version__
+    from ..version import __version__
 
     threads = os.environ.get("OMP_NUM_THREADS", "?")
     mode = (f"on ({REPRODUCIBLE_VAR}=1: oneDNN capped at {REPRODUCIBLE_ISA}, {REPRODUCIBLE_THREADS} threads)"

@@ -1,8 +1,8 @@
 """Tiled optimisation of one level: a full-size canvas in host memory, optimised window by window.
 
-Each pass visits every tile of a :class:`nstyle.tiles.Grid` (moved between passes) and runs ``--optimizer``
+Each pass visits every tile of a :class:`nstyle.tiles.geometry.Grid` (moved between passes) and runs ``--optimizer``
 on the tile's window for a share of ``--max-num-epochs``; only the tile's inner part goes back into the canvas,
-feathered (:func:`nstyle.tiles.blend`). All windows of a level have one size, so one loss network is bound.
+feathered (:func:`nstyle.tiles.geometry.blend`). All windows of a level have one size, so one loss network is bound.
 
 - Style targets come from the whole style image at the level's scale: its Grams are summed over the cores of a
   tiling of the style image (exact, by the margin rule) and divided by its positions per layer, the per-position
@@ -16,14 +16,14 @@ feathered (:func:`nstyle.tiles.blend`). All windows of a level have one size, so
   Content targets are the window's own features.
 - Optimiser state: NAG's momentum and Adam's two moments are per pixel, so they live in full-size arrays beside
   the canvas (NAG: 1 extra canvas, Adam: 2; float32: 12 and 24 bytes per pixel, 144 / 288 MB at 4000x3000); a
-  visit's state is feathered into them (:func:`nstyle.tiles.feather_in`: a weighted mean with what is there, no
+  visit's state is feathered into them (:func:`nstyle.tiles.geometry.feather_in`: a weighted mean with what is there, no
   copy from the start of the pass). The epoch counter (learning-rate schedule, Adam's bias correction) is the
   tile's own count. L-BFGS's curvature pairs are per window (2 x history x window floats, 300 MB at 640 px with
   history 10) and cannot be kept for every tile, so each visit starts a fresh L-BFGS.
 - A canvas side longer than the tile is padded (reflected) to a multiple of the network's stride so that every
   window's pooling grid lines up with the whole canvas's; the padding is cut off at the end.
 - Interrupts and checkpoints: a signal stops the current visit after its epoch; the canvas and its copy from the
-  start of the pass (:func:`nstyle.tiles.blend` needs it), the optimiser arrays and the unfinished visit's loop
+  start of the pass (:func:`nstyle.tiles.geometry.blend` needs it), the optimiser arrays and the unfinished visit's loop
   state are saved in ``checkpoint.npz`` with the pass and tile to continue from, so a resumed run ends at the same
   picture and Ctrl-C never waits for more than one epoch.
 """
@@ -36,13 +36,15 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import images, losses, vgg
-from .config import Config
-from .errors import NumericalFailure
-from .interrupts import StopRequest
-from .loop import Epoch, NAGLoop
-from .tiles import Grid, Tile, blend, feather_in, margin_for, padded, split
-from .tiles import seam_ratio as seam_ratio_at
+from ..files import images
+from ..algorithm import losses
+from ..model_zoo import spec, vgg
+from ..config import Config
+from ..errors import NumericalFailure
+from ..process.interrupts import StopRequest
+from ..algorithm.loop import Epoch, NAGLoop
+from .geometry import Grid, Tile, blend, feather_in, margin_for, padded, split
+from .geometry import seam_ratio as seam_ratio_at
 
 log = logging.getLogger("nstyle")
 
@@ -58,7 +60,7 @@ class FeatureNet:
 
     def __init__(self, params: Dict[str, np.ndarray], size: Tuple[int, int], ctx: mx.Context,
                  layers: Sequence[str], pooling: str = "avg") -> None:
-        built = vgg.build(vgg.deepest(list(layers)), pooling)
+        built = vgg.build(spec.deepest(list(layers)), pooling)
         out = mx.sym.Group([built[name] for name in layers])
         shape = (1, 3) + tuple(size)
         arg_shapes, _, _ = out.infer_shape(data=shape)
@@ -122,7 +124,7 @@ def _cells(span, stride: int, cells: int, length: int) -> slice:
 
 def layer_strides(cfg: Config) -> List[int]:
     """Cumulative stride of each style layer."""
-    from .tiles import vgg_context
+    from .geometry import vgg_context
 
     return [vgg_context(name)[1] for name in cfg.style_layer_list]
 
@@ -331,7 +333,7 @@ class TiledLevel:
 
 
 def seam_ratio(rgb: np.ndarray, grid: Grid, passes: int) -> float:
-    """The seam metric of a tiled level's output: :func:`nstyle.tiles.seam_ratio` along each pass's cuts, the
+    """The seam metric of a tiled level's output: :func:`nstyle.tiles.geometry.seam_ratio` along each pass's cuts, the
     one furthest from 1 (a seam left by any pass counts)."""
     ratios = [seam_ratio_at(rgb, *grid.cuts(p)) for p in range(passes)]
     return max(ratios, key=lambda r: abs(r - 1))

@@ -1,0 +1,134 @@
+"""What several runs can share: the device, loaded weights, bound loss networks and style targets (a cache)."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import mxnet as mx
+import numpy as np
+
+from . import color
+from ..process import cuda, resources
+from ..files import images, weights
+from ..config import Config
+from ..errors import NStyleError
+from .lossnet import LossNet
+
+log = logging.getLogger("nstyle")
+
+
+def select_context(gpu: Optional[int]) -> mx.Context:
+    """``None``: GPU 0 when this MXNet build sees one, else the CPU. ``-1``: CPU. ``N``: GPU N or an error."""
+    try:
+        available = mx.context.num_gpus()
+    except mx.base.MXNetError:
+        available = 0
+    if gpu is None:
+        ctx = mx.gpu(0) if available > 0 else mx.cpu()
+    elif gpu < 0:
+        ctx = mx.cpu()
+    elif gpu >= available:
+        raise NStyleError(cuda.no_cuda_message(gpu, available))
+    else:
+        ctx = mx.gpu(gpu)
+    log.info("computing on %s", "the CPU" if ctx.device_type == "cpu" else f"GPU {ctx.device_id}")
+    return ctx
+
+
+def array_digest(array: np.ndarray) -> str:
+    """A digest of an array's dtype, shape and values: equal digests mean equal pixels."""
+    array = np.ascontiguousarray(array)
+    hasher = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
+    hasher.update(memoryview(array).cast("B"))
+    return hasher.hexdigest()
+
+
+class Engine:
+    """What several runs can share: the device, loaded weights, bound loss networks and style targets.
+
+    One :class:`Engine` per process is enough; :func:`nstyle.api.run` makes a fresh one when none is given.
+    Style targets are cached by the style image's pixels (a digest), never by its name, so two different
+    images under one name never share Grams. ``gram_computations`` counts style images actually passed
+    through the network.
+    """
+
+    def __init__(self) -> None:
+        self._ctx: Dict[Optional[int], mx.Context] = {}
+        self._params: Dict[str, weights.Params] = {}
+        self._nets: Dict[tuple, LossNet] = {}
+        self._grams: Dict[tuple, List[mx.nd.NDArray]] = {}
+        self.gram_computations = 0
+
+    def context(self, gpu: Optional[int]) -> mx.Context:
+        """The device for ``--gpu`` (see :func:`select_context`), chosen once per value."""
+        if gpu not in self._ctx:
+            self._ctx[gpu] = select_context(gpu)
+        return self._ctx[gpu]
+
+    def params(self, spec: str) -> weights.Params:
+        """Weights for ``--weights``, loaded once per spec."""
+        if spec not in self._params:
+            self._params[spec] = weights.load(spec)
+        return self._params[spec]
+
+    def loss_net(self, cfg: Config, size: Tuple[int, int]) -> LossNet:
+        """The VGG19 loss network for ``cfg`` at ``size``, built once per (weights, size, layers, pooling)."""
+        key = (cfg.weights, cfg.gpu, tuple(size), cfg.pooling, cfg.style_layers, cfg.content_layers)
+        if key not in self._nets:
+            self._nets[key] = LossNet(self.params(cfg.weights), size, self.context(cfg.gpu),
+                                      cfg.style_layer_list, cfg.content_layer_list, cfg.pooling)
+        else:
+            log.info("reusing the %dx%d network", size[1], size[0])
+        return self._nets[key]
+
+    def style_targets(self, cfg: Config, styles: Sequence[np.ndarray], size: Tuple[int, int],
+                      content01: np.ndarray) -> List[mx.nd.NDArray]:
+        """Per-layer style targets at content size ``size``: the blend of each style image's Grams."""
+        # with --preserve-color histogram the style is recoloured with this content's colours first
+        recoloured = array_digest(content01) if cfg.preserve_color == "histogram" else None
+        blended: List[mx.nd.NDArray] = []
+        for k, (style, w) in enumerate(zip(styles, cfg.blend_weights())):
+            key = (array_digest(style), tuple(size), cfg.style_scale, cfg.weights, cfg.gpu, cfg.pooling, cfg.style_layers,
+                   cfg.content_layers, recoloured)
+            if key in self._grams:
+                log.info("style targets for style %d at %dx%d: reused", k + 1, size[1], size[0])
+            else:
+                self._grams[key] = self._compute_grams(cfg, style, size, content01)
+                self.gram_computations += 1
+            grams = self._grams[key]
+            blended = [g * w for g in grams] if k == 0 else [b + g * w for b, g in zip(blended, grams)]
+        return blended
+
+    def _compute_grams(self, cfg: Config, style: np.ndarray, size: Tuple[int, int],
+                       content01: np.ndarray) -> List[mx.nd.NDArray]:
+        """Grams of one style image; rescaled to the content's position counts when ``--style-scale`` is set."""
+        style01 = style_at_scale(cfg, style, size, content01)
+        style_size = style01.shape[:2]
+        net = self.loss_net(cfg, style_size)
+        grams = net.gram_targets(images.to_network(style01))
+        net.release_features()
+        if style_size != size:
+            content_net = self.loss_net(cfg, size)
+            ratios = [np.prod(c[2:]) / np.prod(s[2:]) for c, s in zip(content_net.style_shapes, net.style_shapes)]
+            grams = [g * float(r) for g, r in zip(grams, ratios)]
+        return grams
+
+
+def style_at_scale(cfg: Config, style: np.ndarray, size: Tuple[int, int], content01: np.ndarray,
+                   whole: bool = True) -> np.ndarray:
+    """One style image (0..1 ``HxWx3``) as used for content size ``size``: stretched to it (the classic) or at
+    ``--style-scale`` with its aspect kept, recoloured for ``--preserve-color histogram``.
+
+    ``whole``: it will go through the network in one piece, so refuse a size that would not fit in memory.
+    """
+    style_size = size
+    if cfg.style_scale is not None:
+        style_size = images.content_size(style.shape, int(round(cfg.style_scale * max(size))))
+        images.check_size(style_size, "style image at --style-scale")
+        if whole:
+            resources.check_memory(style_size, "--style-scale", cfg.style_scale)
+    style01 = images.resize01(style, style_size)
+    if cfg.preserve_color == "histogram":
+        style01 = color.match_colors(style01, content01)
+    return style01

@@ -1,0 +1,204 @@
+"""A batch's jobs: every content with every style, or one per row of a CSV manifest, each named and placed."""
+from __future__ import annotations
+
+import codecs
+import csv
+import dataclasses
+import glob
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from ..config import Config, parse_value
+from ..errors import NStyleError
+from ..files.images import output_format
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+#: Config fields a manifest may not set (they are the row's own columns or belong to the whole batch).
+NOT_COLUMNS = {"content_image", "style_image", "output", "output_dir", "resume", "quiet"}
+
+
+@dataclass
+class Job:
+    """One run of a batch."""
+
+    name: str
+    cfg: Config
+
+    @property
+    def output(self) -> str:
+        return self.cfg.output or ""
+
+
+def expand(args: Sequence[str], role: str) -> List[str]:
+    """Files, directories (their images, sorted) and glob patterns, in the order given."""
+    paths: List[str] = []
+    for arg in args:
+        if os.path.isdir(arg):
+            found = sorted(os.path.join(arg, n) for n in os.listdir(arg)
+                           if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS)
+            if not found:
+                raise NStyleError(f"{role} directory {arg} holds no image files")
+            paths += found
+        elif any(ch in arg for ch in "*?["):
+            found = sorted(glob.glob(arg))
+            if not found:
+                raise NStyleError(f"{role} pattern {arg} matches no files")
+            paths += found
+        else:
+            paths.append(arg)  # a missing file fails its own runs, not the whole batch
+    return paths
+
+
+def _stem(paths: Any) -> str:
+    items = [paths] if isinstance(paths, str) else list(paths)
+    return "+".join(os.path.splitext(os.path.basename(p))[0] for p in items)
+
+
+def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]]) -> List[Job]:
+    """``<content-stem>__<style-stem>`` names, made unique with a short hash where stems repeat."""
+    bases = [f"{_stem(c.content_image)}__{_stem(c.style_image)}" for c in cfgs]
+    jobs = []
+    for cfg, base, out in zip(cfgs, bases, explicit):
+        name = base
+        if bases.count(base) > 1:
+            ident = json.dumps([cfg.content_image, cfg.style_image, cfg.hash()], default=str)
+            name = f"{base}-{hashlib.sha1(ident.encode()).hexdigest()[:6]}"
+        output = os.path.join(output_dir, out) if out else os.path.join(output_dir, name + ".jpg")
+        work = os.path.join(output_dir, "work", name)
+        jobs.append(Job(name, dataclasses.replace(cfg, output=output, output_dir=work)))
+    outputs = [j.output for j in jobs]
+    clash = sorted({o for o in outputs if outputs.count(o) > 1})
+    if clash:
+        raise NStyleError(f"several runs would write {clash[0]}; give them different output names")
+    return jobs
+
+
+def jobs_from_args(contents: Sequence[str], styles: Sequence[str], base: Config, output_dir: str) -> List[Job]:
+    """Every content with every style."""
+    cfgs = [dataclasses.replace(base, content_image=c, style_image=s)
+            for c in expand(contents, "content") for s in expand(styles, "style")]
+    return name_jobs(cfgs, output_dir, [None] * len(cfgs))
+
+
+#: A manifest larger than this is not a list of runs (and would only be read into memory).
+MANIFEST_LIMIT = 16 * 2**20
+
+
+def manifest_text(path: str) -> str:
+    """The manifest as text: UTF-8 with or without a byte-order mark (Excel's "CSV UTF-8"), or UTF-16 with one
+    (Excel's "Unicode text"); the row of an undecodable byte is named."""
+    if not os.path.isfile(path):
+        raise NStyleError(f"manifest {path}: no such file")
+    try:
+        if os.path.getsize(path) > MANIFEST_LIMIT:
+            raise NStyleError(f"manifest {path}: larger than {MANIFEST_LIMIT // 2**20} MB; is it really a CSV list "
+                              "of runs?")
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise NStyleError(f"manifest {path}: cannot read it ({exc.strerror or exc})") from None
+    encoding = "utf-16" if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        row = data[:exc.start].count(b"\n") + 1
+        raise NStyleError(f"manifest {path}: row {row}: byte 0x{data[exc.start]:02x} is not {'UTF-16' if encoding == 'utf-16' else 'UTF-8'} "
+                          "text; save the file as \"CSV UTF-8\"") from None
+
+
+def manifest_rows(path: str) -> Tuple[List[str], List[Tuple[int, Dict[str, str]]]]:
+    """The header (``-`` read as ``_``) and the non-blank rows ``(row number, {column: cell})`` of a manifest.
+
+    Rows end in LF or CRLF; cells are separated by commas, or by semicolons or tabs when the header uses those.
+    A repeated column, a row with more cells than the header or a malformed row names its row.
+    """
+    text = manifest_text(path)
+    first = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: List[Tuple[int, Dict[str, str]]] = []
+    header: List[str] = []
+    number = 0
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if number == 1:
+                header = [h.strip().replace("-", "_") for h in cells]
+                twice = sorted({h for h in header if h and header.count(h) > 1})
+                if twice:
+                    raise NStyleError(f"manifest {path}: column {twice[0]} appears more than once")
+                continue
+            if not any(c.strip() for c in cells):
+                continue  # blank rows, and the ",,," rows spreadsheets leave at the end
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+                raise NStyleError(f"manifest {path}: row {number}: {len(cells)} cells but the header names "
+                                  f"{len(header)} columns (a '{delimiter}' inside a cell needs quotes)")
+            cells = cells + [""] * (len(header) - len(cells))
+            rows.append((number, {h: c.strip() for h, c in zip(header, cells) if h}))
+    except csv.Error as exc:
+        raise NStyleError(f"manifest {path}: row {number + 1}: {exc}") from None
+    return header, rows
+
+
+def check_output_name(out: str) -> Optional[str]:
+    """Why a manifest's ``output`` cell cannot be used (it must stay inside the output folder), or None."""
+    parts = out.replace("\\", "/").split("/")
+    if os.path.isabs(out) or ".." in parts:
+        return f"output {out} must be a file name inside the output folder"
+    try:
+        output_format(out)
+    except NStyleError as exc:
+        return str(exc)
+    return None
+
+
+def jobs_from_manifest(path: str, base: Config, output_dir: str) -> List[Job]:
+    """One job per CSV row; every problem is reported with its row number before anything runs."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fields = {f.name for f in dataclasses.fields(Config)} - NOT_COLUMNS
+    problems: List[str] = []
+    cfgs, outputs = [], []
+    header, rows = manifest_rows(path)
+    unknown = [h for h in header if h not in fields | {"content", "style", "output"}]
+    if unknown:
+        raise NStyleError(f"manifest {path}: unknown column(s) {', '.join(unknown)}; use content, style, "
+                          "output and single-run settings such as style_weight, max_long_edge, seed")
+    if "content" not in header or "style" not in header:
+        raise NStyleError(f"manifest {path}: needs 'content' and 'style' columns")
+    for number, row in rows:
+        values: Dict[str, Any] = {}
+        for key in ("content", "style"):
+            items = [p if os.path.isabs(p) else os.path.join(folder, p) for p in row[key].split()]
+            missing = [p for p in items if not os.path.exists(p)] or ([] if items else ["(empty)"])
+            if missing:
+                problems.append(f"row {number}: {key} file {missing[0]} not found")
+            values[key] = items[0] if len(items) == 1 else items
+        settings = {}
+        for key, text in row.items():
+            if key in fields and text != "":
+                try:
+                    settings[key] = parse_value(key, text)
+                except ValueError:
+                    problems.append(f"row {number}: column {key}: cannot read {text!r}")
+        cfg = dataclasses.replace(base, content_image=values["content"], style_image=values["style"],
+                                  **settings)
+        try:
+            cfg.validate()
+        except NStyleError as exc:
+            problems.append(f"row {number}: {exc}")
+        bad_output = row.get("output") and check_output_name(row["output"])
+        if bad_output:
+            problems.append(f"row {number}: {bad_output}")
+        cfgs.append(cfg)
+        outputs.append(row.get("output") or None)
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise NStyleError(f"manifest {path}: " + "; ".join(problems[:5]) + more)
+    if not cfgs:
+        raise NStyleError(f"manifest {path} has no rows")
+    return name_jobs(cfgs, output_dir, outputs)
+
+

@@ -1,0 +1,176 @@
+"""Running a batch's jobs resumably (here or on a Dask cluster), recording each in ``runs.jsonl``, then the report
+and the summary. The ``nstyle batch`` command line is in :mod:`nstyle.cli`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+from .. import api
+from ..algorithm.engine import Engine
+from ..config import Config, digest
+from ..errors import Interrupted, NStyleError
+from ..files import checkpoint, guard
+from ..process import runtime
+from ..process.progress import Progress
+from ..report import page as report
+from .jobs import Job
+from .log import LOG_NAME, append_log, effective_config, history_record, job_record, read_log
+
+log = logging.getLogger("nstyle")
+
+
+@dataclass
+class Outcome:
+    """How one job of this invocation went."""
+
+    job: Job
+    status: str  # done / skipped / failed / interrupted
+    seconds: float = 0.0
+    epochs: int = 0
+    reason: str = ""
+    style_loss: float = float("nan")
+    content_loss: float = float("nan")
+    code: int = 0  # exit status of an interrupted run
+    history: List[Any] = field(default_factory=list)  # nstyle.algorithm.loop.Epoch per epoch run (also when stopped early)
+    worker: str = ""  # the Dask worker that ran it (cluster runs)
+    machine: List[str] = field(default_factory=list)  # cluster runs: the worker's machine lines
+    timing: Dict[str, float] = field(default_factory=dict)  # cluster runs: submitted_at, started_at, ended_at
+
+
+@dataclass
+class Planned:
+    """A job that runs in this invocation: its settings (resuming an interrupted run or not) and its record so far."""
+
+    job: Job
+    cfg: Config
+    record: Dict[str, Any]
+    history_before: Optional[dict] = None  # the losses of the interrupted run this one resumes
+
+
+def run_batch(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Engine] = None,
+              client: Any = None, manifest: Optional[str] = None) -> List[Outcome]:
+    """Run the jobs into ``output_dir`` (see :func:`run_jobs`), then write its report (``index.html``, ``sheet.png``).
+
+    Refused before any run when a result, snapshot, checkpoint or the report would replace an input (or the
+    ``manifest`` the jobs came from).
+    """
+    guard.check_batch([(j.name, j.cfg) for j in jobs], output_dir, batch_files(output_dir),
+                      [("manifest", manifest)] if manifest else [])
+    api.prepare_output(Config(output_dir=output_dir, output=None))
+    log.info("%d run(s) into %s", len(jobs), output_dir)
+    outcomes = run_jobs(jobs, output_dir, quiet, engine, client)
+    report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [job_record(j) for j in jobs],
+                 {o.job.name: o.status for o in outcomes})
+    return outcomes
+
+
+def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Engine] = None,
+             client: Any = None) -> List[Outcome]:
+    """Run (or skip) every job; one failure does not stop the others; a signal stops the batch.
+
+    With a ``distributed.Client`` as ``client`` the runs go to its Dask cluster (see :mod:`nstyle.batch.cluster`);
+    this process still writes every output, ``runs.jsonl`` and the report.
+    """
+    os.makedirs(output_dir, exist_ok=True)
+    log_path = os.path.join(output_dir, LOG_NAME)
+    previous = read_log(log_path)
+    machine = runtime.machine_lines()
+    outer = Progress(len(jobs), quiet=quiet, label="runs")
+    outcomes: List[Outcome] = []
+    planned: List[Planned] = []
+    for job in jobs:
+        effective = effective_config(job.cfg)
+        settings = digest(effective)
+        old = previous.get(job.name)
+        if old and old.get("status") == "done" and old.get("hash") == settings and os.path.exists(job.output):
+            outcomes.append(Outcome(job, "skipped", reason="already done with these settings"))
+            outer.log(f"[{len(outcomes)}/{len(jobs)}] {job.name}: skipped (done before with the same settings)")
+            outer.update(len(outcomes))
+            continue
+        cfg = job.cfg
+        if client is None and old and old.get("status") == "interrupted" and old.get("hash") == settings and \
+                os.path.exists(checkpoint.path_for(cfg.output_dir)):
+            cfg = dataclasses.replace(cfg, resume=True)  # continue where the interrupted run stopped
+        planned.append(Planned(job, cfg, dict(job_record(job), config=effective, hash=settings),
+                               old.get("history") if cfg.resume and old else None))
+    runs = run_here(planned, engine or Engine(), outer.log) if client is None else \
+        run_on_cluster(planned, client, outer.log)
+    for p, outcome in runs:
+        record = dict(p.record, machine=outcome.machine or machine, status=outcome.status, reason=outcome.reason,
+                      seconds=round(outcome.seconds, 3), epochs=outcome.epochs, style_loss=outcome.style_loss,
+                      content_loss=outcome.content_loss, finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                      history=history_record(outcome.history, p.history_before))
+        if outcome.worker:
+            record.update(worker=outcome.worker, **outcome.timing)
+        append_log(log_path, record)
+        outcomes.append(outcome)
+        where = f" on {outcome.worker}" if outcome.worker else ""
+        outer.log(f"[{len(outcomes)}/{len(jobs)}] {p.job.name}: {outcome.status}{where} in {outcome.seconds:.1f} s"
+                  + (f" ({outcome.reason})" if outcome.reason else ""))
+        outer.update(len(outcomes))
+    outer.close()
+    return outcomes
+
+
+def batch_files(output_dir: str) -> List[str]:
+    """The files a batch writes besides its results: the run log and the report."""
+    return [os.path.join(output_dir, n) for n in (LOG_NAME, "index.html", "sheet.png")]
+
+
+def run_here(planned: List[Planned], engine: Engine,
+             log_line: Callable[[str], None]) -> Iterator[Tuple[Planned, Outcome]]:
+    """Run the jobs one after another in this process; stop after a run interrupted by a signal."""
+    for p in planned:
+        log_line(f"{p.job.name}: {'resuming' if p.cfg.resume else 'running'}")
+        started = time.perf_counter()
+        epochs: List[Any] = []
+        try:
+            result = api.run(p.cfg, engine=engine, on_epoch=epochs.append)
+            outcome = Outcome(p.job, "done", result.seconds, result.epochs, "", result.style_loss,
+                              result.content_loss)
+        except Interrupted as exc:
+            outcome = Outcome(p.job, "interrupted", time.perf_counter() - started, reason=str(exc), code=exc.code)
+        except NStyleError as exc:
+            outcome = Outcome(p.job, "failed", time.perf_counter() - started, reason=str(exc))
+        outcome.history = epochs
+        yield p, outcome
+        if outcome.status == "interrupted":
+            return
+
+
+def run_on_cluster(planned: List[Planned], client: Any,
+                   log_line: Callable[[str], None]) -> Iterator[Tuple[Planned, Outcome]]:
+    """Run the jobs on the Dask cluster of ``client`` (:mod:`nstyle.batch.cluster`), yielding them as they finish."""
+    from . import cluster
+
+    by_name = {p.job.name: p for p in planned}
+    for f in cluster.run(client, [(p.job.name, p.cfg) for p in planned], log_line):
+        p = by_name[f.name]
+        timing = {"submitted_at": round(f.submitted, 3), "started_at": round(f.started, 3),
+                  "ended_at": round(f.ended, 3)} if f.started else {}
+        yield p, Outcome(p.job, f.status, f.seconds, f.epochs, f.reason, f.style_loss, f.content_loss, f.code,
+                         f.history, f.worker, f.machine, timing)
+
+
+def summary(outcomes: List[Outcome], seconds: float) -> str:
+    """The table printed at the end of a batch."""
+    lines = [f"{'run':40s} {'status':11s} {'seconds':>8s} {'epochs':>6s}  reason"]
+    for o in outcomes:
+        lines.append(f"{o.job.name[:40]:40s} {o.status:11s} {o.seconds:8.1f} {o.epochs:6d}  {o.reason[:80]}")
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
+    lines.append(f"done {counts['done']}, skipped {counts['skipped']}, failed {counts['failed']}; "
+                 f"{seconds:.1f} s in all")
+    return "\n".join(lines)
+
+
+def exit_status(outcomes: List[Outcome]) -> int:
+    """A batch's exit status: an interrupted run's (128 + signal), else 1 when a run failed, else 0."""
+    interrupted = [o.code for o in outcomes if o.status == "interrupted"]
+    if interrupted:
+        return interrupted[0]
+    return 1 if any(o.status == "failed" for o in outcomes) else 0

@@ -32,7 +32,7 @@ def seams(rgb: np.ndarray, args: list, tile: int) -> float:
     """The seam metric of an ``HxWx3`` picture along the cuts a ``tile`` run makes (for an untiled picture or the
     photo: the same lines, the reference for what the picture's own content gives there)."""
     from nstyle import cli
-    from nstyle.tiles.geometry import level as tiled
+    from nstyle.tiles import level as tiled
 
     cfg = cli.config_from_args(cli.build_parser().parse_args(args))
     return tiled.seam_ratio(rgb, tiled.grid_for(cfg, rgb.shape[:2], tile), tiled.PASSES)

@@ -2,7 +2,7 @@
 
 Single-run flags are generated from :class:`~nstyle.config.Config` (classic flags, SPEC.md §6, plus nstyle's own);
 :data:`GROUPS` places each in a ``--help`` section. The work itself is :func:`nstyle.api.run` and
-:mod:`nstyle.batch.runs`, imported only when a command runs, so ``--help`` stays quick.
+:mod:`nstyle.batch`, imported only when a command runs, so ``--help`` stays quick.
 """
 from __future__ import annotations
 
@@ -224,7 +224,8 @@ def single_command(ns: argparse.Namespace) -> int:
 
 def batch_command(ns: argparse.Namespace) -> int:
     """``nstyle batch``: the jobs the flags or the manifest describe, then the summary and the report's paths."""
-    from .batch import runs as batch, cluster
+    from . import batch
+    from .batch import cluster
 
     started = time.perf_counter()
     if ns.scheduler and ns.workers:

@@ -1,5 +1,19 @@
 """Helpers shared by test modules."""
+import json
+import os
+
 import numpy as np
+
+
+def rgb(h: int = 40, w: int = 56, seed: int = 0) -> np.ndarray:
+    """A seeded HxWx3 uint8 noise picture."""
+    return np.random.RandomState(seed).randint(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def log_records(folder) -> list:
+    """Every record of ``<folder>/runs.jsonl``, in order (each line must be JSON)."""
+    with open(os.path.join(folder, "runs.jsonl")) as f:
+        return [json.loads(line) for line in f]
 
 
 def image_gradient(executor, heads, x):

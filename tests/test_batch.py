@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import log_records
 from nstyle import api, cli
-from nstyle.batch import runs as batch
+from nstyle import batch
 from nstyle.files import checksums as verify
 from nstyle.config import Config
 from nstyle.errors import NStyleError
@@ -32,7 +33,7 @@ def argv(folder, weights_file, *extra, out="out"):
 
 
 def records(folder, out="out"):
-    return [json.loads(line) for line in open(folder / out / "runs.jsonl")]
+    return log_records(folder / out)
 
 
 def test_cartesian_expansion_of_files_dirs_and_globs(folder):

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nstyle.batch import runs as batch, cluster
+from helpers import log_records
+from nstyle import batch
+from nstyle.batch import cluster
 from nstyle.config import Config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,10 +40,6 @@ def command(folder, weights_file, out, *extra, epochs=20):
     return [sys.executable, "-m", "nstyle", "batch", "--content-image", str(folder / "contents"), "--style-image",
             str(folder / "styles"), "--weights", weights_file, "--max-long-edge", "64", "--max-num-epochs",
             str(epochs), "--gpu", "-1", "--output-dir", str(folder / out), *extra]
-
-
-def records(path):
-    return [json.loads(line) for line in open(path / "runs.jsonl")]
 
 
 def pixels(path):
@@ -87,8 +85,8 @@ def test_workers_give_the_same_images_records_and_report_as_one_process(folder, 
     there = subprocess.run(command(folder, weights_file, "there", "--workers", "2", "--reproducible"), cwd=ROOT,
                            env=ENV, capture_output=True, text=True)
     assert there.returncode == 0, there.stderr
-    a = {r["name"]: r for r in records(folder / "here")}
-    b = {r["name"]: r for r in records(folder / "there")}
+    a = {r["name"]: r for r in log_records(folder / "here")}
+    b = {r["name"]: r for r in log_records(folder / "there")}
     assert len(a) == 6 and sorted(a) == sorted(b)
     for name, r in a.items():
         s = b[name]
@@ -170,7 +168,7 @@ def test_interrupted_client_cancels_and_the_same_command_runs_nothing_twice(fold
     status, err = run.finish(timeout=120)
     assert status == code, err
     assert time.monotonic() - started < 60  # cancelled, not run to the end
-    first = records(folder / out)
+    first = log_records(folder / out)
     finished = {r["name"] for r in first if r["status"] == "done"}
     assert 1 <= len(finished) < 6
     assert {r["status"] for r in first} == {"done", "interrupted"} and len(first) == 6
@@ -179,7 +177,7 @@ def test_interrupted_client_cancels_and_the_same_command_runs_nothing_twice(fold
         return  # resuming is the same for both signals; once is enough for the test's time
     second = subprocess.run(cmd + ["--quiet"], cwd=ROOT, env=ENV, capture_output=True, text=True)
     assert second.returncode == 0, second.stderr
-    done = [r["name"] for r in records(folder / out) if r["status"] == "done"]
+    done = [r["name"] for r in log_records(folder / out) if r["status"] == "done"]
     assert len(done) == 6 and len(set(done)) == 6  # nothing ran twice
     assert f"done {6 - len(finished)}, skipped {len(finished)}, failed 0" in second.stderr
 

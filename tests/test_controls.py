@@ -9,6 +9,7 @@ from PIL import Image
 from skimage.color import rgb2yiq
 
 import nstyle
+from helpers import rgb
 from nstyle import api, cli
 from nstyle.algorithm import color
 from nstyle.files import images
@@ -25,10 +26,6 @@ def targets(cfg, inputs, size=(24, 32)):
     engine = api.Engine()
     grams = engine.style_targets(cfg, inputs.styles, size, images.resize01(inputs.content, size))
     return [g.asnumpy() for g in grams], engine
-
-
-def rgb(h, w, seed):
-    return np.random.RandomState(seed).randint(0, 256, (h, w, 3), dtype=np.uint8)
 
 
 def test_style_targets_are_cached_by_pixels_not_by_name(weights_file):

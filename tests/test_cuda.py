@@ -47,7 +47,7 @@ def test_library_dirs_finds_each_wheels_lib_folder(tmp_path):
 def test_preload_makes_every_soname_resolvable_without_ld_library_path(tmp_path):
     paths = build_wheel_tree(str(tmp_path), cuda.REQUIRED)
     code = ("import ctypes, sys\n"
-            "from nstyle import cuda\n"
+            "from nstyle.process import cuda\n"
             "missing = cuda.preload(cuda.library_dirs([sys.argv[1]]))\n"
             "maps = open('/proc/self/maps').read()\n"
             "print('missing', missing)\n"

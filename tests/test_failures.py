@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from helpers import rgb
 from nstyle import api, cli
 from nstyle.files import atomic, checkpoint, weights
 from nstyle.process import resources
@@ -17,10 +18,6 @@ from nstyle.files import images as imio
 from nstyle.config import Config
 from nstyle.errors import Interrupted, NStyleError, NumericalFailure
 from nstyle.algorithm.loop import noise_image
-
-
-def rgb(h=40, w=56, seed=0):
-    return np.random.RandomState(seed).randint(0, 256, (h, w, 3), dtype=np.uint8)
 
 
 def args_for(content, style, weights_file, out, *extra):

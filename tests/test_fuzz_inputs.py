@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from nstyle.batch import runs as batch
+from nstyle import batch
 from nstyle.files import checkpoint, weights
 from nstyle.report import page as report
 from nstyle.config import Config

@@ -21,7 +21,8 @@ import pytest
 from PIL import Image
 
 import nstyle
-from nstyle.batch import runs as batch
+from helpers import rgb
+from nstyle import batch
 from nstyle.files import checkpoint, guard, weights
 from nstyle import cli
 from nstyle.report import page as report
@@ -30,10 +31,6 @@ from nstyle.config import Config, field_kind
 from nstyle.errors import NStyleError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def rgb(h=40, w=56, seed=0):
-    return np.random.RandomState(seed).randint(0, 256, (h, w, 3), dtype=np.uint8)
 
 
 def tree(folder):
@@ -208,7 +205,7 @@ import json, os, sys, time, types
 root, bomb = sys.argv[1], sys.argv[2]
 pkg = types.ModuleType("nstyle"); pkg.__path__ = [os.path.join(root, "nstyle")]
 sys.modules["nstyle"] = pkg  # nstyle.files.images and its two helpers only, without the package's MXNet imports
-from nstyle import images
+from nstyle.files import images
 def hwm():
     return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024
 before, started = hwm(), time.perf_counter()
@@ -623,7 +620,7 @@ def test_report_escapes_hostile_names(tmp_path):
 
 def test_report_thumbnails_obey_the_pixel_limit_and_formats(tmp_path, monkeypatch):
     """A bomb or an EPS file given as a content fails its run, and the report does not decode it for a thumbnail."""
-    from nstyle.report.page import thumbs as report_thumbs
+    from nstyle.report import thumbs as report_thumbs
 
     bomb = png_bomb(tmp_path / "bomb.png", 16000, 10000)  # below Pillow's own refusal, above ours
     eps = tmp_path / "note.jpg"

@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 
 import fake_batch
-from nstyle.batch import runs as batch
+from helpers import log_records
+from nstyle import batch
 from nstyle import cli
 from nstyle.process import runtime
 from nstyle.report import page as report, sheet as report_sheet, svg as report_svg, thumbs as report_thumbs
@@ -135,7 +136,7 @@ def real_batch(tmp_path_factory, weights_file, images):
     out = root / "out"
     page = (out / "index.html").read_text(encoding="utf-8")
     return {"root": root, "out": out, "page": page, "tree": parse(page),
-            "records": [json.loads(line) for line in open(out / "runs.jsonl")]}
+            "records": log_records(out)}
 
 
 def test_page_parses_and_every_link_points_to_a_file(real_batch):

@@ -15,7 +15,7 @@ from nstyle import api, cli
 from nstyle.files import checkpoint, images
 from nstyle.algorithm import losses
 from nstyle.process import resources
-from nstyle.tiles.geometry import level as tiled, run as tiledrun, geometry as tiles
+from nstyle.tiles import geometry as tiles, level as tiled, run as tiledrun
 from nstyle.algorithm.color import luminance_transfer
 from nstyle.config import Config
 from nstyle.errors import Interrupted, NStyleError

@@ -55,14 +55,14 @@ def matches(path: str, expected_blob: str) -> bool:
 
 
 def main(argv: "list[str]") -> int:
-    """``verify.py FILE BLOB_ID`` -> 0 if it matches, 1 otherwise; ``--blob FILE`` prints a file's blob id;
+    """``checksums.py FILE BLOB_ID`` -> 0 if it matches, 1 otherwise; ``--blob FILE`` prints a file's blob id;
     ``--list`` prints the files download.sh fetches, one ``path blob_id`` per line."""
     if argv == ["--list"]:
         for path, blob in KNOWN_FILES.items():
             print(path, blob)
         return 0
     if len(argv) != 2 or argv[0] == "--list":
-        print("usage: verify.py FILE BLOB_ID | verify.py --blob FILE | verify.py --list", file=sys.stderr)
+        print("usage: checksums.py FILE BLOB_ID | checksums.py --blob FILE | checksums.py --list", file=sys.stderr)
         return 2
     try:
         if argv[0] == "--blob":
@@ -70,7 +70,7 @@ def main(argv: "list[str]") -> int:
             return 0
         return 0 if matches(argv[0], argv[1]) else 1
     except OSError as exc:  # missing, unreadable or a directory: one line, not a traceback
-        print(f"verify.py: {argv[-1] if argv[0] == '--blob' else argv[0]}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"checksums.py: {argv[-1] if argv[0] == '--blob' else argv[0]}: {exc.strerror or exc}", file=sys.stderr)
         return 1
 
 

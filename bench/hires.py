@@ -5,7 +5,7 @@ tiled; at the comparison sizes also the objective of both pictures evaluated on 
         [--epochs 100] [--multires 2] [--optimizer nag] [--init noise] [--weights model/vgg19.params] [--keep DIR] \\
         [--modes untiled tiled]
 
-The seam metric (``nstyle.tiles.geometry.seam_ratio``, also asserted in ``tests/test_tiled.py``) is the mean gradient
+The seam metric (``nstyle.tiles.geometry.seam_ratio``, also asserted in ``tests/tiles/test_tiled.py``) is the mean gradient
 magnitude within 1 px of the tile cuts over that elsewhere, the pass furthest from 1; the untiled row gives it along
 the same lines, and every row gives the photo's own (the content resized to the output) along them, as references
 for what the picture's content gives there. Sizes are WxH of the output: the content is

@@ -17,18 +17,18 @@ from typing import Any, Callable, List, Optional, Tuple
 import mxnet as mx
 import numpy as np
 
-from .files import checkpoint, guard, images
 from .algorithm import losses
-from .process import resources
-from .config import Config, coerce_value
 from .algorithm.engine import Engine
-from .errors import NStyleError, NumericalFailure
-from .files.images import Inputs
-from .process.interrupts import StopRequest, stop_on_signals
 from .algorithm.loop import Epoch, Loop, make_loop, start_image
 from .algorithm.outcome import Result, finish, interrupted, prepare_output, save_final
-from .process.progress import Progress
 from .algorithm.pyramid import level_sizes
+from .config import Config, coerce_value
+from .errors import NStyleError, NumericalFailure
+from .files import checkpoint, guard, images
+from .files.images import Inputs
+from .process import resources
+from .process.interrupts import StopRequest, stop_on_signals
+from .process.progress import Progress
 from .tiles.run import run_tiled
 
 __all__ = ["Engine", "Inputs", "Result", "run", "stylize"]

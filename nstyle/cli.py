@@ -15,10 +15,10 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
-from .process import cuda, runtime
-from .files import guard
 from .config import Config, field_kind
 from .errors import Interrupted, NStyleError
+from .files import guard
+from .process import cuda, runtime
 
 log = logging.getLogger("nstyle")
 

@@ -4,6 +4,9 @@ import os
 
 import numpy as np
 
+#: The project's folder (the checkout or the unpacked source), where ``nstyle/``, ``tests/`` and ``docs/`` are.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 def rgb(h: int = 40, w: int = 56, seed: int = 0) -> np.ndarray:
     """A seeded HxWx3 uint8 noise picture."""

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import ROOT
 from nstyle import cli
 from nstyle.config import Config
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASSIC_FLAGS = ["--model", "--content-image", "--style-image", "--stop-eps", "--content-weight", "--style-weight",
                  "--tv-weight", "--max-num-epochs", "--max-long-edge", "--lr", "--gpu", "--output-dir",
                  "--output_dir", "--save-epochs", "--remove-noise", "--lr-sched-delay", "--lr-sched-factor"]

@@ -6,6 +6,7 @@
 - Every option string of ``nstyle --help`` and ``nstyle batch --help`` (taken from the parsers nstyle/cli.py builds,
   not from text) appears in docs/usage.md as ```--flag```, as the subject of exactly one table row.
 - README.md is under 200 lines and holds the test-command markers that .ci/run extracts its test command from.
+- Every ``nstyle/...py`` path and `` `nstyle.x.y` `` name in them exists.
 """
 from __future__ import annotations
 
@@ -229,3 +230,38 @@ def test_readme_holds_the_test_command_for_ci():
     command = [line for line in lines[start + 1:end] if line.strip() and not line.startswith("```")]
     assert command, "README.md: no command between the test-command markers"
     assert any("pytest" in line for line in command), f"README.md: the test command runs no pytest: {command}"
+
+
+# ---- names of the code ---------------------------------------------------------------------------------------------
+
+CODE_PATH = re.compile(r"\bnstyle/[A-Za-z_/]+\.py\b")
+DOTTED_NAME = re.compile(r"`(nstyle(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+
+
+def resolves(dotted: str) -> bool:
+    """Whether ``nstyle.a.b.c`` is a module, or an attribute reached from the longest importable module prefix."""
+    import importlib
+
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for name in parts[i:]:
+                obj = getattr(obj, name)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+@pytest.mark.parametrize("page", markdown_files(), ids=rel)
+def test_named_modules_and_files_exist(page):
+    """Every ``nstyle/...py`` path and every `` `nstyle.x.y` `` name the page gives exists, so the next move of a
+    module cannot leave the docs pointing at its old place."""
+    text = page.read_text(encoding="utf-8")
+    missing = sorted({p for p in CODE_PATH.findall(text) if not (ROOT / p).is_file()})
+    missing += sorted({n for n in DOTTED_NAME.findall(text) if not resolves(n.rstrip("."))})
+    assert not missing, f"{rel(page)} names what does not exist: {', '.join(missing)}"

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 import nstyle
-from helpers import rgb
+from helpers import ROOT, rgb
 from nstyle import batch
 from nstyle.files import checkpoint, guard, weights
 from nstyle import cli
@@ -30,7 +30,6 @@ from nstyle.files import images as imio
 from nstyle.config import Config, field_kind
 from nstyle.errors import NStyleError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tree(folder):

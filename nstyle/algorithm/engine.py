@@ -8,11 +8,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import color
-from ..process import cuda, resources
-from ..files import images, weights
 from ..config import Config
 from ..errors import NStyleError
+from ..files import images, weights
+from ..process import cuda, resources
+from . import color
 from .lossnet import LossNet
 
 log = logging.getLogger("nstyle")

@@ -15,10 +15,10 @@ from typing import Dict, List, Optional, Protocol, Tuple
 import mxnet as mx
 import numpy as np
 
-from ..files import images
-from . import losses
 from ..config import Config
+from ..files import images
 from ..files.images import Inputs
+from . import losses
 from .lbfgs import LBFGSB
 from .objective import Objective
 
@@ -172,8 +172,9 @@ class AdamLoop(NAGLoop):
 
 
 class LBFGSLoop:
-    """L-BFGS-B (:mod:`nstyle.algorithm.lbfgs`) on the true objective (:class:`nstyle.algorithm.objective.Objective`), the pixels kept
-    within ``bounds``; one iteration per :meth:`step`."""
+    """L-BFGS-B (:mod:`nstyle.algorithm.lbfgs`) on the true objective
+    (:class:`nstyle.algorithm.objective.Objective`), the pixels kept within ``bounds``; one iteration per
+    :meth:`step`."""
 
     patience = PATIENCE
 

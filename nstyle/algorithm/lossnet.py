@@ -6,9 +6,9 @@ from typing import Dict, List, Sequence, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import losses
-from ..model_zoo import spec, vgg
 from ..files.weights import Params
+from ..model_zoo import spec, vgg
+from . import losses
 
 
 class LossNet:

@@ -8,11 +8,11 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from . import color
-from ..files import images
 from ..config import Config
 from ..errors import Interrupted, NStyleError
+from ..files import images
 from ..process.interrupts import StopRequest
+from . import color
 from .loop import Epoch
 
 

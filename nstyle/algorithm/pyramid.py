@@ -4,9 +4,9 @@ from __future__ import annotations
 import dataclasses
 from typing import List, Tuple
 
-from ..files import images
 from ..config import Config
 from ..errors import NStyleError
+from ..files import images
 
 #: Most halvings a tiled run adds to reach a level that fits in one tile.
 MAX_LEVELS = 12

@@ -1,8 +1,9 @@
 """Batch runs on a Dask cluster: workers compute, this process (the client) is the only writer.
 
 The client sends each run with the bytes of its input images; a worker writes them to its own scratch folder,
-runs the stylization with an :class:`~nstyle.algorithm.engine.Engine` it keeps for its whole life (networks per size and style
-Grams, so a style's Grams are computed once per worker and size), and returns the final image, losses and history.
+runs the stylization with an :class:`~nstyle.algorithm.engine.Engine` it keeps for its whole life (networks per
+size and style Grams, so a style's Grams are computed once per worker and size), and returns the final image, losses
+and history.
 The client saves the image and leaves the records and the report to :mod:`nstyle.batch.runs`.
 
 Weights are not sent: every worker reads ``--weights`` from the same path as the client (checked against the
@@ -26,12 +27,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from ..version import __version__
-from ..process import runtime
 from ..config import Config
 from ..errors import NStyleError
-from ..process.interrupts import stop_on_signals
 from ..files.checksums import file_checksum
+from ..process import runtime
+from ..process.interrupts import stop_on_signals
+from ..version import __version__
 
 log = logging.getLogger("nstyle")
 

@@ -36,7 +36,7 @@ class Outcome:
     style_loss: float = float("nan")
     content_loss: float = float("nan")
     code: int = 0  # exit status of an interrupted run
-    history: List[Any] = field(default_factory=list)  # nstyle.algorithm.loop.Epoch per epoch run (also when stopped early)
+    history: List[Any] = field(default_factory=list)  # an Epoch per epoch run (also when stopped early)
     worker: str = ""  # the Dask worker that ran it (cluster runs)
     machine: List[str] = field(default_factory=list)  # cluster runs: the worker's machine lines
     timing: Dict[str, float] = field(default_factory=dict)  # cluster runs: submitted_at, started_at, ended_at

@@ -7,8 +7,8 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from .atomic import atomic_path
 from ..errors import NStyleError
+from .atomic import atomic_path
 
 NAME = "checkpoint.npz"
 

@@ -10,8 +10,8 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .atomic import atomic_path
 from ..errors import NStyleError
+from .atomic import atomic_path
 
 #: Per-channel RGB mean subtracted before the network (SPEC.md §3).
 MEAN = (123.68, 116.779, 103.939)

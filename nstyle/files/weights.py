@@ -7,10 +7,10 @@ from typing import Dict, Optional
 import mxnet as mx
 import numpy as np
 
-from .atomic import atomic_path
 from ..errors import NStyleError
-from .images import MEAN
 from ..model_zoo.spec import CONV_LAYERS, conv_shapes
+from .atomic import atomic_path
+from .images import MEAN
 
 Params = Dict[str, np.ndarray]
 

@@ -7,9 +7,9 @@ import os
 from typing import Dict, List, Optional, Sequence, Union
 from urllib.parse import quote
 
+from ..errors import NStyleError
 from ..files.atomic import atomic_path
 from ..process.runtime import machine_lines
-from ..errors import NStyleError
 from .grid import Grid, Run, arrange, differences
 from .sheet import contact_sheet
 from .svg import COLOURS, loss_curve

@@ -7,8 +7,8 @@ from typing import Optional, Tuple
 
 from PIL import Image, ImageOps
 
-from ..files.atomic import atomic_path
 from ..errors import NStyleError
+from ..files.atomic import atomic_path
 from ..files.images import open_image
 
 FOLDER = "thumbs"

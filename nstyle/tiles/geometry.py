@@ -18,9 +18,10 @@ ends (the next tile starts from a smooth picture), and writing back unchanged wi
 Margin (the context a window needs beyond its inner part so that features there equal the whole picture's):
 a 3x3 convolution at cumulative stride ``j`` reads ``j`` pixels further out on each side, a 2x2/2 pooling none,
 so a ``relu5_1`` cell depends on ``2*1 + 2*2 + 4*4 + 4*8 + 1*16 = 70`` pixels beyond its own 16x16 cell; rounded
-up to the stride, the margin is 80 (:func:`margin_for`). Measured (``tests/test_tiles_features.py``: synthetic
+up to the stride, the margin is 80 (:func:`margin_for`). Measured once with a probe that was not kept (synthetic
 seed-0 weights, a smooth random 352x288 picture, every tile's inner part compared with the whole picture's
-features; largest difference over the largest feature magnitude):
+features; largest difference over the largest feature magnitude); ``tests/tiles/test_tiled.py`` asserts the bold
+margins and that one stride less is not enough:
 
 =========  =====  ==============================================================
 layer      reach  margin: largest relative difference in the inner parts

@@ -36,13 +36,13 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import mxnet as mx
 import numpy as np
 
-from ..files import images
 from ..algorithm import losses
-from ..model_zoo import spec, vgg
+from ..algorithm.loop import Epoch, NAGLoop
 from ..config import Config
 from ..errors import NumericalFailure
+from ..files import images
+from ..model_zoo import spec, vgg
 from ..process.interrupts import StopRequest
-from ..algorithm.loop import Epoch, NAGLoop
 from .geometry import Grid, Tile, blend, feather_in, margin_for, padded, split
 from .geometry import seam_ratio as seam_ratio_at
 

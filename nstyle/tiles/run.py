@@ -12,15 +12,15 @@ from typing import Callable, List, Optional, Tuple
 import mxnet as mx
 import numpy as np
 
-from ..files import checkpoint, images
-from ..config import Config
 from ..algorithm.engine import Engine, style_at_scale
-from ..errors import NStyleError, NumericalFailure
-from ..process.interrupts import stop_on_signals
 from ..algorithm.loop import Epoch, make_loop, start_image
 from ..algorithm.outcome import Result, interrupted, prepare_output, save_final
-from ..process.progress import Progress
 from ..algorithm.pyramid import tiled_levels
+from ..config import Config
+from ..errors import NStyleError, NumericalFailure
+from ..files import checkpoint, images
+from ..process.interrupts import stop_on_signals
+from ..process.progress import Progress
 from .level import TiledLevel, grid_for, network_canvas
 
 log = logging.getLogger("nstyle")

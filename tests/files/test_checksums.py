@@ -15,9 +15,9 @@ import time
 
 import pytest
 
+from helpers import ROOT
 from nstyle.files import checksums as verify
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VERIFY = os.path.join(ROOT, "nstyle", "files", "checksums.py")
 SPEC_MD = os.path.join(ROOT, "..", "shared", "SPEC.md")
 # The ids written in SPEC.md §2.

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
+from helpers import ROOT
 from nstyle.process import cuda
 from nstyle.cli import main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is needed to build stand-in libraries")
 
 

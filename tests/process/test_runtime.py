@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
+from helpers import ROOT
 from nstyle.process import compat, runtime
 from nstyle.errors import NStyleError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def child(code, env=None, args=()):

@@ -11,11 +11,11 @@ import mxnet as mx
 import numpy as np
 import pytest
 
+from helpers import ROOT
 from nstyle.files import images, weights
 from nstyle.model_zoo import spec, vgg
 from nstyle.errors import NStyleError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(autouse=True)

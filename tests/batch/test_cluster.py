@@ -15,12 +15,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import log_records
+from helpers import ROOT, log_records
 from nstyle import batch
 from nstyle.batch import cluster
 from nstyle.config import Config
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {k: v for k, v in os.environ.items() if k != "NSTYLE_REPRODUCIBLE"}
 ENV["PYTHONPATH"] = ROOT
 

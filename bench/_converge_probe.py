@@ -16,11 +16,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import peak_rss_mb  # noqa: E402
-from nstyle import api, cli
-from nstyle.files import images
+from nstyle import api, cli  # noqa: E402
 from nstyle.algorithm import losses  # noqa: E402
-from nstyle.config import Config  # noqa: E402
 from nstyle.algorithm.objective import Objective  # noqa: E402
+from nstyle.config import Config  # noqa: E402
+from nstyle.files import images  # noqa: E402
 
 
 class TimeUp(Exception):

@@ -29,10 +29,10 @@ from common import (add_input_flags, print_last_row, print_machine, print_table,
                     synthetic_weights)
 from convergence import REFERENCE  # noqa: E402
 from former_lbfgs import LBFGS  # noqa: E402
-from nstyle import api, cli
-from nstyle.files import images
+from nstyle import api, cli  # noqa: E402
 from nstyle.algorithm import pyramid  # noqa: E402
 from nstyle.config import Config  # noqa: E402
+from nstyle.files import images  # noqa: E402
 from nstyle.process.interrupts import StopRequest  # noqa: E402
 from nstyle.process.progress import Progress  # noqa: E402
 

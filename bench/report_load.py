@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, ROOT)
 
 import fake_batch  # noqa: E402
-from nstyle import batch
+from nstyle import batch  # noqa: E402
 from nstyle.process import runtime  # noqa: E402
 from nstyle.report import page as report  # noqa: E402
 

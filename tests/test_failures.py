@@ -12,12 +12,12 @@ from PIL import Image
 
 from helpers import rgb
 from nstyle import api, cli
-from nstyle.files import atomic, checkpoint, weights
-from nstyle.process import resources
-from nstyle.files import images as imio
+from nstyle.algorithm.loop import noise_image
 from nstyle.config import Config
 from nstyle.errors import Interrupted, NStyleError, NumericalFailure
-from nstyle.algorithm.loop import noise_image
+from nstyle.files import atomic, checkpoint, weights
+from nstyle.files import images as imio
+from nstyle.process import resources
 
 
 def args_for(content, style, weights_file, out, *extra):

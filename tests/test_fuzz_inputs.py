@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from nstyle import batch
-from nstyle.files import checkpoint, weights
-from nstyle.report import page as report
 from nstyle.config import Config
 from nstyle.errors import NStyleError
+from nstyle.files import checkpoint, weights
+from nstyle.report import page as report
 
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -8,7 +8,6 @@ import dataclasses
 import hashlib
 import io
 import json
-import math
 import os
 import struct
 import subprocess
@@ -20,16 +19,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import nstyle
 from helpers import ROOT, rgb
+import nstyle
 from nstyle import batch
-from nstyle.files import checkpoint, guard, weights
 from nstyle import cli
-from nstyle.report import page as report
-from nstyle.files import images as imio
 from nstyle.config import Config, field_kind
 from nstyle.errors import NStyleError
-
+from nstyle.files import weights
+from nstyle.files import images as imio
+from nstyle.report import page as report
 
 
 def tree(folder):

@@ -2,7 +2,6 @@
 import subprocess
 import sys
 
-import nstyle
 from helpers import ROOT
 
 

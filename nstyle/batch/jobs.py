@@ -200,5 +200,3 @@ def jobs_from_manifest(path: str, base: Config, output_dir: str) -> List[Job]:
     if not cfgs:
         raise NStyleError(f"manifest {path} has no rows")
     return name_jobs(cfgs, output_dir, outputs)
-
-

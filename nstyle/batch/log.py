@@ -91,5 +91,3 @@ def history_record(epochs: List[Any], before: Optional[dict] = None) -> Dict[str
     if not before:
         return new
     return {k: list(before.get(k) or []) + v for k, v in new.items()}
-
-

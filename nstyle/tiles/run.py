@@ -130,4 +130,3 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
     last = history[-1] if history else None
     return Result(final, out, epochs, stopped, last.style_loss if last else float("nan"),
                   last.content_loss if last else float("nan"), time.perf_counter() - started, history)
-

@@ -8,14 +8,14 @@ import pytest
 from PIL import Image
 from skimage.color import rgb2yiq
 
-import nstyle
 from helpers import rgb
+import nstyle
 from nstyle import api, cli
 from nstyle.algorithm import color
-from nstyle.files import images
+from nstyle.algorithm.lossnet import LossNet
 from nstyle.config import Config, coerce_value, parse_value
 from nstyle.errors import NStyleError
-from nstyle.algorithm.lossnet import LossNet
+from nstyle.files import images
 
 
 def inputs_of(content, *styles):

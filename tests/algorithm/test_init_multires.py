@@ -5,10 +5,10 @@ import pytest
 
 from nstyle import api
 from nstyle.algorithm import pyramid
-from nstyle.files import images as imio
+from nstyle.algorithm.loop import start_image
 from nstyle.config import Config
 from nstyle.errors import NStyleError
-from nstyle.algorithm.loop import start_image
+from nstyle.files import images as imio
 
 CPU = mx.cpu()
 

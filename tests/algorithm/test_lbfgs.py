@@ -6,12 +6,12 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from nstyle.files import images
 from nstyle.algorithm import losses
 from nstyle.algorithm.lbfgs import LBFGSB
 from nstyle.algorithm.loop import LBFGSLoop
 from nstyle.algorithm.lossnet import LossNet
 from nstyle.algorithm.objective import Objective
+from nstyle.files import images
 
 CPU = mx.cpu()
 

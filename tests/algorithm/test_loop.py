@@ -7,9 +7,9 @@ from scipy import stats
 from helpers import image_gradient
 from nstyle import api
 from nstyle.algorithm import losses
-from nstyle.config import Config
 from nstyle.algorithm.loop import PATIENCE, NAGLoop, noise_image
 from nstyle.algorithm.lossnet import LossNet
+from nstyle.config import Config
 
 CPU = mx.cpu()
 WD, MOMENTUM = 1e-4, 0.95

@@ -1,5 +1,4 @@
 """Batch runs: expansion, manifests, shared work, resume, failure isolation and the report."""
-import json
 import os
 
 import numpy as np
@@ -9,9 +8,9 @@ from PIL import Image
 from helpers import log_records
 from nstyle import api, cli
 from nstyle import batch
-from nstyle.files import checksums as verify
 from nstyle.config import Config
 from nstyle.errors import NStyleError
+from nstyle.files import checksums as verify
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from nstyle.files import images
 from nstyle.errors import NStyleError
+from nstyle.files import images
 
 MEAN = np.array([123.68, 116.779, 103.939])
 

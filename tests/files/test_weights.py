@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 from helpers import ROOT
+from nstyle.errors import NStyleError
 from nstyle.files import images, weights
 from nstyle.model_zoo import spec, vgg
-from nstyle.errors import NStyleError
-
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from helpers import ROOT
-from nstyle.process import cuda
 from nstyle.cli import main
+from nstyle.process import cuda
 
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is needed to build stand-in libraries")
 

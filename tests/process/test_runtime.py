@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from helpers import ROOT
-from nstyle.process import compat, runtime
 from nstyle.errors import NStyleError
-
+from nstyle.process import compat, runtime
 
 
 def child(code, env=None, args=()):

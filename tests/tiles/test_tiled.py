@@ -12,14 +12,14 @@ from scipy.ndimage import gaussian_filter
 
 import nstyle
 from nstyle import api, cli
-from nstyle.files import checkpoint, images
 from nstyle.algorithm import losses
-from nstyle.process import resources
-from nstyle.tiles import geometry as tiles, level as tiled, run as tiledrun
 from nstyle.algorithm.color import luminance_transfer
+from nstyle.algorithm.lossnet import LossNet
 from nstyle.config import Config
 from nstyle.errors import Interrupted, NStyleError
-from nstyle.algorithm.lossnet import LossNet
+from nstyle.files import checkpoint, images
+from nstyle.process import resources
+from nstyle.tiles import geometry as tiles, level as tiled, run as tiledrun
 
 SMALL = dict(style_layers="relu1_1,relu2_1,relu3_1", content_layers="relu2_2")  # margin 12 px: small tiles
 

@@ -6,7 +6,8 @@
 - Every option string of ``nstyle --help`` and ``nstyle batch --help`` (taken from the parsers nstyle/cli.py builds,
   not from text) appears in docs/usage.md as ```--flag```, as the subject of exactly one table row.
 - README.md is under 200 lines and holds the test-command markers that .ci/run extracts its test command from.
-- Every ``nstyle/...py`` path and `` `nstyle.x.y` `` name in them exists.
+- Every ``nstyle/...py`` path and `` `nstyle.x.y` `` name in them exists; usage.md gives each plain default of
+  ``Config``.
 """
 from __future__ import annotations
 
@@ -211,6 +212,32 @@ def test_every_flag_is_documented_in_exactly_one_table_row():
             problems.append(f"{flag}: in the first cell of {len(where)} table rows"
                             + (f" (lines {', '.join(map(str, where))})" if where else ""))
     assert not problems, "docs/usage.md should document each flag in one table row:\n" + "\n".join(problems)
+
+
+
+def test_documented_defaults_are_configs():
+    """Where a setting has a plain default (a number or a word), its row in docs/usage.md gives that default, so a
+    changed default cannot leave the docs behind."""
+    import dataclasses
+
+    from nstyle.config import Config
+
+    rows = {}
+    for line in USAGE.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        flag = re.match(r"`(--[a-z0-9-]+)`", cells[0]) if len(cells) >= 3 else None
+        if flag:
+            rows[flag.group(1)] = cells[1]
+    wrong = []
+    for field in dataclasses.fields(Config):
+        default = field.default
+        if default is dataclasses.MISSING or default is None or isinstance(default, bool):
+            continue  # "auto", "off" and the like are words the docs choose
+        shown = f"{default:g}" if isinstance(default, float) else str(default)
+        flag = "--" + field.name.replace("_", "-")
+        if not rows.get(flag, "").startswith(f"`{shown}`"):
+            wrong.append(f"{flag}: Config says {shown!r}, docs/usage.md says {rows.get(flag)!r}")
+    assert not wrong, "defaults in docs/usage.md differ from Config:\n" + "\n".join(wrong)
 
 
 # ---- (c) the README --------------------------------------------------------------------------------------------

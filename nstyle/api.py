@@ -29,6 +29,7 @@ from .files.images import Inputs
 from .process import resources
 from .process.interrupts import StopRequest, stop_on_signals
 from .process.progress import Progress
+from .tiles.level import check_tile_size
 from .tiles.run import run_tiled
 
 __all__ = ["Engine", "Inputs", "Result", "run", "stylize"]
@@ -113,7 +114,10 @@ def plan_tile(cfg: Config, size: Tuple[int, int]) -> Optional[int]:
     if saved:
         return saved
     if cfg.tile_size is not None:
-        return cfg.tile_size if cfg.tile_size < max(size) else None
+        if cfg.tile_size >= max(size):
+            return None
+        check_tile_size(cfg)
+        return cfg.tile_size
     need, have = resources.estimate_bytes(size), resources.available_bytes()
     if have is None or need <= have:
         return None

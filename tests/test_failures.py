@@ -1,4 +1,4 @@
-"""User mistakes give one line and status 2, interrupts and NaN keep the work, writes are atomic."""
+"""User mistakes give one line and status 2, interrupts and NaN keep the work (atomic writes: files/test_atomic.py)."""
 import io
 import os
 import signal
@@ -15,7 +15,7 @@ from nstyle import api, cli
 from nstyle.algorithm.loop import noise_image
 from nstyle.config import Config
 from nstyle.errors import Interrupted, NStyleError, NumericalFailure
-from nstyle.files import atomic, checkpoint, weights
+from nstyle.files import checkpoint, weights
 from nstyle.files import images as imio
 from nstyle.process import resources
 
@@ -275,44 +275,3 @@ def test_overflowing_weights_stop_with_last_finite_image(tmp_path, synthetic_par
     size = saved.shape[:2]
     start = imio.postprocess(noise_image((1, 3) + size, mx.cpu(), cfg.seed).asnumpy())
     assert np.abs(saved.astype(int) - start.astype(int)).max() <= 3  # JPEG at quality 75 of a flat image
-
-
-# --- atomic writes ---------------------------------------------------------------------------------------------
-
-def test_failed_write_leaves_nothing(tmp_path):
-    target = tmp_path / "final.png"
-    with pytest.raises(ValueError):
-        with atomic.atomic_path(str(target)) as tmp:
-            with open(tmp, "wb") as f:
-                f.write(b"half")
-            raise ValueError("disk full while encoding")
-    assert os.listdir(tmp_path) == []
-
-
-def test_target_directory_vanishing_is_one_line_error(tmp_path, monkeypatch):
-    folder = tmp_path / "out"
-    folder.mkdir()
-    target = folder / "final.png"
-
-    def vanish(src, dst):
-        os.unlink(src)
-        os.rmdir(folder)
-        raise FileNotFoundError(2, "No such file or directory", str(dst))
-    monkeypatch.setattr(atomic.os, "replace", vanish)
-    with pytest.raises(NStyleError, match="cannot write"):
-        imio.save_image(rgb(), str(target))
-    assert not folder.exists()
-
-
-def test_existing_output_survives_failed_write(tmp_path, monkeypatch):
-    target = tmp_path / "final.jpg"
-    imio.save_image(rgb(), str(target))
-    before = target.read_bytes()
-
-    def full_disk(*a, **k):
-        raise OSError(28, "No space left on device")
-    monkeypatch.setattr(imio.Image.Image, "save", full_disk)
-    with pytest.raises(NStyleError, match="No space left"):
-        imio.save_image(rgb(seed=1), str(target))
-    assert target.read_bytes() == before
-    assert os.listdir(tmp_path) == ["final.jpg"]

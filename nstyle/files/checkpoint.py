@@ -1,6 +1,7 @@
 """``checkpoint.npz``: the optimiser's full state plus the configuration hash it belongs to."""
 from __future__ import annotations
 
+import contextlib
 import os
 import zipfile
 from typing import Dict, Optional
@@ -21,7 +22,26 @@ def path_for(output_dir: str) -> str:
 def save(path: str, state: Dict[str, np.ndarray], config_hash: str) -> None:
     """Write ``state`` and ``config_hash`` atomically (never a half-written checkpoint)."""
     with atomic_path(path) as tmp:
-        np.savez(tmp, config_hash=np.array(config_hash), **state)
+        write_npz(tmp, dict(config_hash=np.array(config_hash), **state))
+
+
+def write_npz(path: str, arrays: Dict[str, np.ndarray]) -> None:
+    """``np.savez``'s file (uncompressed ``.npy`` members, zip64), with the archive closed on every path.
+
+    ``np.savez`` leaves its archive open when a write fails (a full disk), and the archive's finaliser then fails
+    again and prints a traceback after nstyle has reported the error; here a failed write raises once.
+    """
+    with open(path, "wb") as f:
+        archive = zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True)
+        try:
+            for name, value in arrays.items():
+                with archive.open(name + ".npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+        except BaseException:
+            with contextlib.suppress(OSError, ValueError):
+                archive.close()
+            raise
+        archive.close()
 
 
 def load(path: str, config_hash: str) -> Dict[str, np.ndarray]:

@@ -121,6 +121,12 @@ def _ramp(u: np.ndarray, feather: int) -> np.ndarray:
     return np.clip((u + 0.5) / (2 * feather), 0.0, 1.0)
 
 
+def feather_for(margin: int, align: int) -> int:
+    """The feather band for a margin: :data:`FEATHER`, or less where shallow layers leave a smaller margin (the band
+    may reach at most one ``align`` beyond the margin)."""
+    return min(FEATHER, margin + align)
+
+
 @dataclass(frozen=True)
 class Grid:
     """Tiles of ``tile`` pixels (window side) with ``margin`` context over a ``size = (H, W)`` canvas."""
@@ -148,6 +154,12 @@ class Grid:
     def smallest_tile(cls, margin: int, align: int = 16, feather: int = FEATHER) -> int:
         """The smallest window side that leaves a usable core."""
         return 2 * (margin + feather) + max(align, 2 * feather)
+
+    @classmethod
+    def least_sensible_tile(cls, margin: int, align: int = 16, feather: int = FEATHER) -> int:
+        """The smallest window side whose core spans a quarter of it, 16x the untiled work per pixel (256 px for the
+        default layers, the smallest tile automatic tiling picks; their smallest possible tile, 224 px, costs 49x)."""
+        return padded(max(-(-8 * (margin + feather) // 3), cls.smallest_tile(margin, align, feather)), align)
 
     def shift(self, pass_index: int) -> int:
         """Where the first cut moves on pass ``pass_index``: 0, half a core, 0, ... (a multiple of ``align``)."""

@@ -39,11 +39,11 @@ import numpy as np
 from ..algorithm import losses
 from ..algorithm.loop import Epoch, NAGLoop
 from ..config import Config
-from ..errors import NumericalFailure
+from ..errors import NStyleError, NumericalFailure
 from ..files import images
 from ..model_zoo import spec, vgg
 from ..process.interrupts import StopRequest
-from .geometry import Grid, Tile, blend, feather_in, margin_for, padded, split
+from .geometry import Grid, Tile, blend, feather_for, feather_in, margin_for, padded, split
 from .geometry import seam_ratio as seam_ratio_at
 
 log = logging.getLogger("nstyle")
@@ -77,9 +77,21 @@ class FeatureNet:
 def grid_for(cfg: Config, size: Tuple[int, int], tile: int) -> Grid:
     """The grid of ``tile``-pixel windows for this run's layers over a canvas of content ``size`` (padded)."""
     margin, align = margin_for(cfg.style_layer_list + cfg.content_layer_list)
-    tile = max(tile // align * align, Grid.smallest_tile(margin, align))
+    feather = feather_for(margin, align)
+    tile = max(tile // align * align, Grid.smallest_tile(margin, align, feather))
     canvas = tuple(padded(n, align) if n > tile else n for n in size)
-    return Grid(canvas, tile, margin, align)
+    return Grid(canvas, tile, margin, align, feather)
+
+
+def check_tile_size(cfg: Config) -> None:
+    """Refuse a ``--tile-size`` whose windows would be mostly context and feathering (one line, before any work)."""
+    margin, align = margin_for(cfg.style_layer_list + cfg.content_layer_list)
+    feather = feather_for(margin, align)
+    least = Grid.least_sensible_tile(margin, align, feather)
+    if cfg.tile_size is not None and cfg.tile_size < least:
+        raise NStyleError(f"--tile-size {cfg.tile_size}: each tile window holds {margin + feather} px of context and "
+                          f"feathering on every side for these layers, so below {least} px most of its work is "
+                          f"thrown away; use at least {least} (512 is recommended)")
 
 
 def pad_to(x: np.ndarray, size: Tuple[int, int]) -> np.ndarray:

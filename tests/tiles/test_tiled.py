@@ -22,6 +22,7 @@ from nstyle.process import resources
 from nstyle.tiles import geometry as tiles, level as tiled, run as tiledrun
 
 SMALL = dict(style_layers="relu1_1,relu2_1,relu3_1", content_layers="relu2_2")  # margin 12 px: small tiles
+SHALLOW = dict(style_layers="relu1_1,relu2_1", content_layers="relu2_2")  # margin 6 px, under the 16 px feather
 
 
 def smooth_image(h, w, seed=0):
@@ -143,10 +144,12 @@ def texture(path):
     return str(path)
 
 
-def test_tiled_run_has_no_seams(weights_file, images, tmp_path):
-    """The seam metric (also used by bench/hires.py) within 10% of 1, and it does catch a seam."""
+@pytest.mark.parametrize("layers, tile", [(SMALL, 96), (SHALLOW, 64)], ids=["relu3", "relu2"])
+def test_tiled_run_has_no_seams(weights_file, images, tmp_path, layers, tile):
+    """The seam metric (also used by bench/hires.py) within 10% of 1, and it does catch a seam. Layers as shallow as
+    relu2 have a margin narrower than the usual feather band: the band narrows with it."""
     cfg = run_cfg(weights_file, images, content_image=texture(tmp_path / "tex.png"), max_long_edge=256,
-                  init="content", max_num_epochs=16, tile_size=96, **SMALL)
+                  init="content", max_num_epochs=16, tile_size=tile, **layers)
     result = api.run(cfg)
     size = result.image.shape[:2]
     grid = tiled.grid_for(cfg, size, cfg.tile_size)
@@ -302,3 +305,20 @@ def test_stylize_and_manifest_accept_tile_settings(weights_file, images):
     result = nstyle.stylize(images["content"], images["style"], weights=weights_file, max_long_edge=128,
                             max_num_epochs=2, tile_size="96", bit_depth=16, gpu=-1, quiet=True, **SMALL)
     assert result.image.dtype == np.uint16 and result.image.shape[:2] == (128, 128)
+
+
+def test_a_tile_far_below_the_margin_is_refused_before_any_work(weights_file, images, tmp_path, capsys):
+    """``--tile-size 8`` would compute 224 px windows for 32 px of picture each (49x the work): one line, status 2,
+    nothing written; the least sensible tile (a quarter of its window is picture) and a tile covering the picture
+    both run."""
+    out = tmp_path / "out"
+    argv = ["--content-image", images["content"], "--style-image", images["style"], "--weights", weights_file,
+            "--max-long-edge", "300", "--max-num-epochs", "1", "--quiet", "--output-dir", str(out)]
+    assert cli.main(argv + ["--tile-size", "8"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--tile-size 8" in err and "at least 256" in err and "Traceback" not in err
+    assert not out.exists()
+    margin, align = tiles.margin_for(["relu1_1", "relu5_1"])
+    assert tiles.Grid.least_sensible_tile(margin, align) == 256 == resources.MIN_TILE
+    assert tiles.Grid.least_sensible_tile(12, 4) == 88 and tiles.feather_for(6, 2) == 8
+    assert cli.main(argv + ["--tile-size", "300", "--max-long-edge", "200"]) == 0  # covers it: untiled

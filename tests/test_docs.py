@@ -20,7 +20,9 @@ from typing import Dict, Iterator, List, Set, Tuple
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+import helpers
+
+ROOT = Path(helpers.ROOT).resolve()
 README = ROOT / "README.md"
 USAGE = ROOT / "docs" / "usage.md"
 README_MAX_LINES = 200
@@ -212,7 +214,6 @@ def test_every_flag_is_documented_in_exactly_one_table_row():
             problems.append(f"{flag}: in the first cell of {len(where)} table rows"
                             + (f" (lines {', '.join(map(str, where))})" if where else ""))
     assert not problems, "docs/usage.md should document each flag in one table row:\n" + "\n".join(problems)
-
 
 
 def test_documented_defaults_are_configs():

@@ -11,7 +11,9 @@ from typing import Dict, List, Set, Tuple
 
 import pytest
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "nstyle")
+from helpers import ROOT
+
+PACKAGE = os.path.join(ROOT, "nstyle")
 
 #: What each part of the package may import besides itself, lowest layer first. A part is a subpackage or a module
 #: at the top of the package; ``nstyle`` is the package's own ``__init__``.
@@ -38,9 +40,9 @@ ALLOWED: Dict[str, Set[str]] = {
 def modules() -> Dict[str, str]:
     """Every module of the package by dotted name (packages by their own name), with its file."""
     found = {}
-    for base, dirs, files in os.walk(ROOT):
+    for base, dirs, files in os.walk(PACKAGE):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
-        rel = os.path.relpath(base, os.path.dirname(ROOT)).split(os.sep)
+        rel = os.path.relpath(base, ROOT).split(os.sep)
         for f in files:
             if f.endswith(".py"):
                 name = rel if f == "__init__.py" else rel + [f[:-3]]

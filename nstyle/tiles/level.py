@@ -43,7 +43,7 @@ from ..errors import NStyleError, NumericalFailure
 from ..files import images
 from ..model_zoo import spec, vgg
 from ..process.interrupts import StopRequest
-from .geometry import Grid, Tile, blend, feather_for, feather_in, margin_for, padded, split
+from .geometry import Grid, Tile, blend, feather_for, feather_in, margin_for, padded, split, vgg_context
 from .geometry import seam_ratio as seam_ratio_at
 
 log = logging.getLogger("nstyle")
@@ -74,10 +74,15 @@ class FeatureNet:
         return self.executor.outputs
 
 
+def window_context(cfg: Config) -> Tuple[int, int, int]:
+    """``(margin, align, feather)`` of this run's layers: what every tile window holds around its core."""
+    margin, align = margin_for(cfg.style_layer_list + cfg.content_layer_list)
+    return margin, align, feather_for(margin, align)
+
+
 def grid_for(cfg: Config, size: Tuple[int, int], tile: int) -> Grid:
     """The grid of ``tile``-pixel windows for this run's layers over a canvas of content ``size`` (padded)."""
-    margin, align = margin_for(cfg.style_layer_list + cfg.content_layer_list)
-    feather = feather_for(margin, align)
+    margin, align, feather = window_context(cfg)
     tile = max(tile // align * align, Grid.smallest_tile(margin, align, feather))
     canvas = tuple(padded(n, align) if n > tile else n for n in size)
     return Grid(canvas, tile, margin, align, feather)
@@ -85,8 +90,7 @@ def grid_for(cfg: Config, size: Tuple[int, int], tile: int) -> Grid:
 
 def check_tile_size(cfg: Config) -> None:
     """Refuse a ``--tile-size`` whose windows would be mostly context and feathering (one line, before any work)."""
-    margin, align = margin_for(cfg.style_layer_list + cfg.content_layer_list)
-    feather = feather_for(margin, align)
+    margin, align, feather = window_context(cfg)
     least = Grid.least_sensible_tile(margin, align, feather)
     if cfg.tile_size is not None and cfg.tile_size < least:
         raise NStyleError(f"--tile-size {cfg.tile_size}: each tile window holds {margin + feather} px of context and "
@@ -136,8 +140,6 @@ def _cells(span, stride: int, cells: int, length: int) -> slice:
 
 def layer_strides(cfg: Config) -> List[int]:
     """Cumulative stride of each style layer."""
-    from .geometry import vgg_context
-
     return [vgg_context(name)[1] for name in cfg.style_layer_list]
 
 

@@ -19,9 +19,11 @@ def log_records(folder) -> list:
         return [json.loads(line) for line in f]
 
 
-def image_gradient(executor, heads, x):
-    """The image gradient a loop uses: ``x`` in, forward, backward with the head gradients; float64 out."""
+def image_gradient(executor, heads, x, train=False):
+    """The image gradient a loop uses: ``x`` in, forward (in training mode if ``train``), backward with the head
+    gradients; float64 out."""
+    from nstyle.algorithm.lossnet import forward_backward
+
     executor.arg_dict["data"][:] = x
-    executor.forward(is_train=True)
-    executor.backward(heads)
+    forward_backward(executor, heads, train)
     return executor.grad_dict["data"].asnumpy().astype(np.float64)

@@ -18,7 +18,7 @@ import numpy as np
 from ..config import Config
 from ..files import images
 from ..files.images import Inputs
-from . import losses
+from . import losses, lossnet
 from .lbfgs import LBFGSB
 from .objective import Objective
 
@@ -83,8 +83,9 @@ class NAGLoop:
 
     def __init__(self, executor: mx.executor.Executor, head_grads: List[mx.nd.NDArray], img: mx.nd.NDArray,
                  lr: float, lr_sched_delay: int, lr_sched_factor: float, tv_weight: float,
-                 ctx: mx.Context, n_style: Optional[int] = None) -> None:
+                 ctx: mx.Context, n_style: Optional[int] = None, train_forward: bool = False) -> None:
         self.executor, self.head_grads, self.img, self.ctx = executor, head_grads, img, ctx
+        self.train_forward = train_forward  # lossnet.training_forward: True with max pooling
         self.data = executor.arg_dict["data"]
         self.data_grad = executor.grad_dict["data"]
         scheduler = mx.lr_scheduler.FactorScheduler(step=lr_sched_delay, factor=lr_sched_factor, base_lr=lr)
@@ -115,8 +116,7 @@ class NAGLoop:
         start = time.perf_counter()
         ex = self.executor
         self.img.copyto(self.data)
-        ex.forward(is_train=True)
-        ex.backward(self.head_grads)
+        lossnet.forward_backward(ex, self.head_grads, self.train_forward)
         gnorm = mx.nd.norm(self.data_grad).asscalar()
         if gnorm > self.clip_norm:
             self.data_grad[:] *= self.clip_norm / gnorm
@@ -218,12 +218,13 @@ class LBFGSLoop:
 def make_loop(cfg: Config, executor: mx.executor.Executor, head: List[mx.nd.NDArray], img: mx.nd.NDArray,
               ctx: mx.Context, n_style: int) -> Loop:
     """The optimiser loop for ``--optimizer`` on the bound loss ``executor``, updating ``img`` in place."""
+    train = lossnet.training_forward(cfg.pooling)
     if cfg.optimizer == "lbfgs":
-        return LBFGSLoop(Objective(executor, head, cfg.tv_weight, ctx, n_style), img, cfg.lbfgs_history,
+        return LBFGSLoop(Objective(executor, head, cfg.tv_weight, ctx, n_style, train), img, cfg.lbfgs_history,
                          bounds=images.pixel_bounds(img.shape))
     kind = AdamLoop if cfg.optimizer == "adam" else NAGLoop
     return kind(executor, head, img, cfg.learning_rate, cfg.lr_sched_delay, cfg.lr_sched_factor, cfg.tv_weight,
-                ctx, n_style)
+                ctx, n_style, train)
 
 
 def start_image(cfg: Config, inputs: Optional[Inputs], size: Tuple[int, int], content_np: Optional[np.ndarray],

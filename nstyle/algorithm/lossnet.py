@@ -11,6 +11,26 @@ from ..model_zoo import spec, vgg
 from . import losses
 
 
+def forward_backward(executor: mx.executor.Executor, head_grads: List[mx.nd.NDArray], train: bool = False) -> None:
+    """One evaluation of the losses and of their image gradient: a forward pass, then the backward pass with the
+    head gradients.
+
+    The forward runs for evaluation (``train=False``) as the classic runs it: oneDNN builds inference
+    convolutions for it and training ones for ``is_train=True``, and on AVX-512 the two round differently (on
+    AVX2 they agree), so this is what keeps the default path the classic's bits. Max pooling needs
+    ``train=True`` (:func:`training_forward`).
+    """
+    executor.forward(is_train=train)
+    executor.backward(head_grads)
+
+
+def training_forward(pooling: str) -> bool:
+    """Whether the loss executor's forward must run in training mode: with max pooling, whose backward reads the
+    positions of the maxima that MXNet's oneDNN pooling keeps only in training mode (after an inference forward
+    its gradient is wrong)."""
+    return pooling == "max"
+
+
 class LossNet:
     """VGG19 on a fixed ``HxW`` with Gram and content heads, built only as deep as the deepest layer asked for.
 

@@ -13,15 +13,16 @@ from typing import List, Optional, Tuple
 import mxnet as mx
 import numpy as np
 
-from . import losses
+from . import losses, lossnet
 
 
 class Objective:
     """Evaluates ``f`` and its gradient on the bound loss executor."""
 
     def __init__(self, executor: mx.executor.Executor, head_grads: List[mx.nd.NDArray], tv_weight: float,
-                 ctx: mx.Context, n_style: Optional[int] = None) -> None:
+                 ctx: mx.Context, n_style: Optional[int] = None, train_forward: bool = False) -> None:
         self.executor, self.head_grads = executor, head_grads
+        self.train_forward = train_forward  # lossnet.training_forward: True with max pooling
         self.data = executor.arg_dict["data"]
         self.shape = self.data.shape
         self.weights = [h.asscalar() for h in head_grads]
@@ -57,8 +58,7 @@ class Objective:
         self.evaluations += 1
         shaped = x.reshape(self.shape)
         self.data[:] = shaped
-        self.executor.forward(is_train=True)
-        self.executor.backward(self.head_grads)
+        lossnet.forward_backward(self.executor, self.head_grads, self.train_forward)
         grad = self.executor.grad_dict["data"].asnumpy().astype(np.float64)
         style, content = self._losses()
         tv, tv_grad = self._tv(shaped)

@@ -8,7 +8,7 @@ import pytest
 
 from helpers import image_gradient
 from nstyle.algorithm import losses
-from nstyle.algorithm.lossnet import LossNet
+from nstyle.algorithm.lossnet import LossNet, training_forward
 
 CPU = mx.cpu()
 
@@ -131,9 +131,10 @@ def test_weighted_parts_sum_style_layers_then_content_layers_in_float64():
 
 # ---- the weighted image gradient of the full loss graph ----------------------------------------------------
 
-@pytest.fixture(scope="module")
-def loss_graph(synthetic_params):
-    """The float32 loss executor at 24x32 on random targets, and the same graph bound in float64.
+@pytest.fixture(scope="module", params=["avg", "max"])
+def loss_graph(synthetic_params, request):
+    """The float32 loss executor at 24x32 on random targets with average (the classic) or max pooling, and the
+    same graph bound in float64.
 
     The float64 copy evaluates the weighted objective for finite differences: in float32 the objective
     (~1e8) carries rounding errors of ~10, which would swamp any difference quotient with a step small
@@ -141,7 +142,7 @@ def loss_graph(synthetic_params):
     """
     size = (24, 32)
     rng = np.random.RandomState(5)
-    net = LossNet(synthetic_params, size, CPU)
+    net = LossNet(synthetic_params, size, CPU, pooling=request.param)
     style = rng.uniform(-100, 100, (1, 3) + size)
     content = rng.uniform(-100, 100, (1, 3) + size)
     ex32 = net.bind_losses(net.gram_targets(style), net.content_targets(content))
@@ -153,7 +154,7 @@ def loss_graph(synthetic_params):
     args64 = {name: arr.astype("float64") for name, arr in ex32.arg_dict.items()}
     ex64 = same_graph.bind(CPU, args=args64)
     x = rng.uniform(-50, 50, (1, 3) + size)
-    return ex32, heads, weights, ex64, x
+    return ex32, heads, weights, ex64, x, training_forward(request.param)
 
 
 def objective64(ex64, weights, x):
@@ -164,7 +165,7 @@ def objective64(ex64, weights, x):
 
 
 def test_float64_copy_computes_the_same_losses(loss_graph):
-    ex32, _, _, ex64, x = loss_graph
+    ex32, _, _, ex64, x, _ = loss_graph
     ex32.arg_dict["data"][:] = x
     ex32.forward()
     ex64.arg_dict["data"][:] = x
@@ -176,8 +177,9 @@ def test_float64_copy_computes_the_same_losses(loss_graph):
 
 
 def test_weighted_gradient_matches_central_differences(loss_graph):
-    ex32, heads, weights, ex64, x = loss_graph
-    grad = image_gradient(ex32, heads, x)
+    """The loops' gradient (forward for evaluation with average pooling, in training mode with max pooling)."""
+    ex32, heads, weights, ex64, x, train = loss_graph
+    grad = image_gradient(ex32, heads, x, train)
     assert np.isfinite(grad).all() and np.abs(grad).max() > 0
     rng = np.random.RandomState(6)
     significant = np.argwhere(np.abs(grad) > 0.05 * np.abs(grad).max())
@@ -196,12 +198,12 @@ def test_weighted_gradient_matches_central_differences(loss_graph):
 
 def test_head_gradients_weight_each_loss_separately(loss_graph):
     """Backward with all heads equals the head-weighted sum of each loss's own gradient."""
-    ex32, heads, weights, _, x = loss_graph
-    total = image_gradient(ex32, heads, x)
+    ex32, heads, weights, _, x, train = loss_graph
+    total = image_gradient(ex32, heads, x, train)
     parts = []
     for i in range(len(heads)):
         one_hot = [mx.nd.ones((1,), CPU) if j == i else mx.nd.zeros((1,), CPU) for j in range(len(heads))]
-        parts.append(image_gradient(ex32, one_hot, x))
+        parts.append(image_gradient(ex32, one_hot, x, train))
     combined = sum(w * p for w, p in zip(weights, parts))
     np.testing.assert_allclose(total, combined, rtol=1e-4, atol=1e-4 * np.abs(total).max())
     # the content term alone is a sizeable part of the gradient, so a missing content head would be caught

@@ -21,6 +21,8 @@ from nstyle.files import checkpoint, images
 from nstyle.process import resources
 from nstyle.tiles import geometry as tiles, level as tiled, run as tiledrun
 
+from helpers import image_gradient
+
 SMALL = dict(style_layers="relu1_1,relu2_1,relu3_1", content_layers="relu2_2")  # margin 12 px: small tiles
 SHALLOW = dict(style_layers="relu1_1,relu2_1", content_layers="relu2_2")  # margin 6 px, under the 16 px feather
 
@@ -73,10 +75,7 @@ def style_gradient(net, grams, content, image_np, cfg):
     executor = net.bind_losses([mx.nd.array(g) for g in grams], content)
     head = losses.head_gradients(net.style_shapes, cfg.style_weight, 0.0, mx.cpu(), cfg.layer_weights(),
                                  len(cfg.content_layer_list))
-    executor.arg_dict["data"][:] = image_np
-    executor.forward(is_train=True)
-    executor.backward(head)
-    return executor.grad_dict["data"].asnumpy()[0]
+    return image_gradient(executor, head, image_np)[0]
 
 
 def test_a_windows_style_gradient_is_the_whole_pictures(synthetic_params):

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 import fake_batch
-from helpers import log_records
+from helpers import CHROMIUM_FLAGS, WINDOW, find_chromium, log_records
 from nstyle import batch
 from nstyle import cli
 from nstyle.process import runtime
@@ -323,10 +323,6 @@ def test_a_hundred_runs_stay_light(tmp_path):
 
 # ---------------------------------------------------------------- a real browser: Debian's chromium, headless
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--force-device-scale-factor=1", "--hide-scrollbars"]
-WINDOW = (1200, 900)
 
 PROBE = """<script>
 window.addEventListener('load', function () {
@@ -351,14 +347,6 @@ window.addEventListener('load', function () {
   }, 100);
 });
 </script>"""
-
-
-def find_chromium() -> Optional[str]:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 def chromium(exe: str, profile, url: str, *args: str) -> str:

@@ -17,10 +17,11 @@ from ..errors import Interrupted, NStyleError
 from ..files import checkpoint, guard
 from ..process import runtime
 from ..process.progress import Progress
-from ..process.watch import BatchWatch
+from ..process.watch import BatchWatch, together
 from ..report import page as report
 from .jobs import Job
 from .log import LOG_NAME, append_log, effective_config, history_record, job_record, read_log
+from .refresh import ReportRefresh
 
 log = logging.getLogger("nstyle")
 
@@ -54,8 +55,10 @@ class Planned:
 
 
 def run_batch(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Engine] = None,
-              client: Any = None, manifest: Optional[str] = None, watch: Optional[BatchWatch] = None) -> List[Outcome]:
-    """Run the jobs into ``output_dir`` (see :func:`run_jobs`), then write its report (``index.html``, ``sheet.png``).
+              client: Any = None, manifest: Optional[str] = None,
+              watch: Optional[BatchWatch] = None) -> List[Outcome]:
+    """Run the jobs into ``output_dir`` (see :func:`run_jobs`), then write its report (``index.html``, ``sheet.png``);
+    the report is kept up to date while the runs go on (:mod:`nstyle.batch.refresh`).
 
     Refused before any run when a result, snapshot, checkpoint or the report would replace an input (or the
     ``manifest`` the jobs came from).
@@ -64,7 +67,7 @@ def run_batch(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[En
                       [("manifest", manifest)] if manifest else [])
     api.prepare_output(Config(output_dir=output_dir, output=None))
     log.info("%d run(s) into %s", len(jobs), output_dir)
-    outcomes = run_jobs(jobs, output_dir, quiet, engine, client, watch)
+    outcomes = run_jobs(jobs, output_dir, quiet, engine, client, together(ReportRefresh(output_dir), watch))
     report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [job_record(j) for j in jobs],
                  {o.job.name: o.status for o in outcomes})
     return outcomes

@@ -46,7 +46,7 @@ def strided(x: np.ndarray, long_edge: int) -> np.ndarray:
 
 
 class Several:
-    """Several watchers as one (the live page and a notebook at once)."""
+    """Several watchers as one (the live page and a notebook at once; for a batch, the report and the page)."""
 
     def __init__(self, *watches: Watch) -> None:
         self.watches = watches
@@ -61,6 +61,14 @@ class Several:
 
     def snapshot_due(self) -> bool:
         return any([w.snapshot_due() for w in self.watches])  # a list: every one's request is taken
+
+    def plan(self, runs: List[Dict[str, Any]]) -> None:
+        for w in self.watches:
+            w.plan(runs)  # type: ignore[attr-defined]
+
+    def run_state(self, name: str, status: str) -> None:
+        for w in self.watches:
+            w.run_state(name, status)  # type: ignore[attr-defined]
 
 
 def together(*watches: Optional[Watch]) -> Optional[Watch]:

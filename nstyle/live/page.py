@@ -28,7 +28,7 @@ SCRIPT = """
   function url(path) { return path + (token ? (path.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(token) : ''); }
   var $ = function (id) { return document.getElementById(id); };
   var COLOURS = %COLOURS%;
-  var losses = {style: [], content: [], total: []}, serial = -1, frame = 0, loading = false, ended = false;
+  var losses = {style: [], content: [], total: []}, serial = -1, frame = 0, frameAt = 0, loading = false, ended = false;
   function fmt(v) { return v === null || v === undefined ? '–' : Number(v).toPrecision(4); }
   function duration(s) {
     if (s === null || s === undefined) return '–';
@@ -64,9 +64,12 @@ SCRIPT = """
     if (loading || !frame) return;
     loading = true;
     var img = new Image();
-    img.onload = function () { $('picture').src = img.src; $('picture').dataset.frame = img.dataset.frame; loading = false; };
+    img.onload = function () {
+      var shown = $('picture'); shown.src = img.src; shown.dataset.frame = img.dataset.frame;
+      shown.dataset.takenAt = img.dataset.takenAt; shown.dataset.shownAt = Date.now() / 1000; loading = false;
+      if (Number(img.dataset.frame) !== frame) picture(); };
     img.onerror = function () { loading = false; };
-    img.dataset.frame = frame;
+    img.dataset.frame = frame; img.dataset.takenAt = frameAt;
     img.src = url('/image?frame=' + frame);
   }
   function grid(runs, current) {
@@ -108,7 +111,7 @@ SCRIPT = """
     if (d.message) $('note').textContent = d.message;
     curve();
     grid(d.runs, d.current);
-    if (d.frame !== frame) { frame = d.frame; picture(); }
+    if (d.frame !== frame) { frame = d.frame; frameAt = d.frame_at; picture(); }
     if (['done', 'interrupted', 'failed'].indexOf(d.status) >= 0) {
       ended = true; source.close(); $('stop').disabled = true; $('snapshot').disabled = true;
     }

@@ -57,6 +57,7 @@ class LiveState:
         self.frame: Optional[np.ndarray] = None
         self.frame_serial = 0
         self.frame_time = -math.inf
+        self.frame_at = 0.0  # when the picture was taken (Unix time), for measuring the delay to the page
         self._encoded: tuple = (0, b"")
         self.runs: List[Dict[str, Any]] = []  # a batch's runs: name, content, style, output, status
         self.current = ""  # the batch run going on
@@ -92,6 +93,7 @@ class LiveState:
             self.seconds = (self.seconds + [float(ep.seconds)])[-RECENT:]
             if frame is not None:
                 self.frame, self.frame_time, self.picture_asked = frame, now, False
+                self.frame_at = time.time()
                 self.frame_serial += 1
             self._bump()
 
@@ -173,7 +175,7 @@ class LiveState:
                     "seconds_per_epoch": spe,
                     "eta_seconds": spe * self.left if spe is not None and self.left is not None else None,
                     "losses_from": since, "losses": {k: v[since:] for k, v in self.losses.items()},
-                    "frame": self.frame_serial, "current": self.current,
+                    "frame": self.frame_serial, "frame_at": self.frame_at, "current": self.current,
                     "stopping": bool(self.stop_asked),
                     "runs": [{k: r[k] for k in ("name", "content", "style", "status")} for r in self.runs]}
 

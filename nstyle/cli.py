@@ -233,7 +233,7 @@ def single_command(ns: argparse.Namespace) -> int:
     with watching(ns.web, ns.browser) as watch:  # bound before MXNet loads: a port in use is an error at once
         from .api import run
 
-        run(cfg, watch=watch)
+        run(cfg) if watch is None else run(cfg, watch=watch)  # without --web: the very call it always was
     return 0
 
 

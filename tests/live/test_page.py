@@ -6,11 +6,10 @@ import os
 import shutil
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from browser import Chromium
-from helpers import WINDOW, find_chromium
+from helpers import WINDOW
 from livetools import LiveRun, small_run
 
 from test_cli import run_module
@@ -25,14 +24,6 @@ PIXELS = """(function () { var img = document.getElementById('picture');
   return [Number(img.dataset.frame), s]; })()"""
 CURVE = "document.querySelector('#curve polyline.total') ? " \
         "document.querySelector('#curve polyline.total').getAttribute('points').split(' ').length : 0"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    exe = find_chromium()
-    if not exe:
-        pytest.skip("no chromium on PATH (Debian: apt-get install -y chromium; .ci/run installs it when apt works)")
-    return exe
 
 
 def test_watch_stop_and_resume_in_chromium(browser, images, weights_file, tmp_path):

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 import fake_batch
-from helpers import CHROMIUM_FLAGS, WINDOW, find_chromium, log_records
+from helpers import CHROMIUM_FLAGS, WINDOW, log_records
 from nstyle import batch
 from nstyle import cli
 from nstyle.process import runtime
@@ -356,14 +356,6 @@ def chromium(exe: str, profile, url: str, *args: str) -> str:
                            *args, url], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
-
-
-@pytest.fixture(scope="module")
-def browser():
-    exe = find_chromium()
-    if not exe:
-        pytest.skip("no chromium on PATH (Debian: apt-get install -y chromium; .ci/run installs it when apt works)")
-    return exe
 
 
 def layout(browser: str, out, tmp) -> dict:

@@ -184,3 +184,53 @@ def test_batch_grid_fills_in(images, weights_file, tmp_path):
         assert run.wait() == 0
     finally:
         run.stop()
+
+
+class Recorder:
+    """A Watch that keeps what the run tells it and takes every picture."""
+
+    def __init__(self) -> None:
+        self.seen, self.stops, self.taken = [], [], False
+
+    def attach(self, stop) -> None:  # noqa: ANN001
+        self.stops.append(stop)
+
+    def epoch(self, ep, of, where, left, picture) -> None:  # noqa: ANN001
+        self.seen.append((ep.epoch, of, where, left, picture(64).shape))
+
+    def snapshot_due(self) -> bool:
+        """Asked once, from the second epoch on, as the snapshot button does (taken by the first call after)."""
+        due = len(self.seen) >= 2 and not self.taken
+        self.taken = self.taken or due
+        return due
+
+
+def test_tiled_and_multires_runs_say_where_they_are(images, weights_file, tmp_path):
+    import numpy as np
+    from PIL import Image as PILImage
+
+    from nstyle import api
+    from nstyle.config import Config
+
+    big = tmp_path / "big.png"
+    PILImage.open(images["content"]).resize((300, 300)).save(big)
+    base = dict(content_image=str(big), style_image=images["style"], weights=weights_file, quiet=True,
+                max_num_epochs=2, output_dir=str(tmp_path / "tiled"))
+    tiled = Recorder()
+    api.run(Config(max_long_edge=300, tile_size=256, **base), watch=tiled)
+    assert tiled.stops and all(of == 2 for _, of, _, _, _ in tiled.seen)
+    wheres = [w for _, _, w, _, _ in tiled.seen]
+    assert wheres[0].startswith("level 1/") and any("tile 2/" in w for w in wheres) and "pass" in wheres[-1]
+    lefts = [left for _, _, _, left, _ in tiled.seen]
+    assert lefts == sorted(lefts, reverse=True) and lefts[-1] == 0
+    assert all(max(shape[-2:]) <= 64 for *_, shape in tiled.seen)  # pictures strided down to what was asked
+
+    multires = Recorder()
+    out = tmp_path / "multires"
+    api.run(Config(max_long_edge=48, multires=1, **dict(base, output_dir=str(out))), watch=multires)
+    assert [(e, w, left) for e, _, w, left, _ in multires.seen] == [
+        (1, "level 1/2", 3), (2, "level 1/2", 2), (1, "level 2/2", 1), (2, "level 2/2", 0)]
+    assert multires.seen[-1][4] == (1, 3, 48, 48)
+    assert np.isfinite(multires.seen[0][3])
+    # the snapshot asked after the second epoch waited for the last level (the first with a checkpoint)
+    assert (out / "e_1.jpg").is_file() and (out / "checkpoint.npz").is_file()

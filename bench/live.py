@@ -98,8 +98,8 @@ def main() -> None:
     if not exe:
         raise SystemExit("needs chromium on PATH (Debian: apt-get install -y chromium)")
     scratch = tempfile.mkdtemp(prefix="nstyle-live-bench-")
-    weights = a.weights or (os.path.join(ROOT, "model", "vgg19.params")
-                            if os.path.isfile(os.path.join(ROOT, "model", "vgg19.params")) else synthetic_weights(scratch))
+    real = os.path.join(ROOT, "model", "vgg19.params")
+    weights = a.weights or (real if os.path.isfile(real) else synthetic_weights(scratch))
     args = ["--content-image", a.content, "--style-image", a.style, "--weights", weights, "--gpu", "-1",
             "--max-long-edge", str(a.max_long_edge), "--max-num-epochs", str(a.epochs), "--stop-eps", "0",
             "--save-epochs", "100000", "--output-dir", os.path.join(scratch, "out")]

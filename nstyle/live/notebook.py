@@ -94,5 +94,6 @@ class NotebookWatch:
         if rgb is not None:
             k = max(1, -(-max(rgb.shape[:2]) // EDGE))
             small = rgb[::k, ::k]
-            self.show_picture((small >> 8).astype(np.uint8) if small.dtype == np.uint16 else np.ascontiguousarray(small))
+            self.show_picture((small >> 8).astype(np.uint8) if small.dtype == np.uint16 else
+                              np.ascontiguousarray(small))
         self.draw()

@@ -25,38 +25,45 @@ table.grid{border-collapse:collapse;margin-top:1em}
 SCRIPT = """
 (function () {
   var token = new URLSearchParams(location.search).get('token');
-  function url(path) { return path + (token ? (path.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(token) : ''); }
+  function url(path) {
+    return token ? path + (path.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(token) : path;
+  }
   var $ = function (id) { return document.getElementById(id); };
   var COLOURS = %COLOURS%;
-  var losses = {style: [], content: [], total: []}, serial = -1, frame = 0, frameAt = 0, loading = false, ended = false;
+  var losses = {style: [], content: [], total: []}, serial = -1, frame = 0, frameAt = 0;
+  var loading = false, ended = false;
   function fmt(v) { return v === null || v === undefined ? '–' : Number(v).toPrecision(4); }
   function duration(s) {
     if (s === null || s === undefined) return '–';
     s = Math.round(s); var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60);
     return (h ? h + ' h ' : '') + (h || m ? m + ' min ' : '') + (s % 60) + ' s';
   }
+  function text(x, y, words) { return '<text x="' + x + '" y="' + y + '" text-anchor="end">' + words + '</text>'; }
   function curve() {
-    var svg = $('curve'), W = 480, H = 200, L = 54, R = 6, T = 8, B = 18, n = losses.total.length, lo = Infinity, hi = -Infinity;
+    var svg = $('curve'), W = 480, H = 200, L = 54, R = 6, T = 8, B = 18, n = losses.total.length;
+    var lo = Infinity, hi = -Infinity;
     Object.keys(losses).forEach(function (k) { losses[k].forEach(function (v) {
       if (v > 0 && isFinite(v)) { var e = Math.log10(v); lo = Math.min(lo, e); hi = Math.max(hi, e); } }); });
     if (!isFinite(lo)) { svg.innerHTML = ''; return; }
     if (hi - lo < 1e-9) { lo -= 0.5; hi += 0.5; }
     var step = Math.max(1, Math.ceil(n / 400)), parts = [];
     parts.push('<path d="M' + L + ',' + T + 'V' + (H - B) + 'H' + (W - R) + '" stroke="#999" fill="none"/>');
-    parts.push('<text x="' + (L - 4) + '" y="' + (T + 9) + '" text-anchor="end">' + Math.pow(10, hi).toPrecision(2) + '</text>');
-    parts.push('<text x="' + (L - 4) + '" y="' + (H - B) + '" text-anchor="end">' + Math.pow(10, lo).toPrecision(2) + '</text>');
-    parts.push('<text x="' + (W - R) + '" y="' + (H - 4) + '" text-anchor="end">' + n + ' epochs (log scale)</text>');
+    parts.push(text(L - 4, T + 9, Math.pow(10, hi).toPrecision(2)));
+    parts.push(text(L - 4, H - B, Math.pow(10, lo).toPrecision(2)));
+    parts.push(text(W - R, H - 4, n + ' epochs (log scale)'));
     Object.keys(losses).forEach(function (k) {
       var pts = [], at = [];
       for (var j = 0; j < n; j += step) at.push(j);
       if (at[at.length - 1] !== n - 1) at.push(n - 1);
       at.forEach(function (i) {
         var v = losses[k][i]; if (!(v > 0 && isFinite(v))) return;
-        var x = L + (n > 1 ? (W - L - R) * i / (n - 1) : (W - L - R) / 2), y = T + (H - T - B) * (hi - Math.log10(v)) / (hi - lo);
+        var x = L + (n > 1 ? (W - L - R) * i / (n - 1) : (W - L - R) / 2);
+        var y = T + (H - T - B) * (hi - Math.log10(v)) / (hi - lo);
         pts.push(x.toFixed(1) + ',' + y.toFixed(1));
       });
       if (pts.length === 1) pts.push(pts[0]);
-      if (pts.length) parts.push('<polyline class="' + k + '" fill="none" stroke-width="1.5" stroke="' + COLOURS[k] + '"' + (k === 'total' ? ' stroke-dasharray="5 3"' : '') + ' points="' + pts.join(' ') + '"/>');
+      if (pts.length) parts.push('<polyline class="' + k + '" fill="none" stroke-width="1.5" stroke="' + COLOURS[k]
+        + '"' + (k === 'total' ? ' stroke-dasharray="5 3"' : '') + ' points="' + pts.join(' ') + '"/>');
     });
     svg.innerHTML = parts.join('');
   }
@@ -72,35 +79,41 @@ SCRIPT = """
     img.dataset.frame = frame; img.dataset.takenAt = frameAt;
     img.src = url('/image?frame=' + frame);
   }
-  function grid(runs, current) {
-    var box = $('grid');
+  function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
+  function key(v) { return Array.isArray(v) ? v.join(' + ') : String(v); }
+  function base(p) { return p.split('/').pop(); }
+  function cell(r, i) {
+    var done = r.status === 'done' || r.status === 'skipped';
+    var pic = done ? '<img alt="" src="' + url('/runs/' + i + '/image?s=' + r.status) + '">' : '';
+    return '<td class="' + esc(r.status) + '" data-run="' + esc(r.name) + '">' + pic + esc(r.name)
+      + '<br><b>' + esc(r.status) + '</b></td>';
+  }
+  function grid(runs) {
+    var box = $('grid'), contents = [], styles = [];
     if (!runs.length) { box.hidden = true; return; }
     box.hidden = false;
-    var contents = [], styles = [], key = function (v) { return Array.isArray(v) ? v.join(' + ') : String(v); };
-    runs.forEach(function (r) { if (contents.indexOf(key(r.content)) < 0) contents.push(key(r.content));
+    runs.forEach(function (r) {
+      if (contents.indexOf(key(r.content)) < 0) contents.push(key(r.content));
       if (styles.indexOf(key(r.style)) < 0) styles.push(key(r.style)); });
-    var base = function (p) { return p.split('/').pop(); };
-    var rows = ['<tr><th></th>' + styles.map(function (s) { return '<th>' + esc(s.split(' + ').map(base).join(' + ')) + '</th>'; }).join('') + '</tr>'];
+    var rows = ['<tr><th></th>' + styles.map(function (s) {
+      return '<th>' + esc(s.split(' + ').map(base).join(' + ')) + '</th>'; }).join('') + '</tr>'];
     contents.forEach(function (c) {
       var cells = styles.map(function (s) {
         var found = [];
-        runs.forEach(function (r, i) { if (key(r.content) === c && key(r.style) === s) found.push([r, i]); });
-        return found.map(function (ri) {
-          var r = ri[0], i = ri[1], pic = (r.status === 'done' || r.status === 'skipped') ? '<img alt="" src="' + url('/runs/' + i + '/image?s=' + r.status) + '">' : '';
-          return '<td class="' + r.status + '" data-run="' + esc(r.name) + '">' + pic + esc(r.name) + '<br><b>' + r.status + '</b></td>';
-        }).join('') || '<td></td>';
+        runs.forEach(function (r, i) { if (key(r.content) === c && key(r.style) === s) found.push(cell(r, i)); });
+        return found.join('') || '<td></td>';
       });
       rows.push('<tr><th>' + esc(base(c)) + '</th>' + cells.join('') + '</tr>');
     });
     var html = rows.join('');
     if (box.dataset.html !== html) { box.innerHTML = html; box.dataset.html = html; }
   }
-  function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
   function show(d) {
     if (d.run_serial !== serial) { losses = {style: [], content: [], total: []}; serial = d.run_serial; }
     Object.keys(losses).forEach(function (k) { losses[k] = losses[k].slice(0, d.losses_from).concat(d.losses[k]); });
-    var n = losses.total.length;
-    $('status').textContent = d.status + (d.stopping && d.status === 'running' ? ' (stopping after this epoch)' : '') + (d.current ? ': ' + d.current : '');
+    var n = losses.total.length, stopping = d.stopping && d.status === 'running';
+    $('status').textContent = d.status + (stopping ? ' (stopping after this epoch)' : '')
+      + (d.current ? ': ' + d.current : '');
     $('epoch').textContent = d.epoch + (d.of ? ' of ' + d.of : '');
     $('where').textContent = d.where || '–';
     $('spe').textContent = d.seconds_per_epoch === null ? '–' : d.seconds_per_epoch.toFixed(2) + ' s';
@@ -110,18 +123,21 @@ SCRIPT = """
     $('total').textContent = fmt(n ? losses.total[n - 1] : null);
     if (d.message) $('note').textContent = d.message;
     curve();
-    grid(d.runs, d.current);
+    grid(d.runs);
     if (d.frame !== frame) { frame = d.frame; frameAt = d.frame_at; picture(); }
     if (['done', 'interrupted', 'failed'].indexOf(d.status) >= 0) {
       ended = true; source.close(); $('stop').disabled = true; $('snapshot').disabled = true;
     }
   }
   function post(path, note) {
-    fetch(url(path), {method: 'POST'}).then(function (r) { $('note').textContent = r.ok ? note : 'refused: ' + r.status; },
+    fetch(url(path), {method: 'POST'}).then(
+      function (r) { $('note').textContent = r.ok ? note : 'refused: ' + r.status; },
       function () { $('note').textContent = 'the run is not reachable'; });
   }
-  $('stop').onclick = function () { post('/stop', 'stopping after this epoch: the picture and the checkpoint are saved; --resume continues'); };
-  $('snapshot').onclick = function () { post('/snapshot', 'a snapshot and the checkpoint are saved after this epoch'); };
+  $('stop').onclick = function () {
+    post('/stop', 'stopping after this epoch: the picture and the checkpoint are saved; --resume continues'); };
+  $('snapshot').onclick = function () {
+    post('/snapshot', 'a snapshot and the checkpoint are saved after this epoch'); };
   var source = new EventSource(url('/events'));
   source.onmessage = function (e) { show(JSON.parse(e.data)); };
   source.onerror = function () { if (!ended) $('note').textContent = 'reconnecting…'; };

@@ -82,6 +82,7 @@ class Server(ThreadingHTTPServer):
         self.viewers = threading.BoundedSemaphore(MAX_VIEWERS)
         self.closing = threading.Event()
         self.thread: Optional[threading.Thread] = None
+        self.opener: Optional[threading.Thread] = None  # --browser: opening the page
 
     @property
     def url(self) -> str:
@@ -100,6 +101,8 @@ class Server(ThreadingHTTPServer):
     def close(self) -> None:
         """Tell the event streams the run is over, then stop serving."""
         self.closing.set()
+        if self.opener:
+            self.opener.join(timeout=5.0)  # a run shorter than the browser's start still hands it the address
         with self.state.changed:
             self.state.changed.notify_all()
         self.shutdown()
@@ -213,6 +216,9 @@ class Handler(BaseHTTPRequestHandler):
     def events(self) -> None:
         """Server-sent events: the whole state first, then what changed, until the run ends or the client goes."""
         server, state = self.server, self.server.state
+        if self.command == "HEAD":
+            self.reply(HTTPStatus.OK, b"", "text/event-stream")
+            return
         if not server.viewers.acquire(blocking=False):
             self.reply(HTTPStatus.SERVICE_UNAVAILABLE, b"too many pages open\n")
             return
@@ -260,5 +266,6 @@ def serve(address: str, state: LiveState, browser: bool = False) -> Server:
     print(f"nstyle: watch the run at {server.url}" + ("  (the token is required: keep it private)"
                                                         if server.token else ""), file=sys.stderr, flush=True)
     if browser:
-        threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+        server.opener = threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True)
+        server.opener.start()
     return server

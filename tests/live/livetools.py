@@ -28,8 +28,8 @@ def small_run(images, weights_file, out, *extra: str) -> List[str]:
 class LiveRun:
     """``python -m nstyle ARGS`` in the background, its stderr lines collected, the page's address read from them."""
 
-    def __init__(self, *args: str) -> None:
-        env = dict(os.environ, PYTHONPATH=ROOT)
+    def __init__(self, *args: str, env: Optional[Dict[str, str]] = None) -> None:
+        env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
         self.proc = subprocess.Popen([sys.executable, "-m", "nstyle", *args], stderr=subprocess.PIPE,
                                      stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
         self.lines: List[str] = []

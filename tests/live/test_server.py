@@ -234,3 +234,16 @@ def test_tiled_and_multires_runs_say_where_they_are(images, weights_file, tmp_pa
     assert np.isfinite(multires.seen[0][3])
     # the snapshot asked after the second epoch waited for the last level (the first with a checkpoint)
     assert (out / "e_1.jpg").is_file() and (out / "checkpoint.npz").is_file()
+
+
+def test_browser_alone_serves_on_a_free_loopback_port_and_opens_it(images, weights_file, tmp_path):
+    opened = tmp_path / "opened.txt"
+    # $BROWSER is what Python's webbrowser runs: here a command that notes the address it was given
+    run = LiveRun(*small_run(images, weights_file, tmp_path / "out", "--max-num-epochs", "2"), "--browser",
+                  env={"BROWSER": f"sh -c 'echo %s > {opened}'"})
+    try:
+        assert run.host == "127.0.0.1" and run.port > 0
+        assert run.wait() == 0
+    finally:
+        run.stop()
+    assert opened.read_text().strip() == run.url

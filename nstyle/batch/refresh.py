@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Optional
 
+from ..errors import NStyleError
 from ..process.interrupts import StopRequest
 from ..process.watch import Picture
 from ..report import page as report
@@ -19,6 +20,7 @@ class ReportRefresh:
         self.folder = folder
         self.runs: List[Dict[str, Any]] = []
         self.states: Dict[str, str] = {}
+        self.broken = False  # a write failed: no more until the end
 
     def plan(self, runs: List[Dict[str, Any]]) -> None:
         self.runs = runs
@@ -30,8 +32,15 @@ class ReportRefresh:
         self.write()
 
     def write(self) -> None:
-        report.write(self.folder, read_log(os.path.join(self.folder, LOG_NAME)), self.runs, self.states,
-                     running=True)
+        """Rewrite the page; if it cannot be written (a full disk), stop trying: the runs matter more, and the
+        report's last write, at the end of the batch, says what went wrong."""
+        if self.broken:
+            return
+        try:
+            report.write(self.folder, read_log(os.path.join(self.folder, LOG_NAME)), self.runs, self.states,
+                         running=True)
+        except NStyleError:
+            self.broken = True
 
     def attach(self, stop: StopRequest) -> None:
         """Nothing: the report changes per run, not per epoch."""

@@ -51,9 +51,9 @@ def run_machine(grid: Grid) -> List[str]:
     return list(seen) or [" · ".join(machine_lines())]
 
 
-def _thumb(folder: str, source: str, edge: int, alt: str) -> str:
+def _thumb(folder: str, source: str, edge: int, alt: str, make: bool = True) -> str:
     """``<img>`` of ``source``'s thumbnail (with its size, so the layout never jumps), or a note if unreadable."""
-    found = thumbnail(folder, source, edge)
+    found = thumbnail(folder, source, edge, make)
     if not found:
         return f'<span class="nofile">cannot read {_text(os.path.basename(source))}</span>'
     path, w, h = found
@@ -61,10 +61,10 @@ def _thumb(folder: str, source: str, edge: int, alt: str) -> str:
             f'decoding="async">')
 
 
-def input_cell(folder: str, items: List[str], tag: str, scope: str) -> str:
+def input_cell(folder: str, items: List[str], tag: str, scope: str, make: bool = True) -> str:
     """A content's row header or a style's column header: its picture(s), linked to the full file, and name."""
-    pictures = "".join(f'<a href="{href(p, folder)}">{_thumb(folder, p, INPUT_EDGE, _stem(p))}</a>'
-                       if os.path.isfile(p) else _thumb(folder, p, INPUT_EDGE, _stem(p)) for p in items)
+    pictures = "".join(f'<a href="{href(p, folder)}">{_thumb(folder, p, INPUT_EDGE, _stem(p), make)}</a>'
+                       if os.path.isfile(p) else _thumb(folder, p, INPUT_EDGE, _stem(p), make) for p in items)
     names = " + ".join(_text(os.path.basename(p)) for p in items)
     return f'<th class="{tag}" scope="{scope}">{pictures}<div class="label">{names}</div></th>'
 
@@ -73,7 +73,7 @@ def _number(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, (int, float)) and math.isfinite(value) else "–"
 
 
-def run_block(folder: str, run: Run, content: List[str], note: str = "") -> str:
+def run_block(folder: str, run: Run, content: List[str], note: str = "", make: bool = True) -> str:
     """One run in its cell: the result (linked to full size beside its content) or why there is none."""
     r = run.record
     name = _text(run.name)
@@ -90,7 +90,7 @@ def run_block(folder: str, run: Run, content: List[str], note: str = "") -> str:
         beside = href(content[0], folder) if content and os.path.isfile(content[0]) else ""
         picture = (f'<a class="result" href="{href(full, folder)}" data-content="{beside}" data-name="{name}" '
                    f'title="{name}: full size beside its content">'
-                   f'{_thumb(folder, full, RESULT_EDGE, "result " + run.name)}</a>')
+                   f'{_thumb(folder, full, RESULT_EDGE, "result " + run.name, make)}</a>')
     why = ""
     if run.state != "done":
         why = f'<p class="why"><b>{_text(run.state)}</b>{": " + _text(run.reason) if run.reason else ""}</p>'
@@ -159,18 +159,20 @@ VIEWER = """<div id="viewer" hidden><div class="pair"><figure><img class="v-cont
 
 def html_page(folder: str, grid: Grid, running: bool = False) -> str:
     """The report page for ``grid``; every file is referenced relative to ``folder`` (where the page goes).
-    ``running``: the batch is still going, so the page reloads itself every :data:`REFRESH_SECONDS`."""
+    ``running``: the batch is still going, so the page reloads itself every :data:`REFRESH_SECONDS` and shows
+    existing thumbnails or the pictures themselves (it writes none)."""
     columns = sum(grid.width(j) for j in range(len(grid.styles))) or 1
-    head = "".join(input_cell(folder, style, "style", "col") for style in grid.styles)
+    make = not running  # while the batch runs, no thumbnails are written: the runs' disk space comes first
+    head = "".join(input_cell(folder, style, "style", "col", make) for style in grid.styles)
     rows = []
     for i, content in enumerate(grid.contents):
         cells = []
         for j in range(len(grid.styles)):
             runs = grid.cells.get((i, j), [])
             notes = differences(runs) if len(runs) > 1 else [""] * len(runs)
-            cells.append("<td>" + "".join(run_block(folder, run, content, note)
+            cells.append("<td>" + "".join(run_block(folder, run, content, note, make)
                                           for run, note in zip(runs, notes)) + "</td>")
-        rows.append(f'<tr>{input_cell(folder, content, "content", "row")}{"".join(cells)}</tr>')
+        rows.append(f'<tr>{input_cell(folder, content, "content", "row", make)}{"".join(cells)}</tr>')
     legend = " and ".join(f'<span style="color:{c}">{k}</span>' for k, c in COLOURS.items())
     cell = f"clamp(140px, calc((100vw - 200px) / {columns} - 16px), 300px)"
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -435,6 +435,8 @@ def test_the_report_reloads_itself_only_while_its_batch_runs(tmp_path):
     refresh = ReportRefresh(str(tmp_path))
     refresh.plan(planned)
     assert 'http-equiv="refresh"' in page.read_text() and not (tmp_path / "sheet.png").exists()
+    assert not (tmp_path / "thumbs").exists()  # while the runs go on, the report takes none of their disk
+    assert all(os.path.isfile(tmp_path / unquote(v)) for v in links(parse(page.read_text())))  # the originals
     refresh.run_state(planned[0]["name"], "running")
     tree = parse(page.read_text())
     assert {b.attrs["data-run"]: b.classes()[1] for b in tree.all("div", "run")} == {

@@ -7,7 +7,7 @@ library :mod:`nstyle.batch` (``run_batch``, ``jobs_from_args``, ``jobs_from_mani
 
 Layers, lowest first; a module imports only from its own layer or lower ones (``tests/test_layers.py``):
 ``version``, ``errors`` < ``model_zoo`` < ``config`` < ``process`` < ``files`` < ``algorithm`` < ``tiles`` <
-``report`` < ``api`` (and the ``engine`` alias) < ``batch`` (and the ``cluster`` alias) < ``cli``.
+``report`` < ``live`` < ``api`` (and the ``engine`` alias) < ``batch`` (and the ``cluster`` alias) < ``cli``.
 """
 # Order matters: the numpy aliases, the environment MXNet reads when it loads (threads, oneDNN's instruction set
 # in reproducible mode) and the CUDA libraries of a GPU build must all be in place before anything imports MXNet.

@@ -29,6 +29,7 @@ from .files.images import Inputs
 from .process import resources
 from .process.interrupts import StopRequest, stop_on_signals
 from .process.progress import Progress
+from .process.watch import Watch, strided, together
 from .tiles.level import check_tile_size
 from .tiles.run import run_tiled
 
@@ -52,8 +53,11 @@ class Session:
     progress: Progress
     on_epoch: Optional[EpochHook] = None
     on_image: Optional[ImageHook] = None
+    watch: Optional[Watch] = None
     history: List[Epoch] = field(default_factory=list)
     epochs: int = 0  # over all levels, counting epochs restored from a checkpoint
+    where: str = ""  # the level being solved, for watchers ("level 2/3"; "" with one level)
+    later: int = 0  # the most epochs the levels after this one can take
 
 
 @dataclass
@@ -69,11 +73,14 @@ class Level:
 
 
 def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engine] = None,
-        inputs: Optional[Inputs] = None, on_image: Optional[ImageHook] = None) -> Result:
+        inputs: Optional[Inputs] = None, on_image: Optional[ImageHook] = None,
+        watch: Optional[Watch] = None) -> Result:
     """Stylize as ``cfg`` says; write snapshots, checkpoints and the final image where it says.
 
     ``on_epoch(epoch)`` is called after every epoch; ``on_image(epoch, image)`` too, with the current
-    network-space image (all levels of ``--multires``), for observers such as benchmarks.
+    network-space image (all levels of ``--multires``), for observers such as benchmarks. ``watch`` (a
+    :class:`~nstyle.process.watch.Watch`, such as the live page) is told every epoch and may stop the run or ask
+    for a snapshot.
     """
     cfg.validate()
     guard.check_run(cfg)
@@ -83,11 +90,13 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     sizes = level_sizes(inputs.content.shape, cfg, inputs.content_name)
     tile = plan_tile(cfg, sizes[-1])
     if tile:
-        return run_tiled(cfg, tile, engine, inputs, on_epoch, started)
+        return run_tiled(cfg, tile, engine, inputs, on_epoch, started, watch)
     check_ready(cfg, inputs, sizes[-1])
     ctx = engine.context(cfg.gpu)
     with stop_on_signals() as stop, Progress(cfg.max_num_epochs * len(sizes), quiet=cfg.quiet) as progress:
-        session = Session(cfg, engine, inputs, ctx, stop, progress, on_epoch, on_image)
+        session = Session(cfg, engine, inputs, ctx, stop, progress, on_epoch, on_image, watch)
+        if watch:
+            watch.attach(stop)
         level = solve_levels(session, sizes)
     return conclude(session, level, started)
 
@@ -144,6 +153,8 @@ def solve_levels(session: Session, sizes: List[Tuple[int, int]]) -> Level:
     for index, size in enumerate(sizes[first:], start=first):
         if len(sizes) > 1:
             session.progress.log(f"level {index + 1}/{len(sizes)}: {size[1]}x{size[0]}")
+            session.where = f"level {index + 1}/{len(sizes)}"
+        session.later = (len(sizes) - 1 - index) * session.cfg.max_num_epochs
         level = start_level(session, size, level, last=index == len(sizes) - 1)
         level.stopped = optimise(session, level)
         if level.stopped == "interrupted":
@@ -194,13 +205,16 @@ def optimise(session: Session, level: Level) -> str:
             session.on_epoch(ep)
         if session.on_image:
             session.on_image(ep, level.img)
+        if session.watch:
+            session.watch.epoch(ep, cfg.max_num_epochs, session.where, cfg.max_num_epochs - ep.epoch + session.later,
+                                lambda edge: strided(level.img.asnumpy(), edge))
         if not ep.finite:
             raise numerical_failure(cfg, level, ep)
         calm = calm + 1 if ep.eps < cfg.stop_eps else 0
         if calm >= loop.patience:
             stopped = "converged"
             break
-        if level.checkpoint and ep.epoch % cfg.save_epochs == 0:
+        if level.checkpoint and (ep.epoch % cfg.save_epochs == 0 or asked_snapshot(session)):
             path = os.path.join(cfg.output_dir, f"e_{ep.epoch}.jpg")
             snapshot = finish(dataclasses.replace(cfg, bit_depth=8), level.img.asnumpy(), level.content01)
             images.save_image(snapshot, path, cfg.remove_noise)  # JPEG snapshots: 8 bits
@@ -211,6 +225,11 @@ def optimise(session: Session, level: Level) -> str:
             break
     session.epochs += loop.epoch
     return stopped
+
+
+def asked_snapshot(session: Session) -> bool:
+    """Whether a watcher asked for a snapshot now (asked only where one can be saved, so the request waits)."""
+    return session.watch is not None and session.watch.snapshot_due()
 
 
 def numerical_failure(cfg: Config, level: Level, ep: Epoch) -> NumericalFailure:
@@ -244,13 +263,15 @@ def stylize(content: Any, style: Any, **options: Any) -> Result:
     ``content`` and ``style`` may be paths, PIL images or arrays (``style`` also a list of them, blended).
     ``options`` are the command line's settings by their field names (``style_weight=5``, ``max_long_edge=300``,
     ``preserve_color="luminance"`` ...) with the same defaults and validation, except that nothing is written
-    to disk unless ``output_dir`` or ``output`` is given.
+    to disk unless ``output_dir`` or ``output`` is given. Besides: ``on_epoch`` (called with each epoch),
+    ``web="[HOST:]PORT"`` and ``browser=True`` (the live page, as ``--web`` and ``--browser``), ``show=True``
+    (in Jupyter: the picture and the loss curve drawn inline as the run goes).
     """
     names = {f.name for f in dataclasses.fields(Config)}
-    unknown = sorted(set(options) - (names - {"content_image", "style_image"}) - {"on_epoch"})
+    unknown = sorted(set(options) - (names - {"content_image", "style_image"}) - set(EXTRAS))
     if unknown:
         raise NStyleError(f"stylize: unknown option(s) {', '.join(unknown)}")
-    on_epoch = options.pop("on_epoch", None)
+    extras = {k: options.pop(k, None) for k in EXTRAS}
     options = {name: coerce_value(name, value) for name, value in options.items()}
     options.setdefault("output_dir", None)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
@@ -264,4 +285,28 @@ def stylize(content: Any, style: Any, **options: Any) -> Result:
     style_names = [label(s, f"style {i + 1}", rgb) for i, (s, rgb) in enumerate(zip(styles, style_rgbs))]
     cfg = Config(content_image=content_name, style_image=style_names[0] if len(styles) == 1 else style_names,
                  **options)
-    return run(cfg, on_epoch=on_epoch, inputs=Inputs(content_rgb, style_rgbs, content_name, style_names))
+    return watched_run(cfg, Inputs(content_rgb, style_rgbs, content_name, style_names), **extras)
+
+
+#: What :func:`stylize` takes besides :class:`Config`'s fields.
+EXTRAS = ("on_epoch", "web", "browser", "show")
+
+
+def watched_run(cfg: Config, inputs: Inputs, on_epoch: Optional[EpochHook], web: Any, browser: Any,
+                show: Any) -> Result:
+    """:func:`run` with the live page (``web``, ``browser``) and the notebook drawing (``show``) when asked."""
+    from .live.notebook import notebook_watch
+    from .live.session import watching
+
+    with watching(None if web is None else str(web), bool(browser)) as live:
+        shown = notebook_watch() if show else None
+        try:
+            result = run(cfg, on_epoch=on_epoch, inputs=inputs, watch=together(live, shown))
+        except NStyleError as exc:
+            if shown:
+                shown.finish(None, str(exc))
+            raise
+        if shown:
+            shown.finish(result.image, f"{result.stopped} after {result.epochs} epochs"
+                         f"{', written to ' + result.output if result.output else ''}")
+    return result

@@ -32,6 +32,7 @@ GROUPS: Dict[str, List[str]] = {
     "optimisation": ["optimizer", "lr", "lr_sched_delay", "lr_sched_factor", "lbfgs_history", "init", "multires",
                      "seed", "stop_eps", "max_num_epochs", "tile_size"],
     "output": ["output_dir", "output", "bit_depth", "save_epochs", "remove_noise", "resume", "quiet"],
+    "watching": [],  # --web and --browser
     "other": ["model"],
 }
 
@@ -107,6 +108,15 @@ def add_process_flags(g: argparse._ArgumentGroup) -> None:
                    "and GPUs, one per line, and exit")
 
 
+def add_watch_flags(g: argparse._ArgumentGroup) -> None:
+    """``--web`` and ``--browser``: the live page (:mod:`nstyle.live`)."""
+    g.add_argument("--web", metavar="[HOST:]PORT", help="serve a live page of the run on PORT (127.0.0.1 unless "
+                   "HOST is given; another host needs the printed token): the picture, the losses, stop and "
+                   "snapshot buttons, GET /state and /image, POST /stop")
+    g.add_argument("--browser", action="store_true", help="open the live page in a browser (alone: on a free "
+                   "port of 127.0.0.1)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """``nstyle``: one stylization."""
     p = Parser(prog="nstyle", add_help=False, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -114,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                "example.")
     groups = sections(p)
     add_config_flags(groups)
+    add_watch_flags(groups["watching"])
     add_process_flags(groups["other"])
     return p
 
@@ -136,6 +147,7 @@ def build_batch_parser() -> argparse.ArgumentParser:
     batch.add_argument("--workers", type=positive_int, metavar="N", help="run on a local Dask cluster of N worker "
                        "processes, each with (available CPUs / N) MXNet threads")
     add_config_flags(groups, skip=["content_image", "style_image", "output", "resume"])
+    add_watch_flags(groups["watching"])
     add_process_flags(groups["other"])
     return p
 
@@ -216,9 +228,12 @@ def single_command(ns: argparse.Namespace) -> int:
     """``nstyle``: one stylization (its files checked before MXNet is even loaded)."""
     cfg = config_from_args(ns).validate()
     guard.check_run(cfg)
-    from .api import run
+    from .live.session import watching
 
-    run(cfg)
+    with watching(ns.web, ns.browser) as watch:  # bound before MXNet loads: a port in use is an error at once
+        from .api import run
+
+        run(cfg) if watch is None else run(cfg, watch=watch)  # without --web: the very call it always was
     return 0
 
 
@@ -242,9 +257,15 @@ def batch_command(ns: argparse.Namespace) -> int:
         if not ns.contents or not ns.styles:
             raise NStyleError("batch needs --content-image and --style-image (or --manifest)")
         jobs = batch.jobs_from_args(ns.contents, ns.styles, base, output_dir)
+    from .live.session import watching
+
     on_cluster = cluster.connect(ns.scheduler, ns.workers) if ns.scheduler or ns.workers else None
-    with on_cluster or contextlib.nullcontext() as client:  # connected before anything is written
-        outcomes = batch.run_batch(jobs, output_dir, ns.quiet, client=client, manifest=ns.manifest)
+    # the page's port is bound, and the cluster connected, before anything is written
+    with watching(ns.web, ns.browser) as watch, on_cluster or contextlib.nullcontext() as client:
+        outcomes = batch.run_batch(jobs, output_dir, ns.quiet, client=client, manifest=ns.manifest, watch=watch)
+        if watch:
+            watch.finish("interrupted" if batch.exit_status(outcomes) > 1 else "done",
+                         batch.summary(outcomes, time.perf_counter() - started).rsplit("\n", 1)[-1])
     print(batch.summary(outcomes, time.perf_counter() - started), file=sys.stderr)
     print(f"report: {os.path.join(output_dir, 'index.html')} and {os.path.join(output_dir, 'sheet.png')}",
           file=sys.stderr)

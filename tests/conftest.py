@@ -43,3 +43,14 @@ def images(tmp_path_factory) -> dict:
         small = (resize(arr, (arr.shape[0] // 4, arr.shape[1] // 4)) * 255).astype(np.uint8)
         out[name] = _save(small, d / f"{name}.jpg")
     return out
+
+
+@pytest.fixture(scope="session")
+def browser() -> str:
+    """The path of a headless-capable Chromium (the report's and the live page's browser tests), or a skip."""
+    from helpers import find_chromium
+
+    exe = find_chromium()
+    if not exe:
+        pytest.skip("no chromium on PATH (Debian: apt-get install -y chromium; .ci/run installs it when apt works)")
+    return exe

@@ -27,3 +27,22 @@ def image_gradient(executor, heads, x, train=False):
     executor.arg_dict["data"][:] = x
     forward_backward(executor, heads, train)
     return executor.grad_dict["data"].asnumpy().astype(np.float64)
+
+
+# ---- a real browser: Debian's chromium, headless (the report's and the live page's tests) ----------------------
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage", "--force-device-scale-factor=1", "--hide-scrollbars"]
+WINDOW = (1200, 900)
+
+
+def find_chromium():
+    """The path of a Chromium (or Chrome) on PATH, or None."""
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None

@@ -17,9 +17,11 @@ from ..errors import Interrupted, NStyleError
 from ..files import checkpoint, guard
 from ..process import runtime
 from ..process.progress import Progress
+from ..process.watch import BatchWatch, together
 from ..report import page as report
 from .jobs import Job
 from .log import LOG_NAME, append_log, effective_config, history_record, job_record, read_log
+from .refresh import ReportRefresh
 
 log = logging.getLogger("nstyle")
 
@@ -53,8 +55,10 @@ class Planned:
 
 
 def run_batch(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Engine] = None,
-              client: Any = None, manifest: Optional[str] = None) -> List[Outcome]:
-    """Run the jobs into ``output_dir`` (see :func:`run_jobs`), then write its report (``index.html``, ``sheet.png``).
+              client: Any = None, manifest: Optional[str] = None,
+              watch: Optional[BatchWatch] = None) -> List[Outcome]:
+    """Run the jobs into ``output_dir`` (see :func:`run_jobs`), then write its report (``index.html``, ``sheet.png``);
+    the report is kept up to date while the runs go on (:mod:`nstyle.batch.refresh`).
 
     Refused before any run when a result, snapshot, checkpoint or the report would replace an input (or the
     ``manifest`` the jobs came from).
@@ -63,18 +67,19 @@ def run_batch(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[En
                       [("manifest", manifest)] if manifest else [])
     api.prepare_output(Config(output_dir=output_dir, output=None))
     log.info("%d run(s) into %s", len(jobs), output_dir)
-    outcomes = run_jobs(jobs, output_dir, quiet, engine, client)
+    outcomes = run_jobs(jobs, output_dir, quiet, engine, client, together(ReportRefresh(output_dir), watch))
     report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [job_record(j) for j in jobs],
                  {o.job.name: o.status for o in outcomes})
     return outcomes
 
 
 def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Engine] = None,
-             client: Any = None) -> List[Outcome]:
+             client: Any = None, watch: Optional[BatchWatch] = None) -> List[Outcome]:
     """Run (or skip) every job; one failure does not stop the others; a signal stops the batch.
 
     With a ``distributed.Client`` as ``client`` the runs go to its Dask cluster (see :mod:`nstyle.batch.cluster`);
-    this process still writes every output, ``runs.jsonl`` and the report.
+    this process still writes every output, ``runs.jsonl`` and the report. ``watch`` (the live page) is told
+    each run's state, and watches the runs made here epoch by epoch.
     """
     os.makedirs(output_dir, exist_ok=True)
     log_path = os.path.join(output_dir, LOG_NAME)
@@ -83,12 +88,16 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Eng
     outer = Progress(len(jobs), quiet=quiet, label="runs")
     outcomes: List[Outcome] = []
     planned: List[Planned] = []
+    if watch:
+        watch.plan([job_record(j) for j in jobs])
     for job in jobs:
         effective = effective_config(job.cfg)
         settings = digest(effective)
         old = previous.get(job.name)
         if old and old.get("status") == "done" and old.get("hash") == settings and os.path.exists(job.output):
             outcomes.append(Outcome(job, "skipped", reason="already done with these settings"))
+            if watch:
+                watch.run_state(job.name, "skipped")
             outer.log(f"[{len(outcomes)}/{len(jobs)}] {job.name}: skipped (done before with the same settings)")
             outer.update(len(outcomes))
             continue
@@ -98,7 +107,7 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Eng
             cfg = dataclasses.replace(cfg, resume=True)  # continue where the interrupted run stopped
         planned.append(Planned(job, cfg, dict(job_record(job), config=effective, hash=settings),
                                old.get("history") if cfg.resume and old else None))
-    runs = run_here(planned, engine or Engine(), outer.log) if client is None else \
+    runs = run_here(planned, engine or Engine(), outer.log, watch) if client is None else \
         run_on_cluster(planned, client, outer.log)
     for p, outcome in runs:
         record = dict(p.record, machine=outcome.machine or machine, status=outcome.status, reason=outcome.reason,
@@ -109,6 +118,8 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Eng
             record.update(worker=outcome.worker, **outcome.timing)
         append_log(log_path, record)
         outcomes.append(outcome)
+        if watch:
+            watch.run_state(p.job.name, outcome.status)
         where = f" on {outcome.worker}" if outcome.worker else ""
         outer.log(f"[{len(outcomes)}/{len(jobs)}] {p.job.name}: {outcome.status}{where} in {outcome.seconds:.1f} s"
                   + (f" ({outcome.reason})" if outcome.reason else ""))
@@ -122,15 +133,17 @@ def batch_files(output_dir: str) -> List[str]:
     return [os.path.join(output_dir, n) for n in (LOG_NAME, "index.html", "sheet.png")]
 
 
-def run_here(planned: List[Planned], engine: Engine,
-             log_line: Callable[[str], None]) -> Iterator[Tuple[Planned, Outcome]]:
+def run_here(planned: List[Planned], engine: Engine, log_line: Callable[[str], None],
+             watch: Optional[BatchWatch] = None) -> Iterator[Tuple[Planned, Outcome]]:
     """Run the jobs one after another in this process; stop after a run interrupted by a signal."""
     for p in planned:
         log_line(f"{p.job.name}: {'resuming' if p.cfg.resume else 'running'}")
+        if watch:
+            watch.run_state(p.job.name, "running")
         started = time.perf_counter()
         epochs: List[Any] = []
         try:
-            result = api.run(p.cfg, engine=engine, on_epoch=epochs.append)
+            result = api.run(p.cfg, engine=engine, on_epoch=epochs.append, watch=watch)
             outcome = Outcome(p.job, "done", result.seconds, result.epochs, "", result.style_loss,
                               result.content_loss)
         except Interrupted as exc:

@@ -12,6 +12,12 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.signum: Optional[int] = None
+        self.by = ""  # who asked, when not a signal (the live page)
+
+    def request(self, by: str) -> None:
+        """Ask to stop as Ctrl-C does (SIGINT's exit status), for ``by`` (say, "the stop button")."""
+        if self.signum is None:
+            self.by, self.signum = by, signal.SIGINT
 
     @property
     def exit_status(self) -> int:
@@ -20,8 +26,8 @@ class StopRequest:
 
     @property
     def name(self) -> str:
-        """``SIGINT`` or ``SIGTERM``."""
-        return signal.Signals(self.signum).name if self.signum else ""
+        """``SIGINT`` or ``SIGTERM`` (or who asked, when it was not a signal)."""
+        return self.by or (signal.Signals(self.signum).name if self.signum else "")
 
 
 @contextlib.contextmanager

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 #: Cell states, in the order the summary line counts them.
-STATES = ("done", "skipped", "failed", "interrupted", "missing", "not run")
+STATES = ("done", "skipped", "failed", "interrupted", "missing", "not run", "running", "waiting")
+#: States that are bad news when any run is in them (the summary shows them in red).
+BAD = ("failed", "interrupted", "missing")
 
 
 def paths(value) -> List[str]:
@@ -59,6 +61,8 @@ class Grid:
 def state_of(record: dict, this_time: Optional[str]) -> Tuple[str, str]:
     """The cell state and its reason, from the run's latest record and this invocation's outcome (if any)."""
     status = record.get("status")
+    if this_time in ("running", "waiting"):  # the batch is still going
+        return this_time, ""
     if status is None:
         return "not run", "the batch stopped before this run"
     if status == "done" and not os.path.isfile(record.get("output") or ""):

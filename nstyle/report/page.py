@@ -10,7 +10,7 @@ from urllib.parse import quote
 from ..errors import NStyleError
 from ..files.atomic import atomic_path
 from ..process.runtime import machine_lines
-from .grid import Grid, Run, arrange, differences
+from .grid import BAD, Grid, Run, arrange, differences
 from .sheet import contact_sheet
 from .svg import COLOURS, loss_curve
 from .thumbs import INPUT_EDGE, RESULT_EDGE, thumbnail
@@ -33,7 +33,7 @@ def _stem(path: str) -> str:
 def summary_line(grid: Grid, machine: List[str]) -> str:
     """``N runs: a done · b skipped · c failed — T s of running — machine``, as HTML."""
     counts = grid.counts()
-    shown = [f'<span class="{"bad" if state not in ("done", "skipped") else state}">{n} {state}</span>'
+    shown = [f'<span class="{"bad" if n and state in BAD else state.replace(" ", "-")}">{n} {state}</span>'
              for state, n in counts.items() if n or state in ("done", "skipped", "failed")]
     seconds = sum(float(r.record.get("seconds") or 0) for r in grid.runs)
     return (f'<p class="summary"><b>{len(grid.runs)} run{"s" if len(grid.runs) != 1 else ""}:</b> '
@@ -51,9 +51,9 @@ def run_machine(grid: Grid) -> List[str]:
     return list(seen) or [" · ".join(machine_lines())]
 
 
-def _thumb(folder: str, source: str, edge: int, alt: str) -> str:
+def _thumb(folder: str, source: str, edge: int, alt: str, make: bool = True) -> str:
     """``<img>`` of ``source``'s thumbnail (with its size, so the layout never jumps), or a note if unreadable."""
-    found = thumbnail(folder, source, edge)
+    found = thumbnail(folder, source, edge, make)
     if not found:
         return f'<span class="nofile">cannot read {_text(os.path.basename(source))}</span>'
     path, w, h = found
@@ -61,10 +61,10 @@ def _thumb(folder: str, source: str, edge: int, alt: str) -> str:
             f'decoding="async">')
 
 
-def input_cell(folder: str, items: List[str], tag: str, scope: str) -> str:
+def input_cell(folder: str, items: List[str], tag: str, scope: str, make: bool = True) -> str:
     """A content's row header or a style's column header: its picture(s), linked to the full file, and name."""
-    pictures = "".join(f'<a href="{href(p, folder)}">{_thumb(folder, p, INPUT_EDGE, _stem(p))}</a>'
-                       if os.path.isfile(p) else _thumb(folder, p, INPUT_EDGE, _stem(p)) for p in items)
+    pictures = "".join(f'<a href="{href(p, folder)}">{_thumb(folder, p, INPUT_EDGE, _stem(p), make)}</a>'
+                       if os.path.isfile(p) else _thumb(folder, p, INPUT_EDGE, _stem(p), make) for p in items)
     names = " + ".join(_text(os.path.basename(p)) for p in items)
     return f'<th class="{tag}" scope="{scope}">{pictures}<div class="label">{names}</div></th>'
 
@@ -73,7 +73,7 @@ def _number(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, (int, float)) and math.isfinite(value) else "–"
 
 
-def run_block(folder: str, run: Run, content: List[str], note: str = "") -> str:
+def run_block(folder: str, run: Run, content: List[str], note: str = "", make: bool = True) -> str:
     """One run in its cell: the result (linked to full size beside its content) or why there is none."""
     r = run.record
     name = _text(run.name)
@@ -90,13 +90,16 @@ def run_block(folder: str, run: Run, content: List[str], note: str = "") -> str:
         beside = href(content[0], folder) if content and os.path.isfile(content[0]) else ""
         picture = (f'<a class="result" href="{href(full, folder)}" data-content="{beside}" data-name="{name}" '
                    f'title="{name}: full size beside its content">'
-                   f'{_thumb(folder, full, RESULT_EDGE, "result " + run.name)}</a>')
+                   f'{_thumb(folder, full, RESULT_EDGE, "result " + run.name, make)}</a>')
     why = ""
     if run.state != "done":
         why = f'<p class="why"><b>{_text(run.state)}</b>{": " + _text(run.reason) if run.reason else ""}</p>'
     return (f'<div class="run {_text(run.state.replace(" ", "-"))}" data-run="{name}">{picture}{why}'
             f'<div class="facts">{"<br>".join(facts)}</div>{loss_curve(r.get("history"))}</div>')
 
+
+#: Seconds between reloads of the report while its batch runs.
+REFRESH_SECONDS = 5
 
 STYLE = """
 body{font:14px/1.35 system-ui,sans-serif;margin:0 1em 1em;color:#222;background:#fff}
@@ -118,7 +121,8 @@ table.grid{border-collapse:collapse}
 .why{margin:0;padding:8px;font-size:.8em;background:#fdecec;color:#8a0010;overflow-wrap:anywhere}
 .run.failed .why,.run.missing .why,.run.not-run .why{min-height:6em}
 .run.skipped .why{background:#eef3fb;color:#234}
-.run.not-run .why{background:#f0f0f0;color:#555}
+.run.not-run .why,.run.waiting .why{background:#f0f0f0;color:#555}
+.run.running .why{background:#eef3fb;color:#1d4ed8}
 .curve{display:block;width:100%;height:auto}
 #viewer{position:fixed;inset:0;background:rgba(0,0,0,.88);color:#eee;display:flex;flex-direction:column;
 align-items:center;justify-content:center;z-index:9;cursor:zoom-out}
@@ -153,23 +157,27 @@ VIEWER = """<div id="viewer" hidden><div class="pair"><figure><img class="v-cont
 </script>"""
 
 
-def html_page(folder: str, grid: Grid) -> str:
-    """The report page for ``grid``; every file is referenced relative to ``folder`` (where the page goes)."""
+def html_page(folder: str, grid: Grid, running: bool = False) -> str:
+    """The report page for ``grid``; every file is referenced relative to ``folder`` (where the page goes).
+    ``running``: the batch is still going, so the page reloads itself every :data:`REFRESH_SECONDS` and shows
+    existing thumbnails or the pictures themselves (it writes none)."""
     columns = sum(grid.width(j) for j in range(len(grid.styles))) or 1
-    head = "".join(input_cell(folder, style, "style", "col") for style in grid.styles)
+    make = not running  # while the batch runs, no thumbnails are written: the runs' disk space comes first
+    head = "".join(input_cell(folder, style, "style", "col", make) for style in grid.styles)
     rows = []
     for i, content in enumerate(grid.contents):
         cells = []
         for j in range(len(grid.styles)):
             runs = grid.cells.get((i, j), [])
             notes = differences(runs) if len(runs) > 1 else [""] * len(runs)
-            cells.append("<td>" + "".join(run_block(folder, run, content, note)
+            cells.append("<td>" + "".join(run_block(folder, run, content, note, make)
                                           for run, note in zip(runs, notes)) + "</td>")
-        rows.append(f'<tr>{input_cell(folder, content, "content", "row")}{"".join(cells)}</tr>')
+        rows.append(f'<tr>{input_cell(folder, content, "content", "row", make)}{"".join(cells)}</tr>')
     legend = " and ".join(f'<span style="color:{c}">{k}</span>' for k, c in COLOURS.items())
     cell = f"clamp(140px, calc((100vw - 200px) / {columns} - 16px), 300px)"
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            + (f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">' if running else "") +
             f'<title>nstyle batch: {len(grid.runs)} runs</title><style>:root{{--cell:{cell}}}{STYLE}</style>'
             f'</head><body>\n<h1>nstyle batch</h1>\n{summary_line(grid, run_machine(grid))}\n'
             f'<p class="legend">Rows: contents; columns: styles. Click a result to see it full size beside its '
@@ -179,17 +187,21 @@ def html_page(folder: str, grid: Grid) -> str:
 
 
 def write(folder: str, records: Dict[str, dict], planned: Sequence[Union[dict, str]] = (),
-          this_time: Optional[Dict[str, str]] = None) -> None:
+          this_time: Optional[Dict[str, str]] = None, running: bool = False) -> None:
     """Write ``index.html``, ``sheet.png`` and the thumbnails they show into ``folder``.
 
     ``records``: the latest ``runs.jsonl`` record per run name; ``planned``: this batch's runs in order (dicts with
-    ``name``, ``content``, ``style``, ``output``, or just names); ``this_time``: this invocation's outcome per name.
+    ``name``, ``content``, ``style``, ``output``, or just names); ``this_time``: this invocation's outcome per name
+    (``running`` and ``waiting`` while it goes on). ``running``: the batch is not over: the page reloads itself and
+    ``sheet.png`` waits for the end.
     """
     grid = arrange(records, planned, this_time)
     try:
-        page = html_page(folder, grid)
+        page = html_page(folder, grid, running)
         with atomic_path(os.path.join(folder, "index.html")) as tmp, open(tmp, "w", encoding="utf-8") as f:
             f.write(page)
+        if running:
+            return
         sheet = contact_sheet(folder, grid)
         with atomic_path(os.path.join(folder, "sheet.png")) as tmp:
             sheet.save(tmp, format="PNG")

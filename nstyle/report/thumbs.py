@@ -23,10 +23,12 @@ def thumb_path(folder: str, source: str, edge: int) -> str:
     return os.path.join(folder, FOLDER, f"{key}.jpg")
 
 
-def thumbnail(folder: str, source: str, edge: int) -> Optional[Tuple[str, int, int]]:
+def thumbnail(folder: str, source: str, edge: int, make: bool = True) -> Optional[Tuple[str, int, int]]:
     """``(path, width, height)`` of an up-to-date thumbnail of ``source`` (long edge <= ``edge``), or None.
 
-    None when ``source`` is missing or unreadable: the report then shows the run's reason instead.
+    None when ``source`` is missing or unreadable: the report then shows the run's reason instead. ``make=False``
+    (the report while its batch runs: the runs' disk space comes first): no thumbnail is written; without an
+    up-to-date one, ``source`` itself with the size its thumbnail would have.
     """
     if not os.path.isfile(source):
         return None
@@ -35,6 +37,10 @@ def thumbnail(folder: str, source: str, edge: int) -> Optional[Tuple[str, int, i
         if os.path.isfile(target) and os.path.getmtime(target) >= os.path.getmtime(source):
             with Image.open(target) as im:
                 return target, im.width, im.height
+        if not make:
+            with open_image(source) as im:  # its header only
+                scale = min(1.0, edge / max(im.size))
+                return source, max(1, round(im.width * scale)), max(1, round(im.height * scale))
         with open_image(source) as im:  # nstyle's formats and pixel limit: no bomb, no Ghostscript for a thumbnail
             im.draft("RGB", (edge, edge))  # JPEG: decode at a reduced scale, much faster for big photos
             small = ImageOps.exif_transpose(im).convert("RGB")

@@ -143,6 +143,11 @@ def layer_strides(cfg: Config) -> List[int]:
     return [vgg_context(name)[1] for name in cfg.style_layer_list]
 
 
+def level_passes(cfg: Config) -> int:
+    """Passes over the tiles in each level."""
+    return max(1, min(PASSES, cfg.max_num_epochs))
+
+
 class TiledLevel:
     """One level of a run, optimised tile by tile on a full-size host canvas.
 
@@ -169,7 +174,7 @@ class TiledLevel:
                                           cfg.layer_weights(), len(cfg.content_layer_list))
         self.make_loop = make_loop
         # also a level that fits in one window runs in PASSES visits: Ctrl-C waits for one visit at most
-        self.passes = max(1, min(PASSES, cfg.max_num_epochs))
+        self.passes = level_passes(cfg)
         self.per_visit = math.ceil(cfg.max_num_epochs / self.passes) if cfg.max_num_epochs else 0
         self.opt_state: Optional[np.ndarray] = None  # K x 1x3xHxW, created by the first NAG/Adam visit
         self.pass_index, self.tile_index, self.epochs = 0, 0, 0

@@ -21,7 +21,8 @@ from ..errors import NStyleError, NumericalFailure
 from ..files import checkpoint, images
 from ..process.interrupts import stop_on_signals
 from ..process.progress import Progress
-from .level import TiledLevel, grid_for, network_canvas
+from ..process.watch import Watch, strided
+from .level import TiledLevel, grid_for, level_passes, network_canvas
 
 log = logging.getLogger("nstyle")
 
@@ -35,9 +36,28 @@ def content_for_finish(cfg: Config, inputs: images.Inputs, size: Tuple[int, int]
     return images.resize01(inputs.content, size) if cfg.preserve_color == "luminance" else None
 
 
+def watched(on_epoch: Optional[Callable[[Epoch], None]], watch: Optional[Watch], level: TiledLevel, index: int,
+            levels: int, later_visits: int) -> Optional[Callable[[Epoch], None]]:
+    """``on_epoch`` for one visit of ``level`` that also tells ``watch`` where the run is and how much may remain."""
+    if watch is None:
+        return on_epoch
+    p, t, per = level.pass_index, level.tile_index, level.per_visit
+    where = f"level {index + 1}/{levels} · pass {p + 1}/{level.passes} · tile {t + 1}/{len(level.tiles)}"
+    visits_left = level.visits - level.visits_done - 1 + later_visits
+
+    def both(ep: Epoch) -> None:
+        if on_epoch:
+            on_epoch(ep)
+        step = ep.epoch - p * per
+        watch.epoch(ep, level.passes * per, where, visits_left * per + per - step,
+                    lambda edge: strided(level.image(), edge))
+    return both
+
+
 def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
-              on_epoch: Optional[Callable[[Epoch], None]], started: float) -> Result:
-    """Stylize ``inputs`` as ``cfg`` says with ``tile``-pixel windows; write the final image and checkpoints."""
+              on_epoch: Optional[Callable[[Epoch], None]], started: float, watch: Optional[Watch] = None) -> Result:
+    """Stylize ``inputs`` as ``cfg`` says with ``tile``-pixel windows; write the final image and checkpoints;
+    tell ``watch`` (if any) every epoch."""
     sizes = tiled_levels(cfg, inputs.content.shape, inputs.content_name, tile)
     grids = [grid_for(cfg, size, tile) for size in sizes]
     log.info("content %s: %dx%d -> %dx%d in %d level(s), tiles of %d px with %d px of context", inputs.content_name,
@@ -61,7 +81,10 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
     stopped, level = "max-epochs", None
     progress: Optional[Progress] = None
     last_save = time.perf_counter()
+    visits = [sum(len(g.tiles(p)) for p in range(level_passes(cfg))) for g in grids]
     with stop_on_signals() as stop:
+        if watch:
+            watch.attach(stop)
         for index in range(first, len(sizes)):
             size, grid = sizes[index], grids[index]
             level = None  # the previous level's arrays and networks go before this level's are made
@@ -97,7 +120,8 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
                 p, t, n = level.pass_index + 1, level.tile_index + 1, len(level.tiles)
                 t0 = time.perf_counter()
                 try:
-                    ep = level.visit(stop, on_epoch, history)
+                    ep = level.visit(stop, watched(on_epoch, watch, level, index, len(sizes), sum(visits[index + 1:])),
+                                     history)
                 except NumericalFailure as exc:
                     _, out = save_final(cfg, level.image(), content_for_finish(cfg, inputs, size))
                     raise NumericalFailure(f"{exc}; kept the image before that tile{' in ' + out if out else ''}")
@@ -106,7 +130,7 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
                              f"{time.perf_counter() - t0:.1f} s")
                 progress.update(level.visits_done)
                 due = level.tile_index == 0 or time.perf_counter() - last_save > CHECKPOINT_SECONDS
-                if ckpt and (due or stop.signum):
+                if ckpt and (due or stop.signum or (watch is not None and watch.snapshot_due())):
                     checkpoint.save(ckpt, dict(level.state_dict(), level=np.int64(index)), cfg.hash())
                     last_save = time.perf_counter()
                 if stop.signum and not level.finished:

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 import fake_batch
-from helpers import log_records
+from helpers import CHROMIUM_FLAGS, WINDOW, log_records
 from nstyle import batch
 from nstyle import cli
 from nstyle.process import runtime
@@ -323,10 +323,6 @@ def test_a_hundred_runs_stay_light(tmp_path):
 
 # ---------------------------------------------------------------- a real browser: Debian's chromium, headless
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--force-device-scale-factor=1", "--hide-scrollbars"]
-WINDOW = (1200, 900)
 
 PROBE = """<script>
 window.addEventListener('load', function () {
@@ -353,14 +349,6 @@ window.addEventListener('load', function () {
 </script>"""
 
 
-def find_chromium() -> Optional[str]:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 def chromium(exe: str, profile, url: str, *args: str) -> str:
     """Run headless chromium on ``url`` with a fresh profile; its stdout."""
     profile.mkdir()
@@ -368,14 +356,6 @@ def chromium(exe: str, profile, url: str, *args: str) -> str:
                            *args, url], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
-
-
-@pytest.fixture(scope="module")
-def browser():
-    exe = find_chromium()
-    if not exe:
-        pytest.skip("no chromium on PATH (Debian: apt-get install -y chromium; .ci/run installs it when apt works)")
-    return exe
 
 
 def layout(browser: str, out, tmp) -> dict:
@@ -431,3 +411,36 @@ def test_report_in_headless_chromium(browser, real_batch, tmp_path):
                 expect = np.asarray(im.convert("RGB").resize((12, 8), Image.BOX), float)
             errors.append(np.abs(np.asarray(drawn, float) - expect).mean())
     assert errors[0] < 10 and errors[0] * 3 < min(errors[2:])  # its own picture, not the cat's
+
+
+def test_no_failure_is_not_red_and_failures_are(tmp_path):
+    records = fake_batch.make(str(tmp_path), 1, 2, epochs=3)
+    report.write(str(tmp_path), {r["name"]: r for r in records})
+    spans = {s.text(): s.classes() for s in parse((tmp_path / "index.html").read_text()).all("span")
+             if "failed" in s.text()}
+    assert spans == {"0 failed": ["failed"]}  # good news, not in the "bad" red
+    records[0].update(status="failed", reason="boom")
+    report.write(str(tmp_path), {r["name"]: r for r in records})
+    spans = {s.text(): s.classes() for s in parse((tmp_path / "index.html").read_text()).all("span")
+             if "failed" in s.text()}
+    assert spans == {"1 failed": ["bad"]}
+
+
+def test_the_report_reloads_itself_only_while_its_batch_runs(tmp_path):
+    from nstyle.batch.refresh import ReportRefresh
+
+    records = fake_batch.make(str(tmp_path), 1, 3, epochs=3)
+    planned = [{k: r[k] for k in ("name", "content", "style", "output")} for r in records]
+    page = tmp_path / "index.html"
+    refresh = ReportRefresh(str(tmp_path))
+    refresh.plan(planned)
+    assert 'http-equiv="refresh"' in page.read_text() and not (tmp_path / "sheet.png").exists()
+    assert not (tmp_path / "thumbs").exists()  # while the runs go on, the report takes none of their disk
+    assert all(os.path.isfile(tmp_path / unquote(v)) for v in links(parse(page.read_text())))  # the originals
+    refresh.run_state(planned[0]["name"], "running")
+    tree = parse(page.read_text())
+    assert {b.attrs["data-run"]: b.classes()[1] for b in tree.all("div", "run")} == {
+        planned[0]["name"]: "running", planned[1]["name"]: "waiting", planned[2]["name"]: "waiting"}
+    assert "1 running" in tree.all("p", "summary")[0].text() and not tree.all("span", "bad")
+    report.write(str(tmp_path), {r["name"]: r for r in records}, planned)  # the batch's last write
+    assert 'http-equiv="refresh"' not in page.read_text() and (tmp_path / "sheet.png").is_file()

@@ -22,9 +22,10 @@ from .algorithm.engine import Engine
 from .algorithm.loop import Epoch, Loop, make_loop, start_image
 from .algorithm.outcome import Result, finish, interrupted, prepare_output, save_final
 from .algorithm.pyramid import level_sizes
-from .config import Config, coerce_value
+from .algorithm.regions import bind_regions
+from .config import Config, coerce_value, flag_name
 from .errors import NStyleError, NumericalFailure
-from .files import checkpoint, guard, images
+from .files import checkpoint, guard, images, masks
 from .files.images import Inputs
 from .process import resources
 from .process.interrupts import StopRequest, stop_on_signals
@@ -89,6 +90,9 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     inputs = inputs or read_inputs(cfg)
     sizes = level_sizes(inputs.content.shape, cfg, inputs.content_name)
     tile = plan_tile(cfg, sizes[-1])
+    if tile and inputs.content_masks is not None:
+        raise NStyleError(f"--content-mask/--style-mask: tiled runs (here {tile}-pixel tiles) do not take masks yet; "
+                          "use a smaller --max-long-edge without --tile-size")
     if tile:
         return run_tiled(cfg, tile, engine, inputs, on_epoch, started, watch)
     check_ready(cfg, inputs, sizes[-1])
@@ -105,7 +109,8 @@ def read_inputs(cfg: Config) -> Inputs:
     """Read the content and style image files named by ``cfg`` (very large ones reduced to what the run needs)."""
     content = images.read_image(cfg.content_image, cfg.max_long_edge)
     styles = [images.read_image(path, style_long_edge(cfg)) for path in cfg.style_images]
-    return Inputs(content, styles, cfg.content_image, cfg.style_images)
+    return masks.attach(Inputs(content, styles, cfg.content_image, cfg.style_images), cfg.content_mask,
+                        cfg.style_mask, cfg.content_mask or [], cfg.style_mask or [])
 
 
 def style_long_edge(cfg: Config) -> int:
@@ -170,15 +175,19 @@ def start_level(session: Session, size: Tuple[int, int], previous: Optional[Leve
     ``--resume`` run the loop continues from the checkpoint.
     """
     cfg, engine, inputs, ctx = session.cfg, session.engine, session.inputs, session.ctx
-    net = engine.loss_net(cfg, size)
     content01 = images.resize01(inputs.content, size)
     content_np = images.to_network(content01)
-    grams = engine.style_targets(cfg, inputs.styles, size, content01)
-    executor = net.bind_losses(grams, net.content_targets(content_np))
-    head = losses.head_gradients(net.style_shapes, cfg.style_weight, cfg.content_weight, ctx,
-                                 cfg.layer_weights(), len(cfg.content_layer_list))
+    if inputs.content_masks is not None:
+        executor, head, n_style = bind_regions(engine, cfg, inputs, size, content01, content_np)
+    else:
+        net = engine.loss_net(cfg, size)
+        grams = engine.style_targets(cfg, inputs.styles, size, content01)
+        executor = net.bind_losses(grams, net.content_targets(content_np))
+        head = losses.head_gradients(net.style_shapes, cfg.style_weight, cfg.content_weight, ctx,
+                                     cfg.layer_weights(), len(cfg.content_layer_list))
+        n_style = net.n_style
     img = start_image(cfg, inputs, size, content_np, ctx, previous.img if previous else None)
-    loop = make_loop(cfg, executor, head, img, ctx, net.n_style)
+    loop = make_loop(cfg, executor, head, img, ctx, n_style)
     if cfg.resume and last:
         path = checkpoint.path_for(cfg.output_dir or ".")
         checkpoint.restore(loop, path, cfg.hash())
@@ -265,13 +274,22 @@ def stylize(content: Any, style: Any, **options: Any) -> Result:
     ``preserve_color="luminance"`` ...) with the same defaults and validation, except that nothing is written
     to disk unless ``output_dir`` or ``output`` is given. Besides: ``on_epoch`` (called with each epoch),
     ``web="[HOST:]PORT"`` and ``browser=True`` (the live page, as ``--web`` and ``--browser``), ``show=True``
-    (in Jupyter: the picture and the loss curve drawn inline as the run goes).
+    (in Jupyter: the picture and the loss curve drawn inline as the run goes). ``content_masks`` (and
+    ``style_masks``): one region mask per style image, as paths, PIL images or ``HxW`` arrays (uint8, or floats
+    in 0..1); see ``--content-mask``.
     """
     names = {f.name for f in dataclasses.fields(Config)}
-    unknown = sorted(set(options) - (names - {"content_image", "style_image"}) - set(EXTRAS))
+    own = set(EXTRAS) | {"content_masks", "style_masks"}
+    unknown = sorted(set(options) - (names - {"content_image", "style_image"}) - own)
     if unknown:
         raise NStyleError(f"stylize: unknown option(s) {', '.join(unknown)}")
     extras = {k: options.pop(k, None) for k in EXTRAS}
+    region_masks = {flag: options.pop(key, None) for flag, key in (("content_mask", "content_masks"),
+                                                                    ("style_mask", "style_masks"))}
+    for flag, given in region_masks.items():
+        if given is not None:
+            region_masks[flag] = list(given) if isinstance(given, (list, tuple)) else [given]
+            options[flag] = masks.mask_names(region_masks[flag], flag_name(flag))
     options = {name: coerce_value(name, value) for name, value in options.items()}
     options.setdefault("output_dir", None)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
@@ -284,8 +302,11 @@ def stylize(content: Any, style: Any, **options: Any) -> Result:
     content_name = label(content, "content", content_rgb)
     style_names = [label(s, f"style {i + 1}", rgb) for i, (s, rgb) in enumerate(zip(styles, style_rgbs))]
     cfg = Config(content_image=content_name, style_image=style_names[0] if len(styles) == 1 else style_names,
-                 **options)
-    return watched_run(cfg, Inputs(content_rgb, style_rgbs, content_name, style_names), **extras)
+                 **options).validate()
+    inputs = masks.attach(Inputs(content_rgb, style_rgbs, content_name, style_names),
+                          region_masks["content_mask"] or cfg.content_mask, region_masks["style_mask"] or cfg.style_mask,
+                          cfg.content_mask or [], cfg.style_mask or [])
+    return watched_run(cfg, inputs, **extras)
 
 
 #: What :func:`stylize` takes besides :class:`Config`'s fields.

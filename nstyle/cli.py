@@ -29,6 +29,7 @@ GROUPS: Dict[str, List[str]] = {
     "basic": ["content_image", "style_image", "max_long_edge", "weights", "gpu"],
     "artistic controls": ["content_weight", "style_weight", "tv_weight", "style_blend_weights", "style_scale",
                           "preserve_color", "content_layers", "style_layers", "style_layer_weights", "pooling"],
+    "regions": ["content_mask", "style_mask", "mask_guide"],
     "optimisation": ["optimizer", "lr", "lr_sched_delay", "lr_sched_factor", "lbfgs_history", "init", "multires",
                      "seed", "stop_eps", "max_num_epochs", "tile_size"],
     "output": ["output_dir", "output", "bit_depth", "save_epochs", "remove_noise", "resume", "quiet"],
@@ -43,6 +44,8 @@ EXAMPLES = """examples:
       a good picture much sooner
   nstyle --content-image photo.jpg --style-image a.jpg b.jpg --style-blend-weights 3 1 --preserve-color luminance
       two paintings blended 3:1, the photo's own colours kept
+  nstyle --content-image photo.jpg --style-image sky.jpg town.jpg --content-mask sky.png town.png
+      the sky painted like one painting, the town like the other (white in each mask: its region)
   nstyle --content-image photo.jpg --style-image painting.jpg --max-long-edge 4000 --tile-size 512 --init content \\
          --output print.tif --bit-depth 16
       print size in 512-pixel tiles (memory set by the tile), 16 bits per channel

@@ -14,6 +14,8 @@ from .model_zoo.spec import CONTENT_LAYER, LAYER_ORDER, STYLE_LAYERS
 
 DEFAULT_WEIGHTS = "model/vgg19.params"
 OPTIMIZERS = ("nag", "adam", "lbfgs")
+#: How a region mask is brought to a layer's size (--mask-guide).
+GUIDES = ("simple", "inside", "all")
 #: Learning rate when ``--lr`` is not given: the classic's for NAG; for Adam, about a pixel level per step.
 DEFAULT_LR = {"nag": 0.001, "adam": 1.0, "lbfgs": 1.0}
 #: Longest side a --style-scale may ask of the style image (far beyond any memory; keeps the arithmetic finite).
@@ -65,6 +67,13 @@ class Config:
     preserve_color: Optional[str] = flag(None, "keep the content's colours: 'luminance' (transfer only "
                                                "luma) or 'histogram' (recolour the style image first)",
                                          choices=["luminance", "histogram"])
+    content_mask: Optional[List[str]] = flag(None, "one mask image per style image, on the content's frame (white: "
+                                              "that style's region; grey: a soft edge; or an alpha channel)",
+                                              nargs="+")
+    style_mask: Optional[List[str]] = flag(None, "one mask per style image choosing the part of it whose statistics "
+                                                 "are used (default: the whole image)", nargs="+")
+    mask_guide: str = flag("simple", "how a mask reaches each layer: simple (resized), inside (neurons that see only "
+                                     "the region) or all (neurons that see any of it)", choices=list(GUIDES))
     content_layers: str = flag(CONTENT_LAYER, "comma-separated content layers")
     style_layers: str = flag(",".join(STYLE_LAYERS), "comma-separated style layers")
     style_layer_weights: Optional[List[float]] = flag(None, "weight of each style layer (default: 1 each)",
@@ -101,6 +110,11 @@ class Config:
     def style_layer_list(self) -> List[str]:
         """``style_layers`` split on commas."""
         return split_names(self.style_layers)
+
+    @property
+    def masked(self) -> bool:
+        """True when the run has regions (``--content-mask`` or ``--style-mask``)."""
+        return bool(self.content_mask or self.style_mask)
 
     def blend_weights(self) -> List[float]:
         """Normalised blend weights, one per style image."""
@@ -139,6 +153,11 @@ class Config:
              f"must be > 0, and times --max-long-edge at most {MAX_STYLE_EDGE}"),
             ("preserve_color", self.preserve_color in (None, "luminance", "histogram"),
              "must be 'luminance' or 'histogram'"),
+            ("content_mask", self.content_mask is None or len(self.content_mask) == len(styles),
+             f"needs one mask per --style-image ({len(styles)}), in the same order"),
+            ("style_mask", self.style_mask is None or len(self.style_mask) == len(styles),
+             f"needs one mask per --style-image ({len(styles)}), in the same order"),
+            ("mask_guide", self.mask_guide in GUIDES, "must be simple, inside or all"),
             ("style_layers", bool(self.style_layer_list), "needs at least one layer"),
             ("content_layers", bool(self.content_layer_list), "needs at least one layer"),
             ("style_layers" if set(self.style_layer_list) - set(LAYER_ORDER) else "content_layers",
@@ -175,6 +194,8 @@ class Config:
     def numeric_dict(self) -> Dict[str, Any]:
         """The settings that change the result's pixels (paths, device and verbosity excluded)."""
         skip = {"output_dir", "output", "quiet", "gpu", "save_epochs", "resume", "bit_depth"}
+        if not self.masked:
+            skip |= {"content_mask", "style_mask", "mask_guide"}  # unmasked runs keep the hashes they had
         if self.tile_size is None:
             skip.add("tile_size")  # untiled runs keep the hashes (and checkpoints) they had before tiling existed
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}

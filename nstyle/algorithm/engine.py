@@ -12,7 +12,7 @@ from ..config import Config
 from ..errors import NStyleError
 from ..files import images, weights
 from ..process import cuda, resources
-from . import color
+from . import color, guides
 from .lossnet import LossNet
 
 log = logging.getLogger("nstyle")
@@ -72,12 +72,14 @@ class Engine:
             self._params[spec] = weights.load(spec)
         return self._params[spec]
 
-    def loss_net(self, cfg: Config, size: Tuple[int, int]) -> LossNet:
-        """The VGG19 loss network for ``cfg`` at ``size``, built once per (weights, size, layers, pooling)."""
+    def loss_net(self, cfg: Config, size: Tuple[int, int], regions: int = 0) -> LossNet:
+        """The VGG19 loss network for ``cfg`` at ``size`` (with guided Grams for ``regions``), built once per
+        (weights, size, layers, pooling, regions)."""
         key = (cfg.weights, cfg.gpu, tuple(size), cfg.pooling, cfg.style_layers, cfg.content_layers)
+        key += (regions,) if regions else ()
         if key not in self._nets:
             self._nets[key] = LossNet(self.params(cfg.weights), size, self.context(cfg.gpu),
-                                      cfg.style_layer_list, cfg.content_layer_list, cfg.pooling)
+                                      cfg.style_layer_list, cfg.content_layer_list, cfg.pooling, regions)
         else:
             log.info("reusing the %dx%d network", size[1], size[0])
         return self._nets[key]
@@ -85,28 +87,39 @@ class Engine:
     def style_targets(self, cfg: Config, styles: Sequence[np.ndarray], size: Tuple[int, int],
                       content01: np.ndarray) -> List[mx.nd.NDArray]:
         """Per-layer style targets at content size ``size``: the blend of each style image's Grams."""
-        # with --preserve-color histogram the style is recoloured with this content's colours first
-        recoloured = array_digest(content01) if cfg.preserve_color == "histogram" else None
         blended: List[mx.nd.NDArray] = []
-        for k, (style, w) in enumerate(zip(styles, cfg.blend_weights())):
-            key = (array_digest(style), tuple(size), cfg.style_scale, cfg.weights, cfg.gpu, cfg.pooling, cfg.style_layers,
-                   cfg.content_layers, recoloured)
-            if key in self._grams:
-                log.info("style targets for style %d at %dx%d: reused", k + 1, size[1], size[0])
-            else:
-                self._grams[key] = self._compute_grams(cfg, style, size, content01)
-                self.gram_computations += 1
-            grams = self._grams[key]
+        for k, (grams, w) in enumerate(zip(self.grams_per_style(cfg, styles, size, content01), cfg.blend_weights())):
             blended = [g * w for g in grams] if k == 0 else [b + g * w for b, g in zip(blended, grams)]
         return blended
 
+    def grams_per_style(self, cfg: Config, styles: Sequence[np.ndarray], size: Tuple[int, int],
+                        content01: np.ndarray, masks: Optional[Sequence[Optional[np.ndarray]]] = None
+                        ) -> List[List[mx.nd.NDArray]]:
+        """Each style image's per-layer Grams at content size ``size`` (guided by its ``--style-mask`` if given)."""
+        # with --preserve-color histogram the style is recoloured with this content's colours first
+        recoloured = array_digest(content01) if cfg.preserve_color == "histogram" else None
+        found = []
+        for k, (style, mask) in enumerate(zip(styles, masks or [None] * len(styles))):
+            key = (array_digest(style), tuple(size), cfg.style_scale, cfg.weights, cfg.gpu, cfg.pooling, cfg.style_layers,
+                   cfg.content_layers, recoloured)
+            key += (array_digest(mask), cfg.mask_guide) if mask is not None else ()
+            if key in self._grams:
+                log.info("style targets for style %d at %dx%d: reused", k + 1, size[1], size[0])
+            else:
+                self._grams[key] = self._compute_grams(cfg, style, size, content01, mask)
+                self.gram_computations += 1
+            found.append(self._grams[key])
+        return found
+
     def _compute_grams(self, cfg: Config, style: np.ndarray, size: Tuple[int, int],
-                       content01: np.ndarray) -> List[mx.nd.NDArray]:
-        """Grams of one style image; rescaled to the content's position counts when ``--style-scale`` is set."""
+                       content01: np.ndarray, mask: Optional[np.ndarray] = None) -> List[mx.nd.NDArray]:
+        """Grams of one style image (guided by ``mask``); rescaled to the content's position counts when
+        ``--style-scale`` is set."""
         style01 = style_at_scale(cfg, style, size, content01)
         style_size = style01.shape[:2]
-        net = self.loss_net(cfg, style_size)
-        grams = net.gram_targets(images.to_network(style01))
+        net = self.loss_net(cfg, style_size, regions=int(mask is not None))
+        own = None if mask is None else guides.style_guides(mask, style_size, cfg.style_layer_list, cfg.mask_guide)
+        grams = net.gram_targets(images.to_network(style01), own and own.arrays())
         net.release_features()
         if style_size != size:
             content_net = self.loss_net(cfg, size)

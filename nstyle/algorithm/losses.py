@@ -17,6 +17,14 @@ def gram(feature: mx.sym.Symbol, shape: Sequence[int]) -> mx.sym.Symbol:
     return mx.sym.FullyConnected(x, x, no_bias=True, num_hidden=channels)
 
 
+def guided_gram(feature: mx.sym.Symbol, guide: mx.sym.Symbol, shape: Sequence[int]) -> mx.sym.Symbol:
+    """``G = (F o T)(F o T)^T`` of a ``1xCxHxW`` feature and a ``1x1xHxW`` guide ``T`` (Gatys et al. 2017).
+
+    With the normalised guide of :mod:`nstyle.algorithm.guides` this is ``N`` times its per-position guided Gram:
+    the classic Gram's scale, so an all-ones guide gives the classic Gram exactly."""
+    return gram(mx.sym.broadcast_mul(feature, guide), shape)
+
+
 def style_normaliser(shape: Sequence[int]) -> float:
     """The classic per-layer normaliser ``C * N * C`` (style layer ``i`` gets ``style_weight / scale``)."""
     channels = int(shape[1])
@@ -35,14 +43,19 @@ def content_loss(feature: mx.sym.Symbol, index: int = 0) -> mx.sym.Symbol:
 
 def head_gradients(style_shapes: List[Tuple[int, ...]], style_weight: float,
                    content_weight: float, ctx: mx.Context, layer_weights: Optional[Sequence[float]] = None,
-                   n_content: int = 1) -> List[mx.nd.NDArray]:
+                   n_content: int = 1,
+                   region_weights: Optional[Sequence[Sequence[float]]] = None) -> List[mx.nd.NDArray]:
     """The head gradients that weight each loss in ``backward``: style ones, then content ones.
 
-    Style layer ``i`` gets ``layer_weights[i] * style_weight / (C*N*C)`` (``layer_weights`` default 1).
+    Style layer ``i`` gets ``layer_weights[i] * style_weight / (C*N*C)`` (``layer_weights`` default 1). With
+    ``region_weights`` (``[layer][region]``) there is one style loss per layer and region, layer by layer, each
+    multiplied by its region's weight.
     """
     layer_weights = layer_weights or [1.0] * len(style_shapes)
     grads = [mx.nd.ones((1,), ctx) * (float(style_weight) / style_normaliser(s)) for s in style_shapes]
     grads = [g * float(w) if w != 1.0 else g for g, w in zip(grads, layer_weights)]
+    if region_weights is not None:
+        grads = [g * float(r) if r != 1.0 else g.copy() for g, rs in zip(grads, region_weights) for r in rs]
     grads += [mx.nd.ones((1,), ctx) * float(content_weight) for _ in range(n_content)]
     return grads
 

@@ -1,7 +1,7 @@
 """Binding the VGG19 graph: style/content targets, then the loss executor that is optimised."""
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import mxnet as mx
 import numpy as np
@@ -34,6 +34,9 @@ def training_forward(pooling: str) -> bool:
 class LossNet:
     """VGG19 on a fixed ``HxW`` with Gram and content heads, built only as deep as the deepest layer asked for.
 
+    With ``regions`` the Grams are guided: one per style layer and region, each with its guide variable
+    (:func:`guide_name`, ``1x1xhxw``), given to :meth:`gram_targets` and :meth:`bind_losses` as ``guides``.
+
     :meth:`gram_targets` / :meth:`content_targets` run a feature executor on a preprocessed image;
     :meth:`bind_losses` binds (once) the executor whose outputs are the per-layer style losses, then the
     content losses, and writes the targets into it.
@@ -41,7 +44,8 @@ class LossNet:
 
     def __init__(self, params: Params, size: Tuple[int, int], ctx: mx.Context,
                  style_layers: Sequence[str] = tuple(spec.STYLE_LAYERS),
-                 content_layers: Sequence[str] = (spec.CONTENT_LAYER,), pooling: str = "avg") -> None:
+                 content_layers: Sequence[str] = (spec.CONTENT_LAYER,), pooling: str = "avg",
+                 regions: int = 0) -> None:
         self.params, self.size, self.ctx = params, tuple(size), ctx
         layers = vgg.build(spec.deepest(list(style_layers) + list(content_layers)), pooling)
         style = mx.sym.Group([layers[name] for name in style_layers])
@@ -49,18 +53,26 @@ class LossNet:
         self.data_shape = (1, 3, self.size[0], self.size[1])
         _, shapes, _ = style.infer_shape(data=self.data_shape)
         self.style_shapes: List[Tuple[int, ...]] = [tuple(s) for s in shapes]
-        self.grams = mx.sym.Group([losses.gram(style[i], s) for i, s in enumerate(self.style_shapes)])
+        self.regions = regions
+        if regions:  # one guided Gram per layer and region, layer by layer (Gatys et al. 2017)
+            grams = [losses.guided_gram(style[i], mx.sym.Variable(guide_name(i, r)), s)
+                     for i, s in enumerate(self.style_shapes) for r in range(regions)]
+        else:
+            grams = [losses.gram(style[i], s) for i, s in enumerate(self.style_shapes)]
+        self.grams = mx.sym.Group(grams)
         self.executor = None
         self._features = None
 
     @property
     def n_style(self) -> int:
-        """Number of style layers (the first outputs of the loss executor)."""
-        return len(self.style_shapes)
+        """Number of style losses, one per style layer (and region): the first outputs of the loss executor."""
+        return len(self.style_shapes) * max(1, self.regions)
 
     def _bind(self, out: mx.sym.Symbol, extra: Dict[str, mx.nd.NDArray]) -> mx.executor.Executor:
         """Bind ``out`` with the weights loaded and a gradient only for ``data``."""
-        arg_shapes, _, _ = out.infer_shape(data=self.data_shape)
+        guide_shapes = {guide_name(i, r): (1, 1) + s[2:] for i, s in enumerate(self.style_shapes)
+                        for r in range(self.regions)}
+        arg_shapes, _, _ = out.infer_shape(data=self.data_shape, **guide_shapes)
         args: Dict[str, mx.nd.NDArray] = {}
         for name, shape in zip(out.list_arguments(), arg_shapes):
             if name in self.params:
@@ -72,17 +84,26 @@ class LossNet:
         grads = {"data": args["data"].copyto(self.ctx)}
         return out.bind(ctx=self.ctx, args=args, args_grad=grads, grad_req="write")
 
-    def _features_of(self, image_np: np.ndarray) -> List[mx.nd.NDArray]:
+    def _guides(self, guides: Optional[Sequence[np.ndarray]]) -> Dict[str, mx.nd.NDArray]:
+        """The guide arrays by variable name (none without regions)."""
+        if not self.regions or guides is None:
+            return {}
+        names = [guide_name(i, r) for i in range(len(self.style_shapes)) for r in range(self.regions)]
+        return {n: mx.nd.array(g) for n, g in zip(names, guides)}
+
+    def _features_of(self, image_np: np.ndarray, guides: Optional[Sequence[np.ndarray]] = None) -> List[mx.nd.NDArray]:
         if self._features is None:
             self._features = self._bind(mx.sym.Group([self.grams] + self.contents), {})
         ex = self._features
         ex.arg_dict["data"][:] = image_np
+        for name, guide in self._guides(guides).items():
+            ex.arg_dict[name][:] = guide
         ex.forward()
         return ex.outputs
 
-    def gram_targets(self, style_np: np.ndarray) -> List[mx.nd.NDArray]:
-        """Grams of one (preprocessed) style image, on the CPU."""
-        return [out.copyto(mx.cpu()) for out in self._features_of(style_np)[:self.n_style]]
+    def gram_targets(self, style_np: np.ndarray, guides: Optional[Sequence[np.ndarray]] = None) -> List[mx.nd.NDArray]:
+        """Grams of one (preprocessed) style image (guided by ``guides`` with regions), on the CPU."""
+        return [out.copyto(mx.cpu()) for out in self._features_of(style_np, guides)[:self.n_style]]
 
     def content_targets(self, content_np: np.ndarray) -> List[mx.nd.NDArray]:
         """Content-layer features of one (preprocessed) content image, on the CPU."""
@@ -93,10 +114,12 @@ class LossNet:
         self._features = None
 
     def bind_losses(self, gram_targets: List[mx.nd.NDArray],
-                    content_targets: List[mx.nd.NDArray]) -> mx.executor.Executor:
-        """The loss executor (bound on first use, reused after) with these targets written in."""
+                    content_targets: List[mx.nd.NDArray],
+                    guides: Optional[Sequence[np.ndarray]] = None) -> mx.executor.Executor:
+        """The loss executor (bound on first use, reused after) with these targets (and guides) written in."""
         self.release_features()
-        extra = {f"target_gram_{i}": g for i, g in enumerate(gram_targets)}
+        extra = self._guides(guides)
+        extra.update({f"target_gram_{i}": g for i, g in enumerate(gram_targets)})
         extra.update({f"target_content_{j}": c for j, c in enumerate(content_targets)})
         if self.executor is None:
             style = [losses.style_loss(self.grams[i], i) for i in range(self.n_style)]
@@ -106,3 +129,8 @@ class LossNet:
             for name, value in extra.items():
                 self.executor.arg_dict[name][:] = value
         return self.executor
+
+
+def guide_name(layer: int, region: int) -> str:
+    """The graph variable holding region ``region``'s guide at style layer ``layer`` (indices in the run's lists)."""
+    return f"guide_{layer}_{region}"

@@ -19,6 +19,8 @@ from ..files.images import output_format
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 #: Config fields a manifest may not set (they are the row's own columns or belong to the whole batch).
 NOT_COLUMNS = {"content_image", "style_image", "output", "output_dir", "resume", "quiet"}
+#: Columns holding file names (resolved from the manifest's folder, as ``content`` and ``style`` are).
+MASK_COLUMNS = ("content_mask", "style_mask")
 
 
 @dataclass
@@ -183,6 +185,8 @@ def jobs_from_manifest(path: str, base: Config, output_dir: str) -> List[Job]:
                     settings[key] = parse_value(key, text)
                 except ValueError:
                     problems.append(f"row {number}: column {key}: cannot read {text!r}")
+                if key in MASK_COLUMNS and settings.get(key):  # mask files, like images, are found from the manifest
+                    settings[key] = [p if os.path.isabs(p) else os.path.join(folder, p) for p in settings[key]]
         cfg = dataclasses.replace(base, content_image=values["content"], style_image=values["style"],
                                   **settings)
         try:

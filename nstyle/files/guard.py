@@ -31,6 +31,7 @@ def file_id(path: str) -> Optional[FileId]:
 def inputs_of(cfg: Config) -> List[Tuple[str, str]]:
     """``(what, path)`` of every file a run of ``cfg`` reads."""
     found = [("content image", cfg.content_image)] + [("style image", p) for p in cfg.style_images]
+    found += [("content mask", p) for p in cfg.content_mask or []] + [("style mask", p) for p in cfg.style_mask or []]
     if cfg.init not in ("noise", "content", "style"):
         found.append(("--init image", cfg.init))
     if cfg.weights != "gluoncv":

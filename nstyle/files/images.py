@@ -39,6 +39,10 @@ class Inputs:
     styles: List[np.ndarray]
     content_name: str
     style_names: List[str]
+    #: one 0..1 ``HxW`` region mask per style image on the content's frame (None: no regions), see ``masks``
+    content_masks: Optional[List[np.ndarray]] = None
+    #: one 0..1 mask per style image on its own frame (None: every style image whole)
+    style_masks: Optional[List[np.ndarray]] = None
 
 
 def max_pixels() -> int:

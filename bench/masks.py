@@ -1,0 +1,163 @@
+"""Region masks (issue 24): does each region take its own style, does a soft edge leave a band to neither style,
+and does a region's style strength change with its area? Prints one table (Markdown) per question.
+
+    python bench/masks.py --weights model/vgg19.params [--size 256] [--epochs 100] [--content C --styles A B]
+                         [--time] [--out DIR]
+
+Without images it uses scikit-image's astronaut and two of its textures. ``--time`` adds seconds per epoch and the
+peak memory of a masked run against an unmasked one (run it alone on the machine). ``--out`` keeps the pictures.
+Distances are relative Frobenius norms ``|G - S| / |S|`` of the result's guided Grams (each region's guide) against
+each style's Gram, averaged over the style layers.
+"""
+import argparse
+import os
+import sys
+import time
+from unittest import mock
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import nstyle  # noqa: E402
+from nstyle import api  # noqa: E402
+from nstyle.algorithm import guides  # noqa: E402
+from nstyle.config import Config  # noqa: E402
+from nstyle.files import images  # noqa: E402
+
+
+def samples(size):
+    from skimage import data
+    from skimage.transform import resize
+
+    pick = [data.astronaut(), np.stack([data.brick()] * 3, -1), np.stack([data.grass()] * 3, -1)]
+    return [(resize(p, (size, size)) * 255).astype(np.uint8) for p in pick]
+
+
+def split_masks(size, ramp=0, fraction=0.5):
+    """Left/right masks; ``ramp`` pixels of linear soft edge at ``fraction`` of the width."""
+    x = np.arange(size) + 0.5
+    edge = fraction * size
+    left = np.clip((edge - x) / ramp + 0.5, 0, 1) if ramp else (x < edge).astype(float)
+    left = np.tile(left, (size, 1))
+    return [left, 1 - left]
+
+
+def guided_grams(engine, cfg, rgb, mask):
+    """Per-layer guided Grams (the run's scale) of a uint8 picture under one mask."""
+    size = rgb.shape[:2]
+    net = engine.loss_net(cfg, size, regions=1)
+    own = guides.picture_guides([mask], size, cfg.style_layer_list, cfg.mask_guide)
+    grams = [g.asnumpy() for g in net.gram_targets(images.to_network(images.resize01(rgb, size)), own.arrays())]
+    net.release_features()
+    return grams
+
+
+def distance(a, b):
+    return float(np.mean([np.linalg.norm(x - y) / np.linalg.norm(y) for x, y in zip(a, b)]))
+
+
+def run(content, styles, masks, args, blend="share"):
+    options = dict(weights=args.weights, max_long_edge=args.size, max_num_epochs=args.epochs, optimizer="lbfgs",
+                   init="content", quiet=True)
+    plain = guides.picture_guides
+
+    def picture_guides(*a, **k):
+        return plain(*a, **dict(k, blend=blend))
+    with mock.patch.object(guides, "picture_guides", picture_guides):
+        return nstyle.stylize(content, styles, content_masks=masks, **options).image
+
+
+def region_table(engine, cfg, content, styles, args):
+    print("| masks | region | distance to own style | to the other | ratio | mean colour | own style's |")
+    print("|---|---|---|---|---|---|---|")
+    whole = np.ones(content.shape[:2])
+    targets = [guided_grams(engine, cfg, s, whole) for s in styles]
+    pictures = {}
+    for name, masks in (("hard", split_masks(args.size)), ("soft 64 px", split_masks(args.size, 64 * args.size // 512))):
+        out = run(content, styles, masks, args)
+        pictures[name] = out
+        for r, (mask, own, other) in enumerate(zip(masks, targets, targets[::-1])):
+            g = guided_grams(engine, cfg, out, mask)
+            colour = (out * mask[..., None]).sum((0, 1)) / mask.sum()
+            print(f"| {name} | {'left' if r == 0 else 'right'} | {distance(g, own):.3f} | {distance(g, other):.3f} | "
+                  f"{distance(g, own) / distance(g, other):.2f} | {np.round(colour).astype(int).tolist()} | "
+                  f"{np.round(styles[r].reshape(-1, 3).mean(0)).astype(int).tolist()} |")
+    return targets, pictures
+
+
+def band_table(engine, cfg, content, styles, targets, args):
+    """Style strength in vertical bands across a soft edge: 1 - (distance to the nearer style / the content's)."""
+    ramp = max(8, 64 * args.size // 512)
+    band = max(8, args.size // 16)
+    print(f"\n| guides | strength per {band}-px band across the {ramp}-px soft edge (1: fully styled, 0: content) |")
+    print("|---|---|")
+    pictures = {}
+    for blend in ("plain", "share"):
+        out = run(content, styles, split_masks(args.size, ramp), args, blend)
+        pictures[blend] = out
+        strengths = []
+        for left in range(0, args.size - band + 1, band):
+            strip = np.zeros(content.shape[:2])
+            strip[:, left:left + band] = 1
+            g, c = guided_grams(engine, cfg, out, strip), guided_grams(engine, cfg, content, strip)
+            strengths.append(1 - min(distance(g, t) / distance(c, t) for t in targets))
+        print(f"| {blend} | {' '.join(f'{s:.2f}' for s in strengths)} |")
+    return pictures
+
+
+def area_table(engine, cfg, content, styles, args):
+    print("\n| region | area | distance to its style |")
+    print("|---|---|---|")
+    target = guided_grams(engine, cfg, styles[0], np.ones(content.shape[:2]))
+    found = []
+    for fraction in (0.1, 0.5):
+        mask = split_masks(args.size, 0, fraction)[0]
+        out = run(content, styles[:1], [mask], args)
+        found.append(distance(guided_grams(engine, cfg, out, mask), target))
+        print(f"| left | {fraction:.0%} | {found[-1]:.3f} |")
+    print(f"\nchange of style strength with area: {abs(found[0] / found[1] - 1):.1%}")
+
+
+def timing(content, styles, args):
+    from common import peak_rss_mb
+
+    for masks in (None, split_masks(args.size)):
+        start = time.perf_counter()
+        result = nstyle.stylize(content, styles if masks else styles[:1], content_masks=masks, weights=args.weights,
+                                max_long_edge=args.size, max_num_epochs=args.epochs, quiet=True, stop_eps=0)
+        print(f"{'two regions' if masks else 'unmasked'}: {(time.perf_counter() - start) / result.epochs:.3f} "
+              f"s/epoch, peak {peak_rss_mb():.0f} MB")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--weights", default="model/vgg19.params")
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--content")
+    p.add_argument("--styles", nargs=2)
+    p.add_argument("--time", action="store_true")
+    p.add_argument("--out")
+    args = p.parse_args()
+    content, *styles = samples(args.size)
+    if args.content:
+        content = images.resize01(images.read_image(args.content), (args.size, args.size))
+        content = (content * 255).astype(np.uint8)
+    if args.styles:
+        styles = [(images.resize01(images.read_image(s), (args.size, args.size)) * 255).astype(np.uint8)
+                  for s in args.styles]
+    engine, cfg = api.Engine(), Config(weights=args.weights, content_mask=["x", "y"])
+    targets, pictures = region_table(engine, cfg, content, styles, args)
+    pictures.update(band_table(engine, cfg, content, styles, targets, args))
+    area_table(engine, cfg, content, styles, args)
+    if args.time:
+        timing(content, styles, args)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        for name, picture in pictures.items():
+            images.save_image(picture, os.path.join(args.out, name.replace(" ", "_") + ".png"))
+
+
+if __name__ == "__main__":
+    main()

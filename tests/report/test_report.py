@@ -203,7 +203,10 @@ def test_curves_come_from_the_recorded_history(real_batch):
         if r["status"] == "done":
             assert len(r["history"]["style"]) == len(r["history"]["content"]) == 4
             lines = curves[0].all("polyline")
-            assert len(lines) == 2 and all(len(line.attrs["points"].split()) == 4 for line in lines)
+            # one point per positive loss: from the content image the first content loss is exactly 0 (the
+            # target and the first evaluation run the same forward), and a log axis leaves it out
+            want = [sum(v > 0 for v in r["history"][key]) for key in ("style", "content")]
+            assert [len(line.attrs["points"].split()) for line in lines] == want and want[0] == 4 and want[1] >= 3
         else:
             assert curves == []  # failed before the first epoch: nothing to draw
 

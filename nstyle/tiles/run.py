@@ -5,7 +5,9 @@ picture starts from a whole-picture solution and each level starts from the prev
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import time
 from typing import Callable, List, Optional, Tuple
 
@@ -14,7 +16,7 @@ import numpy as np
 
 from ..algorithm.engine import Engine, style_at_scale
 from ..algorithm.loop import Epoch, make_loop, start_image
-from ..algorithm.outcome import Result, interrupted, prepare_output, save_final
+from ..algorithm.outcome import Result, finish, interrupted, prepare_output, save_final
 from ..algorithm.pyramid import tiled_levels
 from ..config import Config
 from ..errors import NStyleError, NumericalFailure
@@ -34,6 +36,16 @@ def content_for_finish(cfg: Config, inputs: images.Inputs, size: Tuple[int, int]
     """The content at the output's ``size`` (0..1) if the end needs it (``--preserve-color luminance``), else None:
     at print size it is one more picture-sized float64 array."""
     return images.resize01(inputs.content, size) if cfg.preserve_color == "luminance" else None
+
+
+def save_snapshot(cfg: Config, inputs: images.Inputs, level: TiledLevel, index: int) -> str:
+    """The picture so far as an 8-bit JPEG in the output directory (a snapshot asked for from the live page):
+    ``level<L>_visit<V>.jpg``, ``V`` the tile visits done on level ``L``. Its path."""
+    path = os.path.join(cfg.output_dir, f"level{index + 1}_visit{level.visits_done}.jpg")
+    snapshot = finish(dataclasses.replace(cfg, bit_depth=8), level.image(),
+                      content_for_finish(cfg, inputs, level.image().shape[-2:]))
+    images.save_image(snapshot, path, cfg.remove_noise)
+    return path
 
 
 def watched(on_epoch: Optional[Callable[[Epoch], None]], watch: Optional[Watch], level: TiledLevel, index: int,
@@ -130,7 +142,10 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
                              f"{time.perf_counter() - t0:.1f} s")
                 progress.update(level.visits_done)
                 due = level.tile_index == 0 or time.perf_counter() - last_save > CHECKPOINT_SECONDS
-                if ckpt and (due or stop.signum or (watch is not None and watch.snapshot_due())):
+                asked = ckpt is not None and watch is not None and watch.snapshot_due()
+                if asked:
+                    progress.log(f"saved {save_snapshot(cfg, inputs, level, index)}")
+                if ckpt and (due or stop.signum or asked):
                     checkpoint.save(ckpt, dict(level.state_dict(), level=np.int64(index)), cfg.hash())
                     last_save = time.perf_counter()
                 if stop.signum and not level.finished:

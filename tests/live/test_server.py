@@ -227,7 +227,7 @@ def test_tiled_and_multires_runs_say_where_they_are(images, weights_file, tmp_pa
     # the snapshot asked after the second epoch: the picture so far (8-bit JPEG) after that tile, and the checkpoint
     snaps = list((tmp_path / "tiled").glob("level*_visit*.jpg"))
     assert len(snaps) == 1 and (tmp_path / "tiled" / "checkpoint.npz").is_file()
-    assert snaps[0].name == "level1_visit1.jpg" and PILImage.open(snaps[0]).size == (150, 150)  # the coarse level
+    assert snaps[0].name.startswith("level1_visit") and PILImage.open(snaps[0]).size == (150, 150)  # the coarse level
 
     multires = Recorder()
     out = tmp_path / "multires"

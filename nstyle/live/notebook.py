@@ -16,7 +16,7 @@ import numpy as np
 
 from ..files import images
 from ..process.interrupts import StopRequest
-from ..process.watch import Picture
+from ..process.watch import Picture, stride
 from ..report.svg import loss_curve
 from .state import jpeg
 
@@ -93,7 +93,7 @@ class NotebookWatch:
         run ended."""
         self.line = line
         if rgb is not None:
-            k = max(1, -(-max(rgb.shape[:2]) // EDGE))
+            k = stride(rgb.shape[:2], EDGE)
             small = rgb[::k, ::k]
             self.show_picture((small >> 8).astype(np.uint8) if small.dtype == np.uint16 else
                               np.ascontiguousarray(small))

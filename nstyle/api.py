@@ -23,6 +23,7 @@ from .algorithm.loop import Epoch, Loop, make_loop, start_image
 from .algorithm.outcome import Result, finish, interrupted, prepare_output, save_final
 from .algorithm.pyramid import level_sizes
 from .algorithm.regions import bind_regions
+from .algorithm.shown import live_picture
 from .config import Config, coerce_value, flag_name
 from .errors import NStyleError, NumericalFailure
 from .files import checkpoint, guard, images, masks
@@ -30,7 +31,7 @@ from .files.images import Inputs
 from .process import resources
 from .process.interrupts import StopRequest, stop_on_signals
 from .process.progress import Progress
-from .process.watch import Watch, strided, together
+from .process.watch import Watch, together
 from .tiles.level import check_tile_size
 from .tiles.run import run_tiled
 
@@ -216,7 +217,7 @@ def optimise(session: Session, level: Level) -> str:
             session.on_image(ep, level.img)
         if session.watch:
             session.watch.epoch(ep, cfg.max_num_epochs, session.where, cfg.max_num_epochs - ep.epoch + session.later,
-                                lambda edge: strided(level.img.asnumpy(), edge))
+                                live_picture(cfg, lambda: level.img.asnumpy(), level.size, level.content01))
         if not ep.finite:
             raise numerical_failure(cfg, level, ep)
         calm = calm + 1 if ep.eps < cfg.stop_eps else 0

@@ -18,12 +18,13 @@ from ..algorithm.engine import Engine, style_at_scale
 from ..algorithm.loop import Epoch, make_loop, start_image
 from ..algorithm.outcome import Result, finish, interrupted, prepare_output, save_final
 from ..algorithm.pyramid import tiled_levels
+from ..algorithm.shown import live_picture
 from ..config import Config
 from ..errors import NStyleError, NumericalFailure
 from ..files import checkpoint, images
 from ..process.interrupts import stop_on_signals
 from ..process.progress import Progress
-from ..process.watch import Watch, strided
+from ..process.watch import Watch
 from .level import TiledLevel, grid_for, level_passes, network_canvas
 
 log = logging.getLogger("nstyle")
@@ -49,10 +50,12 @@ def save_snapshot(cfg: Config, inputs: images.Inputs, level: TiledLevel, index: 
 
 
 def watched(on_epoch: Optional[Callable[[Epoch], None]], watch: Optional[Watch], level: TiledLevel, index: int,
-            levels: int, later_visits: int) -> Optional[Callable[[Epoch], None]]:
-    """``on_epoch`` for one visit of ``level`` that also tells ``watch`` where the run is and how much may remain."""
+            levels: int, later_visits: int, content: np.ndarray) -> Optional[Callable[[Epoch], None]]:
+    """``on_epoch`` for one visit of ``level`` that also tells ``watch`` where the run is and how much may remain
+    (``content``: the content image as read, for the colours of ``--preserve-color luminance``)."""
     if watch is None:
         return on_epoch
+    picture = live_picture(level.cfg, level.image, level.size, content)
     p, t, per = level.pass_index, level.tile_index, level.per_visit
     where = f"level {index + 1}/{levels} · pass {p + 1}/{level.passes} · tile {t + 1}/{len(level.tiles)}"
     visits_left = level.visits - level.visits_done - 1 + later_visits
@@ -61,8 +64,7 @@ def watched(on_epoch: Optional[Callable[[Epoch], None]], watch: Optional[Watch],
         if on_epoch:
             on_epoch(ep)
         step = ep.epoch - p * per
-        watch.epoch(ep, level.passes * per, where, visits_left * per + per - step,
-                    lambda edge: strided(level.image(), edge))
+        watch.epoch(ep, level.passes * per, where, visits_left * per + per - step, picture)
     return both
 
 
@@ -132,7 +134,8 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
                 p, t, n = level.pass_index + 1, level.tile_index + 1, len(level.tiles)
                 t0 = time.perf_counter()
                 try:
-                    ep = level.visit(stop, watched(on_epoch, watch, level, index, len(sizes), sum(visits[index + 1:])),
+                    ep = level.visit(stop, watched(on_epoch, watch, level, index, len(sizes), sum(visits[index + 1:]),
+                                                     inputs.content),
                                      history)
                 except NumericalFailure as exc:
                     _, out = save_final(cfg, level.image(), content_for_finish(cfg, inputs, size))

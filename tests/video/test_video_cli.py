@@ -52,6 +52,11 @@ def test_a_clip_comes_out_as_a_video_with_one_line_per_frame(clip, weights_file,
     frames = list(reading.frames(result))
     stylized = pixels(work / "frames")
     assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(frames, stylized)) < 3.0
+    os.unlink(out)  # as if the run had died while encoding: --resume only encodes
+    assert cli.main(flags(clip, weights_file, images, out, work, "--resume")) == 0
+    err = capsys.readouterr().err
+    assert frame_lines(err) == [] and f"resuming after frame {COUNT}" in err
+    assert reading.open_clip(str(out)).count == COUNT
 
 
 def test_frames_out_to_a_folder_and_independent_frames(clip, weights_file, images, tmp_path):

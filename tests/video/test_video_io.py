@@ -29,6 +29,7 @@ def test_a_clip_written_and_read_back_keeps_count_size_rate_pixels_and_audio(tmp
     writing.encode(names, str(out), clip.rate, clip.time_base, audio_from=clip.path)
     again = reading.open_clip(str(out))
     assert (again.count, again.size, again.rate, again.has_audio) == (8, (48, 64), Fraction(12), True)
+    assert again.time_base == clip.time_base
     assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(reading.frames(again), decoded)) < CODEC_NOISE
     assert audio_packets(out) == audio_packets(clip.path)  # copied packet by packet, not re-encoded
     with av.open(str(out)) as container:

@@ -3,8 +3,8 @@
 Holds ``reading`` (a video file or a folder/glob of frames, upright, with its rate), ``writing`` (H.264 MP4 with the
 audio copied, or PNG frames), ``flow`` (OpenCV's DIS between neighbouring frames, cached), ``warping`` (backward
 warping, bilinear), ``reliability`` (the consistency check and motion boundaries), ``temporal`` (the temporal
-loss, a :class:`~nstyle.algorithm.objective.Penalty`), ``work`` (the work folder: finished frames, ``--resume``)
-and ``run`` (the method, ``nstyle video`` and :func:`stylize_video`). May import :mod:`nstyle.api` and everything
+loss, a :class:`~nstyle.algorithm.objective.Penalty`), ``work`` (the work folder: finished frames, ``--resume``),
+``plan`` (everything checked before any work) and ``run`` (the method, ``nstyle video`` and :func:`stylize_video`). May import :mod:`nstyle.api` and everything
 below it; only the command line and the package's ``stylize_video`` import it. Needs the ``video`` extra (PyAV).
 
 Public: :func:`stylize_video`, :func:`stylize_clip`, :class:`VideoSettings`, :class:`VideoResult`,
@@ -15,7 +15,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_PUBLIC = {name: "run" for name in ("FrameReport", "VideoResult", "VideoSettings", "stylize_clip", "stylize_video")}
+_PUBLIC = {"FrameReport": "run", "VideoResult": "run", "VideoSettings": "plan", "stylize_clip": "run",
+           "stylize_video": "run"}
 
 __all__ = sorted(_PUBLIC)
 

@@ -121,7 +121,10 @@ def frames(clip: Clip) -> Iterator[np.ndarray]:
     an :class:`NStyleError` naming it (the frames before it have been yielded)."""
     if clip.files is not None:
         for index, name in enumerate(clip.files, start=1):
-            rgb = images.read_image(name)
+            try:
+                rgb = images.read_image(name)
+            except NStyleError as exc:
+                raise _bad(clip.path, f"frame {index}: {exc}; the frames before it are kept") from None
             if rgb.dtype != np.uint8:
                 rgb = np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8)
             if rgb.shape[:2] != clip.size:

@@ -93,7 +93,10 @@ def compute_flows(p: Plan, quiet: bool) -> None:
     computed = []
     with Progress(p.clip.count - 1, quiet=quiet, label="flow") as bar:
         frames01 = (images.resize01(rgb, p.size) for rgb in reading.frames(p.clip))
-        flow.compute(frames01, p.folder, p.size, lambda index, new: (computed.append(new), bar.update(index - 1)))
+        try:
+            flow.compute(frames01, p.folder, p.size, lambda index, new: (computed.append(new), bar.update(index - 1)))
+        except NStyleError:  # a broken frame: the frames before it are stylized, then the same error ends the run
+            log.warning("flow: stopped at a frame that cannot be read; the frames before it are stylized first")
     log.info("flow: %d pairs at %dx%d (%d computed, %d cached)", len(computed), p.size[1], p.size[0],
              sum(computed), len(computed) - sum(computed))
 

@@ -30,9 +30,9 @@ def flags(clip, weights_file, images, out, work, *extra):
             "--output-dir", str(work), *extra]
 
 
-def frame_lines(err):
-    """The per-frame log lines of ``err``, up to their colon."""
-    return [line.split(":")[0] for line in err.splitlines() if re.match(rf"frame \d+/{COUNT}: ", line)]
+def frame_lines(err, count=COUNT):
+    """The per-frame log lines of ``err`` (a clip of ``count`` frames), up to their colon."""
+    return [line.split(":")[0] for line in err.splitlines() if re.match(rf"frame \d+/{count}: ", line)]
 
 
 def pixels(folder):
@@ -99,6 +99,21 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(clip, weights_file, im
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not work.exists() and not (tmp_path / "out").exists()
     assert os.stat(clip).st_mtime_ns == before
+
+
+def test_a_broken_frame_stops_the_clip_there_keeping_the_frames_before_it(weights_file, images, tmp_path, capsys):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i, rgb in enumerate(scene(count=5)):
+        Image.fromarray(rgb).save(frames / f"{i:03d}.png")
+    (frames / "003.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"broken" * 10)  # frame 4
+    out, work = tmp_path / "out.mp4", tmp_path / "work"
+    assert cli.main(flags(str(frames), weights_file, images, out, work)) == 2
+    err = capsys.readouterr().err
+    assert "frame 4" in err.splitlines()[-1] and "Traceback" not in err
+    assert frame_lines(err, 5) == ["frame 1/5", "frame 2/5", "frame 3/5"]
+    assert sorted(os.listdir(work / "frames")) == ["00001.png", "00002.png", "00003.png"]
+    assert not out.exists()
 
 
 def test_stylize_video_from_python(clip, weights_file, images, tmp_path):

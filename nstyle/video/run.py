@@ -1,9 +1,9 @@
 """``nstyle video``: a clip stylized frame by frame (Ruder, Dosovitskiy and Brox 2016, short-term consistency).
 
-Everything is checked before any work (:func:`nstyle.video.plan.plan`); then the flows of all neighbouring pairs are computed and
-cached (:mod:`nstyle.video.flow`); then frame 1 is stylized as a still, and each later frame starts from the
-previous result warped onto it (disoccluded pixels from the frame itself) with the temporal loss added to its
-objective (:mod:`nstyle.video.temporal`). Each finished frame is written to the work folder at once; the video is
+Everything is checked before any work (:func:`nstyle.video.plan.plan`); then the flows of all neighbouring pairs
+are computed and cached (:mod:`nstyle.video.flow`); then frame 1 is stylized as a still, and each later frame starts
+from the previous result warped onto it (disoccluded pixels from the frame itself) with the temporal loss added to
+its objective (:mod:`nstyle.video.temporal`). Each finished frame is written to the work folder at once; the video is
 encoded from those files at the end. ``--temporal-weight 0`` stylizes every frame on its own from ``--init``.
 """
 from __future__ import annotations

@@ -90,22 +90,32 @@ def region_table(engine, cfg, content, styles, args):
 
 
 def band_table(engine, cfg, content, styles, targets, args):
-    """Style strength in vertical bands across a soft edge: 1 - (distance to the nearer style / the content's)."""
+    """Across a soft edge, per vertical band: the Gram strength, 1 - (distance to the nearer style / the content's),
+    and the colour strength, 1 - |band colour - expected| / |content's band colour - expected|, the expected colour
+    being the two styles' mean colours mixed by the masks' shares in the band (1: as styled as the masks ask,
+    0: the content's colour). A band left to neither style shows as a dip at the edge."""
     ramp = max(8, 64 * args.size // 512)
     band = max(8, args.size // 16)
-    print(f"\n| guides | strength per {band}-px band across the {ramp}-px soft edge (1: fully styled, 0: content) |")
-    print("|---|---|")
+    masks = split_masks(args.size, ramp)
+    colours = [s.reshape(-1, 3).mean(0) for s in styles]
+    print(f"\n| guides | strength | per {band}-px band across the {ramp}-px soft edge (1: fully styled, 0: content) |")
+    print("|---|---|---|")
     pictures = {}
     for blend in ("plain", "share"):
-        out = run(content, styles, split_masks(args.size, ramp), args, blend)
+        out = run(content, styles, masks, args, blend)
         pictures[blend] = out
-        strengths = []
+        grams, tints = [], []
         for left in range(0, args.size - band + 1, band):
             strip = np.zeros(content.shape[:2])
             strip[:, left:left + band] = 1
             g, c = guided_grams(engine, cfg, out, strip), guided_grams(engine, cfg, content, strip)
-            strengths.append(1 - min(distance(g, t) / distance(c, t) for t in targets))
-        print(f"| {blend} | {' '.join(f'{s:.2f}' for s in strengths)} |")
+            grams.append(1 - min(distance(g, t) / distance(c, t) for t in targets))
+            share = [m[:, left:left + band].mean() for m in masks]
+            expected = sum(w * col for w, col in zip(share, colours)) / max(sum(share), 1e-9)
+            mean = [p[:, left:left + band].reshape(-1, 3).mean(0) for p in (out, content)]
+            tints.append(1 - np.linalg.norm(mean[0] - expected) / np.linalg.norm(mean[1] - expected))
+        print(f"| {blend} | Gram | {' '.join(f'{s:.2f}' for s in grams)} |")
+        print(f"| {blend} | colour | {' '.join(f'{s:.2f}' for s in tints)} |")
     return pictures
 
 
@@ -169,6 +179,7 @@ def main():
     p.add_argument("--time", action="store_true", help="also time masked against unmasked runs (an idle machine)")
     p.add_argument("--time-only", action="store_true", help="only the timing")
     p.add_argument("--repeat", type=int, default=3, help="timing repeats")
+    p.add_argument("--only-bands", action="store_true", help="only the soft-edge band table")
     p.add_argument("--out")
     args = p.parse_args()
     print_machine()
@@ -182,6 +193,10 @@ def main():
     if args.time_only:
         return timing(content, styles, args)
     engine, cfg = api.Engine(), Config(weights=args.weights, content_mask=["x", "y"])
+    if args.only_bands:
+        whole = np.ones(content.shape[:2])
+        targets = [guided_grams(engine, cfg, s, whole) for s in styles]
+        return band_table(engine, cfg, content, styles, targets, args)
     targets, pictures = region_table(engine, cfg, content, styles, args)
     pictures.update(band_table(engine, cfg, content, styles, targets, args))
     area_table(engine, cfg, content, styles, args)

@@ -90,9 +90,6 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     inputs = inputs or read_inputs(cfg)
     sizes = level_sizes(inputs.content.shape, cfg, inputs.content_name)
     tile = plan_tile(cfg, sizes[-1])
-    if tile and inputs.content_masks is not None:
-        raise NStyleError(f"--content-mask/--style-mask: tiled runs (here {tile}-pixel tiles) do not take masks yet; "
-                          "use a smaller --max-long-edge without --tile-size")
     if tile:
         return run_tiled(cfg, tile, engine, inputs, on_epoch, started, watch)
     check_ready(cfg, inputs, sizes[-1])

@@ -1,6 +1,7 @@
 """Region masks in tiled runs (issue 24): guided Grams summed over tiles are the whole picture's, a window's masked
-style gradient at the start of its visit is the whole picture's, an all-ones mask tiled is the unmasked tiled run,
-two regions take their own styles through tiles and --multires, and a masked tiled run resumes exactly."""
+style gradient at the start of its visit is the whole picture's, style targets (with --style-mask) are the untiled
+ones, an all-ones mask tiled is the unmasked tiled run, two regions take their own styles through tiles and levels,
+a masked tiled run resumes exactly, and bad masks are still refused."""
 import os
 
 import mxnet as mx
@@ -11,6 +12,7 @@ from PIL import Image
 import nstyle
 from nstyle import api, cli
 from nstyle.algorithm import guides, losses
+from nstyle.algorithm.engine import Engine, style_at_scale
 from nstyle.algorithm.lossnet import LossNet
 from nstyle.algorithm.regions import region_weights
 from nstyle.config import Config
@@ -96,6 +98,31 @@ def test_a_windows_masked_style_gradient_is_the_whole_pictures(synthetic_params)
     assert checked >= 2
 
 
+def test_style_targets_with_a_style_mask_from_tiles_equal_the_untiled_ones(synthetic_params, weights_file):
+    """Region r's target per position, from the style image tiled and guided by its --style-mask (or whole), is the
+    untiled run's (the engine's guided style Grams at the content's scale, per content position)."""
+    cfg = Config(weights=weights_file, gpu=-1, mask_guide="all", style_image=["a", "b"], **SMALL)
+    size = (96, 128)
+    content01 = np.clip(smooth_image(*size, seed=8)[0].transpose(1, 2, 0) / 255 + 0.5, 0, 1)
+    raw = [(np.clip(smooth_image(120, 160, seed=s)[0].transpose(1, 2, 0) / 255 + 0.5, 0, 1) * 255).astype(np.uint8)
+           for s in (9, 10)]
+    style_masks = [ramp_masks(30, 40, 12, 20)[0], None]
+    styles = [(style_at_scale(cfg, s, size, content01, whole=False), 0.5) for s in raw]
+    grid = tiled.grid_for(cfg, size, 64)
+    assert len(grid.tiles(0)) > 1
+    level = tiled.TiledLevel(cfg, synthetic_params, mx.cpu(), grid, size, tiled.network_canvas(content01, grid.size),
+                             styles, np.zeros((1, 3) + size, np.float32),
+                             lambda window: LossNet(synthetic_params, window, mx.cpu(), cfg.style_layer_list,
+                                                    cfg.content_layer_list, regions=2), None,
+                             ramp_masks(*size, 40, 80), style_masks)
+    per_style = Engine().grams_per_style(cfg, raw, size, content01, style_masks)
+    shapes = LossNet(synthetic_params, size, mx.cpu(), cfg.style_layer_list).style_shapes
+    want = [per_style[r][i].asnumpy() / (s[2] * s[3]) for i, s in enumerate(shapes) for r in range(2)]
+    for got, w in zip(level.style_per_position, want):
+        assert np.abs(got - w).max() <= 5e-6 * np.abs(w).max()  # measured 4.7e-7
+    assert np.abs(want[0] - want[1]).max() > 0.2 * np.abs(want[1]).max()  # the regions' targets differ (0.6)
+
+
 def test_an_all_ones_mask_tiled_is_the_unmasked_tiled_run(weights_file, images):
     """Bit for bit, over a level that fits one window and a tiled one."""
     kw = dict(max_long_edge=128, tile_size=96, max_num_epochs=4, init="content", **SMALL)
@@ -128,8 +155,8 @@ def test_a_tiled_masked_run_paints_each_region_with_its_style(weights_file, imag
     status = cli.main(["--content-image", images["content"], "--style-image", f["red"], f["blue"],
                        "--content-mask", f["left"], f["right"], "--weights", weights_file, "--gpu", "-1",
                        "--max-long-edge", "128", "--tile-size", "96", "--max-num-epochs", "8", "--init", "content",
-                       "--lr", "0.01", "--style-weight", "100", "--style-layers", SMALL["style_layers"], "--content-layers",
-                       SMALL["content_layers"], "--output", str(out)])
+                       "--lr", "0.01", "--style-weight", "100", "--style-layers", SMALL["style_layers"],
+                       "--content-layers", SMALL["content_layers"], "--output", str(out)])
     err = capsys.readouterr().err
     assert status == 0, err
     picture = np.asarray(Image.open(out).convert("RGB"), float)

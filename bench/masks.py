@@ -2,10 +2,10 @@
 and does a region's style strength change with its area? Prints one table (Markdown) per question.
 
     python bench/masks.py --weights model/vgg19.params [--size 256] [--epochs 100] [--content C --styles A B]
-                         [--time] [--out DIR]
+                         [--time | --time-only [--repeat 3]] [--out DIR]
 
 Without images it uses scikit-image's astronaut and two of its textures. ``--time`` adds seconds per epoch and the
-peak memory of a masked run against an unmasked one (run it alone on the machine). ``--out`` keeps the pictures.
+peak memory of a masked run against an unmasked one, each in its own process (run it alone on the machine). ``--out`` keeps the pictures.
 Distances are relative Frobenius norms ``|G - S| / |S|`` of the result's guided Grams (each region's guide) against
 each style's Gram, averaged over the style layers.
 """
@@ -19,7 +19,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 import nstyle  # noqa: E402
+from common import print_machine  # noqa: E402
 from nstyle import api  # noqa: E402
 from nstyle.algorithm import guides  # noqa: E402
 from nstyle.config import Config  # noqa: E402
@@ -119,15 +122,41 @@ def area_table(engine, cfg, content, styles, args):
     print(f"\nchange of style strength with area: {abs(found[0] / found[1] - 1):.1%}")
 
 
-def timing(content, styles, args):
+def timed_run(content, styles, masks, args, out):
+    """One run in a fresh process (its own peak memory): seconds per epoch and peak RSS into ``out``."""
     from common import peak_rss_mb
 
-    for masks in (None, split_masks(args.size)):
-        start = time.perf_counter()
-        result = nstyle.stylize(content, styles if masks else styles[:1], content_masks=masks, weights=args.weights,
-                                max_long_edge=args.size, max_num_epochs=args.epochs, quiet=True, stop_eps=0)
-        print(f"{'two regions' if masks else 'unmasked'}: {(time.perf_counter() - start) / result.epochs:.3f} "
-              f"s/epoch, peak {peak_rss_mb():.0f} MB")
+    start = time.perf_counter()
+    result = nstyle.stylize(content, styles, content_masks=masks, weights=args.weights, max_long_edge=args.size,
+                            max_num_epochs=args.epochs, quiet=True, stop_eps=0)
+    out.put(((time.perf_counter() - start) / result.epochs, peak_rss_mb()))
+
+
+def timing(content, styles, args):
+    """Seconds per epoch (whole run, NAG default) and peak memory, unmasked one style against two masked regions,
+    alternating ``--repeat`` times; the ratio of the medians."""
+    import multiprocessing
+    import statistics
+
+    spawn = multiprocessing.get_context("spawn")
+    found = {"unmasked": [], "two regions": []}
+    print(f"\n| run | repeat | s/epoch | peak MB |  ({args.epochs} epochs at {args.size} px, each in its own process)")
+    print("|---|---|---|---|")
+    for k in range(args.repeat):
+        for name in (("unmasked", "two regions") if k % 2 == 0 else ("two regions", "unmasked")):
+            queue = spawn.Queue()
+            masked = name == "two regions"
+            child = spawn.Process(target=timed_run, args=(content, styles if masked else styles[:1],
+                                                          split_masks(args.size) if masked else None, args, queue))
+            child.start()
+            spe, peak = queue.get()
+            child.join()
+            found[name].append((spe, peak))
+            print(f"| {name} | {k + 1} | {spe:.3f} | {peak:.0f} |")
+    spe = {n: statistics.median(v[0] for v in runs) for n, runs in found.items()}
+    peak = {n: statistics.median(v[1] for v in runs) for n, runs in found.items()}
+    print(f"\ntwo regions / unmasked: {spe['two regions'] / spe['unmasked']:.2f}x time per epoch, "
+          f"{peak['two regions'] / peak['unmasked']:.2f}x peak memory (target: at most 1.3x)")
 
 
 def main():
@@ -137,9 +166,12 @@ def main():
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--content")
     p.add_argument("--styles", nargs=2)
-    p.add_argument("--time", action="store_true")
+    p.add_argument("--time", action="store_true", help="also time masked against unmasked runs (an idle machine)")
+    p.add_argument("--time-only", action="store_true", help="only the timing")
+    p.add_argument("--repeat", type=int, default=3, help="timing repeats")
     p.add_argument("--out")
     args = p.parse_args()
+    print_machine()
     content, *styles = samples(args.size)
     if args.content:
         content = images.resize01(images.read_image(args.content), (args.size, args.size))
@@ -147,6 +179,8 @@ def main():
     if args.styles:
         styles = [(images.resize01(images.read_image(s), (args.size, args.size)) * 255).astype(np.uint8)
                   for s in args.styles]
+    if args.time_only:
+        return timing(content, styles, args)
     engine, cfg = api.Engine(), Config(weights=args.weights, content_mask=["x", "y"])
     targets, pictures = region_table(engine, cfg, content, styles, args)
     pictures.update(band_table(engine, cfg, content, styles, targets, args))

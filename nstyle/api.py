@@ -99,9 +99,6 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     if (start is not None or penalty is not None) and (tile or len(sizes) > 1):
         raise NStyleError("a start image or an extra loss term (video frames) needs an untiled run without "
                           "--multires")
-    if tile and inputs.content_masks is not None:
-        raise NStyleError(f"--content-mask/--style-mask: tiled runs (here {tile}-pixel tiles) do not take masks yet; "
-                          "use a smaller --max-long-edge without --tile-size")
     if tile:
         return run_tiled(cfg, tile, engine, inputs, on_epoch, started, watch)
     check_ready(cfg, inputs, sizes[-1])

@@ -90,6 +90,8 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
         raise NStyleError(f"--resume: checkpoint {saved} does not fit this run (level {first + 1} of {len(sizes)}); "
                           "delete it to start afresh")
 
+    regions = len(inputs.content_masks) if inputs.content_masks is not None else 0  # masks: guided Grams
+    n_style = len(cfg.style_layer_list) * max(1, regions)
     history: List[Epoch] = []
     img: Optional[np.ndarray] = None
     stopped, level = "max-epochs", None
@@ -115,8 +117,9 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
             content = network_canvas(content01, grid.size)
             del content01  # the end reads the content again
             level = TiledLevel(cfg, params, ctx, grid, size, content, styles, start,
-                               lambda window: engine.loss_net(cfg, window),
-                               lambda ex, head, x, n=len(cfg.style_layer_list): make_loop(cfg, ex, head, x, ctx, n))
+                               lambda window: engine.loss_net(cfg, window, regions),
+                               lambda ex, head, x, n=n_style: make_loop(cfg, ex, head, x, ctx, n),
+                               inputs.content_masks, inputs.style_masks)
             del content, styles, start
             if state is not None and index == first:
                 checkpoint.apply(level, state, saved)

@@ -10,6 +10,7 @@ Distances are relative Frobenius norms ``|G - S| / |S|`` of the result's guided 
 each style's Gram, averaged over the style layers.
 """
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -119,17 +120,38 @@ def band_table(engine, cfg, content, styles, targets, args):
     return pictures
 
 
+def square_mask(size, fraction):
+    """A centred square covering ``fraction`` of a ``size`` x ``size`` picture."""
+    side = int(round(size * np.sqrt(fraction)))
+    mask = np.zeros((size, size))
+    top = (size - side) // 2
+    mask[top:top + side, top:top + side] = 1
+    return mask
+
+
 def area_table(engine, cfg, content, styles, args):
-    print("\n| region | area | distance to its style |")
-    print("|---|---|---|")
+    """A centred square region of 10% and of 50% of the picture, one style: its distance to the style per layer.
+    Measured with ``simple`` guides (as the run optimises) and with ``inside`` guides (only neurons that see the
+    region alone: the region's own texture, without the content around it that a deep neuron near the edge sees)."""
+    layers = cfg.style_layer_list
+    print(f"\n| region | area | guides | distance to its style, per layer ({', '.join(layers)}) | mean |")
+    print("|---|---|---|---|---|")
+    inside = dataclasses.replace(cfg, mask_guide="inside")
     target = guided_grams(engine, cfg, styles[0], np.ones(content.shape[:2]))
-    found = []
+    found = {}
     for fraction in (0.1, 0.5):
-        mask = split_masks(args.size, 0, fraction)[0]
+        mask = square_mask(args.size, fraction)
         out = run(content, styles[:1], [mask], args)
-        found.append(distance(guided_grams(engine, cfg, out, mask), target))
-        print(f"| left | {fraction:.0%} | {found[-1]:.3f} |")
-    print(f"\nchange of style strength with area: {abs(found[0] / found[1] - 1):.1%}")
+        for name, c in (("simple", cfg), ("inside", inside)):
+            per = [np.linalg.norm(x - y) / np.linalg.norm(y) if np.all(np.isfinite(x)) and np.any(x) else np.nan
+                   for x, y in zip(guided_grams(engine, c, out, mask), target)]
+            found[fraction, name] = per
+            print(f"| centred square | {fraction:.0%} | {name} | {' '.join(f'{d:.3f}' for d in per)} | "
+                  f"{np.nanmean(per):.3f} |")
+    for name in ("simple", "inside"):
+        both = [(x, y) for x, y in zip(found[0.1, name], found[0.5, name]) if np.isfinite(x) and np.isfinite(y)]
+        change = abs(np.mean([x for x, _ in both]) / np.mean([y for _, y in both]) - 1)
+        print(f"change of style strength with area ({name} guides, layers measurable at both sizes): {change:.1%}")
 
 
 def timed_run(content, styles, masks, args, out):
@@ -180,6 +202,7 @@ def main():
     p.add_argument("--time-only", action="store_true", help="only the timing")
     p.add_argument("--repeat", type=int, default=3, help="timing repeats")
     p.add_argument("--only-bands", action="store_true", help="only the soft-edge band table")
+    p.add_argument("--only-area", action="store_true", help="only the area table")
     p.add_argument("--out")
     args = p.parse_args()
     print_machine()
@@ -193,6 +216,8 @@ def main():
     if args.time_only:
         return timing(content, styles, args)
     engine, cfg = api.Engine(), Config(weights=args.weights, content_mask=["x", "y"])
+    if args.only_area:
+        return area_table(engine, cfg, content, styles, args)
     if args.only_bands:
         whole = np.ones(content.shape[:2])
         targets = [guided_grams(engine, cfg, s, whole) for s in styles]

@@ -1,21 +1,20 @@
 """Issue 13: ``nstyle batch`` on a Dask cluster: real LocalClusters of 2 worker processes, real signals and kills."""
 import json
 import os
-import queue
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import ROOT, log_records
+from helpers import ROOT, Running, log_records, one_error_line
+import nstyle
 from nstyle import batch
 from nstyle.batch import cluster
 from nstyle.config import Config
@@ -43,38 +42,6 @@ def command(folder, weights_file, out, *extra, epochs=20):
 
 def pixels(path):
     return np.asarray(Image.open(path).convert("RGB")).astype(int)
-
-
-class Running:
-    """A batch in a subprocess whose stderr is read line by line (to act at a given moment)."""
-
-    def __init__(self, cmd):
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     text=True, start_new_session=True)
-        self.lines: "queue.Queue[str]" = queue.Queue()
-        self.seen = []
-        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stderr], daemon=True).start()
-
-    def wait_for(self, pattern, timeout=240):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=1)
-            except queue.Empty:
-                assert self.proc.poll() is None, "the batch ended early:\n" + "".join(self.seen)
-                continue
-            self.seen.append(line)
-            match = re.search(pattern, line)
-            if match:
-                return match
-        raise AssertionError(f"no line matching {pattern!r}:\n" + "".join(self.seen))
-
-    def finish(self, timeout=300):
-        status = self.proc.wait(timeout)
-        time.sleep(0.2)
-        while not self.lines.empty():
-            self.seen.append(self.lines.get())
-        return status, "".join(self.seen)
 
 
 def test_workers_give_the_same_images_records_and_report_as_one_process(folder, weights_file):
@@ -141,7 +108,7 @@ def test_python_api_computes_a_style_once_per_worker_and_fails_bad_inputs_alone(
 
 def test_a_killed_worker_costs_nothing_but_time(folder, weights_file):
     out = folder / "killed"
-    run = Running(command(folder, weights_file, "killed", "--workers", "2"))
+    run = Running(command(folder, weights_file, "killed", "--workers", "2"), ENV)
     victim = run.wait_for(r"(\S+): running on (tcp://\S+) \(pid (\d+)\)")
     os.kill(int(victim.group(3)), signal.SIGKILL)
     status, err = run.finish()
@@ -160,7 +127,7 @@ def test_interrupted_client_cancels_and_the_same_command_runs_nothing_twice(fold
                                                                             code):
     out = f"stopped{code}"
     cmd = command(folder, weights_file, out, "--workers", "2")
-    run = Running(cmd)
+    run = Running(cmd, ENV)
     run.wait_for(r"\] \S+: done on tcp://")
     (os.killpg if group else os.kill)(run.proc.pid, signum)  # Ctrl-C reaches the whole process group
     started = time.monotonic()
@@ -206,3 +173,97 @@ def test_cluster_flag_without_dask_says_what_to_install(folder, weights_file):
     assert res.stderr == ("nstyle: error: --workers needs Dask, which is not installed: "
                           "pip install 'nstyle[cluster]' (Dask: dask and distributed)\n")
     assert not (folder / "nodask").exists()
+
+
+# ---- issue 27: a scheduler that dies, a worker of another release ----------------------------------------------
+
+DASK = os.path.join(os.path.dirname(sys.executable), "dask")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """A real ``dask scheduler`` process and one ``dask worker`` process (no nanny, one thread) joined to it."""
+
+    def __init__(self, local, *worker_args):
+        import distributed
+
+        self.address = f"tcp://127.0.0.1:{free_port()}"
+        self.procs = [self.start("scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1],
+                                 "--no-dashboard")]
+        self.procs.append(self.start("worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                     "--local-directory", str(local), *worker_args))
+        with distributed.Client(self.address, timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(1, timeout=120)
+
+    @staticmethod
+    def start(*args):
+        return subprocess.Popen([DASK, *args], cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def kill_scheduler(self):
+        self.procs[0].kill()
+        self.procs[0].wait(30)
+
+    def close(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+
+
+@pytest.fixture
+def clusters(tmp_path):
+    """``start(*worker_args)``: a new :class:`Cluster` each call; all are killed at the end of the test."""
+    started = []
+
+    def start(*worker_args):
+        started.append(Cluster(tmp_path / f"worker{len(started)}", *worker_args))
+        return started[-1]
+    yield start
+    for c in started:
+        c.close()
+
+
+@pytest.mark.skipif(not os.path.exists(DASK), reason="no dask command beside this Python")
+def test_a_scheduler_that_dies_mid_batch_ends_it_in_one_line_and_a_rerun_does_the_rest(folder, weights_file,
+                                                                                        clusters):
+    out = folder / "lost"
+    first = clusters()
+    run = Running(command(folder, weights_file, "lost", "--scheduler", first.address), ENV)
+    run.wait_for(r"\] \S+: done on tcp://")
+    first.kill_scheduler()
+    status, err = run.finish(timeout=120)
+    assert status == 2, err
+    assert re.fullmatch(rf"nstyle: error: the Dask scheduler {re.escape(first.address)} went away during the batch, "
+                        r"[1-5] run\(s\) not done; the finished runs are kept: run the same command again, with a "
+                        r"running scheduler, to do the rest", one_error_line(err))
+    kept = log_records(out)  # every line is JSON
+    assert 1 <= len(kept) < 6 and {r["status"] for r in kept} == {"done"}, kept
+    for r in kept:
+        pixels(r["output"])  # whole
+    assert not [n for n in os.listdir(out) if ".tmp" in n]
+    second = clusters()
+    again = subprocess.run(command(folder, weights_file, "lost", "--scheduler", second.address, "--quiet"), cwd=ROOT,
+                           env=ENV, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert f"done {6 - len(kept)}, skipped {len(kept)}, failed 0" in again.stderr
+    done = [r["name"] for r in log_records(out)]
+    assert len(done) == 6 and len(set(done)) == 6  # nothing ran twice
+
+
+@pytest.mark.skipif(not os.path.exists(DASK), reason="no dask command beside this Python")
+def test_a_worker_with_another_nstyle_is_refused_before_any_work(folder, weights_file, clusters, tmp_path):
+    older = tmp_path / "older_nstyle.py"  # the worker process then reports (and checks) nstyle 0.0.9
+    older.write_text("import nstyle.version\n\nnstyle.version.__version__ = '0.0.9'\n")
+    c = clusters("--preload", str(older))
+    res = subprocess.run(command(folder, weights_file, "older", "--scheduler", c.address), cwd=ROOT, env=ENV,
+                         capture_output=True, text=True)
+    assert res.returncode == 2, res.stderr
+    assert re.fullmatch(r"nstyle: error: worker tcp://127\.0\.0\.1:\d+ has nstyle 0\.0\.9, this client "
+                        rf"{re.escape(nstyle.__version__)}; install the same version everywhere\n", res.stderr)
+    assert not (folder / "older").exists()

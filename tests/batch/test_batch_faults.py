@@ -1,0 +1,78 @@
+"""Issue 27: a batch whose output folder vanishes mid-batch, two batches into one folder, a report that cannot be
+written; each as a user meets it (``nstyle batch`` in a subprocess), with real folders."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import ROOT, Running, log_records, one_error_line
+
+ENV = dict(os.environ, PYTHONPATH=ROOT)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """contents/ with 3 photos, styles/ with 2 paintings (small noise pictures)."""
+    rng = np.random.RandomState(0)
+    for sub, names in (("contents", ["a", "b", "c"]), ("styles", ["x", "y"])):
+        (tmp_path / sub).mkdir()
+        for n in names:
+            Image.fromarray(rng.randint(0, 256, (40, 56, 3), dtype=np.uint8)).save(tmp_path / sub / f"{n}.png")
+    return tmp_path
+
+
+def command(folder, weights_file, out="out", *extra, epochs=30):
+    return [sys.executable, "-m", "nstyle", "batch", "--content-image", str(folder / "contents"), "--style-image",
+            str(folder / "styles"), "--weights", weights_file, "--max-long-edge", "48", "--max-num-epochs",
+            str(epochs), "--gpu", "-1", "--output-dir", str(folder / out), *extra]
+
+
+def assert_whole(folder):
+    """No temporary file, every record JSON, every done run's picture readable; the done records."""
+    assert not [n for _, _, files in os.walk(folder) for n in files if ".tmp" in n]
+    done = [r for r in log_records(folder) if r["status"] == "done"]
+    for r in done:
+        with Image.open(os.path.join(folder, os.path.basename(r["output"]))) as im:
+            im.load()
+    return done
+
+
+@pytest.mark.parametrize("replace", [False, True], ids=["moved-away", "replaced-by-a-file"])
+def test_output_folder_that_vanishes_mid_batch(folder, weights_file, replace):
+    """The share is gone (here: the folder moved away, or a file in its place): one line, exit 2, the folder is not
+    created again, and what the batch had written is all there and whole where the folder went."""
+    out, gone = folder / "out", folder / "gone"
+    run = Running(command(folder, weights_file), ENV)
+    run.wait_for(r"\[1/6\] \S+: done in")
+    os.rename(out, gone)
+    if replace:
+        out.write_bytes(b"a file now")
+    status, err = run.finish(timeout=120)
+    assert status == 2, err
+    assert one_error_line(err) == (f"nstyle: error: the output folder {out} vanished or was replaced during the "
+                                   "batch (a share unmounted, the folder moved or removed); nothing more was written: "
+                                   "when it is back, run the same command again to do the rest")
+    assert out.is_file() if replace else not out.exists()
+    if replace:
+        assert out.read_bytes() == b"a file now"
+    assert 1 <= len(assert_whole(gone)) < 6
+
+
+def test_two_batches_into_one_folder_at_once(folder, weights_file):
+    """The second is refused in one line before any work; the first loses none of its records."""
+    first = Running(command(folder, weights_file, epochs=10), ENV)
+    first.wait_for(r"\S+: running")
+    second = subprocess.run(command(folder, weights_file, "out", "--quiet", epochs=10), cwd=ROOT, env=ENV,
+                            capture_output=True, text=True)
+    assert second.returncode == 2
+    assert second.stderr == (f"nstyle: error: another nstyle batch is writing into {folder / 'out'}; wait until it "
+                             "ends, or use another --output-dir\n")
+    status, err = first.finish()
+    assert status == 0, err
+    assert len(assert_whole(folder / "out")) == 6 and len(log_records(folder / "out")) == 6
+    again = subprocess.run(command(folder, weights_file, "out", "--quiet", epochs=10), cwd=ROOT, env=ENV,
+                           capture_output=True, text=True)  # the folder is free again once the first has ended
+    assert again.returncode == 0 and "skipped 6" in again.stderr, again.stderr

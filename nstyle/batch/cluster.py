@@ -118,16 +118,30 @@ def check_versions(client: Any) -> None:
 @contextlib.contextmanager
 def _remote(distributed: Any, scheduler: str) -> Iterator[Any]:
     """A client of the running scheduler at ``scheduler``; one line if none answers within :data:`CONNECT_TIMEOUT`."""
+    import asyncio
+
     try:
+        asyncio.run(_handshake(scheduler))
         client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except (OSError, TimeoutError, asyncio.TimeoutError, ValueError, TypeError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else "no Dask handshake: is something else listening there?"
         raise NStyleError(f"--scheduler {scheduler}: no Dask scheduler answered within {CONNECT_TIMEOUT:g} s "
                           f"({why})") from None
     try:
         yield client
     finally:
         _close(client)
+
+
+async def _handshake(scheduler: str) -> None:
+    """Open and close one Dask connection to ``scheduler`` within :data:`CONNECT_TIMEOUT` (Dask's own connect waits
+    for ever for the handshake of a server that accepts connections but is not a Dask scheduler)."""
+    import asyncio
+
+    from distributed.comm import connect as dask_connect
+
+    comm = await asyncio.wait_for(dask_connect(scheduler, timeout=CONNECT_TIMEOUT), CONNECT_TIMEOUT)
+    await comm.close()
 
 
 def _close(client: Any) -> None:
@@ -328,10 +342,18 @@ def make_task(batch: str, name: str, cfg: Config) -> Task:
                 runtime.reproducible_requested())
 
 
-def _window(client: Any) -> int:
+def _threads(client: Any, left: int) -> int:
+    """Task threads of the workers the scheduler has now (``left``: runs not done, should it have gone away)."""
+    try:
+        workers = client.scheduler_info(n_workers=-1).get("workers", {})
+    except OSError:
+        raise scheduler_lost(client, left) from None
+    return sum(w.get("nthreads", 1) for w in workers.values())
+
+
+def window_for(threads: int) -> int:
     """Runs kept submitted at once: two per worker thread (the rest waits here, not in the scheduler's memory)."""
-    workers = client.scheduler_info(n_workers=-1).get("workers", {})
-    return max(2, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
+    return max(2, 2 * threads)
 
 
 def _allowed_failures(client: Any) -> int:
@@ -419,15 +441,19 @@ def run(client: Any, runs: Sequence[Tuple[str, Config]], log_line: Callable[[str
     allowed = _allowed_failures(client)
     client.subscribe_topic(TOPIC, events.put)
     client.subscribe_topic("all", events.put)
-    window, window_at = _window(client), time.monotonic()
-    if window <= 2 and not client.scheduler_info(n_workers=-1).get("workers"):
+    threads, window_at = _threads(client, len(waiting)), time.monotonic()
+    if not threads:
         log_line("no workers have joined the scheduler yet; the runs wait for them")
     try:
         with stop_on_signals() as stop:
             while (waiting or pending) and not stop.signum:
                 if time.monotonic() - window_at > 2:
-                    window, window_at = _window(client), time.monotonic()
-                while waiting and len(pending) < window:
+                    had, threads = threads, _threads(client, len(pending) + len(waiting))
+                    window_at = time.monotonic()
+                    if had and not threads:
+                        log_line(f"no workers left on the scheduler; {len(pending) + len(waiting)} run(s) wait for "
+                                 "one to join (Ctrl-C stops the batch, and the same command then does the rest)")
+                while waiting and len(pending) < window_for(threads):
                     name, cfg = waiting.popleft()
                     future = client.submit(run_task, make_task(batch, name, cfg), key=f"nstyle-{name}-{batch}",
                                            pure=False)

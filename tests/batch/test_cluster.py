@@ -148,10 +148,17 @@ def test_interrupted_client_cancels_and_the_same_command_runs_nothing_twice(fold
     assert f"done {6 - len(finished)}, skipped {len(finished)}, failed 0" in second.stderr
 
 
-def test_unreachable_scheduler_is_one_line_within_seconds(folder, weights_file):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # free once closed: nobody listens there
+@pytest.mark.parametrize("listening", [False, True], ids=["nobody-listens", "not-a-dask-scheduler"])
+def test_unreachable_scheduler_is_one_line_within_seconds(folder, weights_file, listening):
+    """Nobody listens at the address, or something that is not Dask (it accepts the connection and never answers;
+    Dask's handshake waited for ever there)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    if listening:
+        server.listen()  # the kernel accepts connections; nothing ever reads or writes
+    else:
+        server.close()  # free once closed: nobody listens there
     started = time.monotonic()
     res = subprocess.run(command(folder, weights_file, "nowhere", "--scheduler", f"tcp://127.0.0.1:{port}"), cwd=ROOT,
                          env=ENV, capture_output=True, text=True)
@@ -162,6 +169,7 @@ def test_unreachable_scheduler_is_one_line_within_seconds(folder, weights_file):
     assert res.stderr.startswith(f"nstyle: error: --scheduler tcp://127.0.0.1:{port}: no Dask scheduler answered")
     assert len(res.stderr.strip().splitlines()) == 1
     assert not (folder / "nowhere").exists()
+    server.close()
 
 
 def test_cluster_flag_without_dask_says_what_to_install(folder, weights_file):
@@ -267,3 +275,21 @@ def test_a_worker_with_another_nstyle_is_refused_before_any_work(folder, weights
     assert re.fullmatch(r"nstyle: error: worker tcp://127\.0\.0\.1:\d+ has nstyle 0\.0\.9, this client "
                         rf"{re.escape(nstyle.__version__)}; install the same version everywhere\n", res.stderr)
     assert not (folder / "older").exists()
+
+
+@pytest.mark.skipif(not os.path.exists(DASK), reason="no dask command beside this Python")
+def test_when_the_last_worker_goes_the_batch_says_so_and_ctrl_c_keeps_what_is_done(folder, weights_file, clusters):
+    """Before, the batch waited without a word for a worker that might never come."""
+    c = clusters()
+    run = Running(command(folder, weights_file, "orphaned", "--scheduler", c.address), ENV)
+    victim = run.wait_for(r"(\S+): running on (tcp://\S+) \(pid (\d+)\)")
+    os.kill(int(victim.group(3)), signal.SIGKILL)
+    run.wait_for(r"no workers left on the scheduler; [1-6] run\(s\) wait for one to join \(Ctrl-C stops the batch, "
+                 r"and the same command then does the rest\)", timeout=60)
+    os.killpg(run.proc.pid, signal.SIGINT)
+    status, err = run.finish(timeout=120)
+    assert status == 130, err
+    assert "Traceback" not in err
+    records = log_records(folder / "orphaned")
+    assert len(records) == 6 and {r["status"] for r in records} <= {"done", "interrupted"}
+    assert {r["name"] for r in records if r["status"] == "interrupted"} >= {victim.group(1)}

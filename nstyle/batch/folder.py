@@ -60,7 +60,7 @@ class BatchFolder:
         """One line, instead of writing into whatever the path names now, when the folder is no longer there."""
         if self.identity is not None and not self.intact():
             raise NStyleError(f"the output folder {self.path} vanished or was replaced during the batch (a share "
-                              "unmounted, the folder moved or removed); nothing more was written: when it is back, "
+                              "unmounted, the folder moved or removed); the batch stopped there: when it is back, "
                               "run the same command again to do the rest")
 
     def release(self) -> None:

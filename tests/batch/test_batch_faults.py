@@ -40,24 +40,31 @@ def assert_whole(folder):
     return done
 
 
-@pytest.mark.parametrize("replace", [False, True], ids=["moved-away", "replaced-by-a-file"])
+@pytest.mark.parametrize("replace", ["", "file", "folder"], ids=["moved-away", "a-file", "an-empty-folder"])
 def test_output_folder_that_vanishes_mid_batch(folder, weights_file, replace):
-    """The share is gone (here: the folder moved away, or a file in its place): one line, exit 2, the folder is not
-    created again, and what the batch had written is all there and whole where the folder went."""
+    """The share is gone: here the folder moved away, with a file or an empty folder (an unmounted share's mount
+    point) in its place. One line, exit 2, and what the batch had written is all there and whole where the folder
+    went; the run under way may leave its own files at the path. Before, an empty folder in its place took the
+    remaining runs and a new runs.jsonl, and the batch ended 0."""
     out, gone = folder / "out", folder / "gone"
     run = Running(command(folder, weights_file), ENV)
     run.wait_for(r"\[1/6\] \S+: done in")
     os.rename(out, gone)
-    if replace:
+    if replace == "file":
         out.write_bytes(b"a file now")
+    elif replace == "folder":
+        out.mkdir()
     status, err = run.finish(timeout=120)
     assert status == 2, err
     assert one_error_line(err) == (f"nstyle: error: the output folder {out} vanished or was replaced during the "
-                                   "batch (a share unmounted, the folder moved or removed); nothing more was written: "
+                                   "batch (a share unmounted, the folder moved or removed); the batch stopped there: "
                                    "when it is back, run the same command again to do the rest")
-    assert out.is_file() if replace else not out.exists()
-    if replace:
+    if replace == "file":
         assert out.read_bytes() == b"a file now"
+    elif out.exists():  # at most the files of the run under way (its picture, its work folder); no records, no report
+        left = os.listdir(out)
+        assert len(left) <= 2 and set(left) <= {"work", *(f"{c}__{s}.jpg" for c in "abc" for s in "xy")}, left
+        assert "work" not in left or len(os.listdir(out / "work")) == 1
     assert 1 <= len(assert_whole(gone)) < 6
 
 

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -83,3 +84,21 @@ def test_two_batches_into_one_folder_at_once(folder, weights_file):
     again = subprocess.run(command(folder, weights_file, "out", "--quiet", epochs=10), cwd=ROOT, env=ENV,
                            capture_output=True, text=True)  # the folder is free again once the first has ended
     assert again.returncode == 0 and "skipped 6" in again.stderr, again.stderr
+
+
+def test_16_bit_batch_writes_png_and_a_16_bit_jpg_row_is_refused_before_any_run(folder, weights_file):
+    """Before, ``nstyle batch --bit-depth 16`` optimised every run and then failed each on its .jpg name (exit 1),
+    and so did a manifest row with ``bit_depth`` 16 and an ``output`` ending in .jpg."""
+    res = subprocess.run(command(folder, weights_file, "out", "--bit-depth", "16", "--quiet", epochs=1), cwd=ROOT,
+                         env=ENV, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    saved = cv2.imread(str(folder / "out" / "a__x.png"), cv2.IMREAD_UNCHANGED)
+    assert saved.dtype == np.uint16 and saved.shape == (34, 48, 3)
+    (folder / "rows.csv").write_text("content,style,bit_depth,output\ncontents/a.png,styles/x.png,16,a.jpg\n")
+    res = subprocess.run([sys.executable, "-m", "nstyle", "batch", "--manifest", str(folder / "rows.csv"), "--weights",
+                          weights_file, "--output-dir", str(folder / "rows")], cwd=ROOT, env=ENV, capture_output=True,
+                         text=True)
+    assert res.returncode == 2
+    assert res.stderr == (f"nstyle: error: manifest {folder / 'rows.csv'}: row 2: --output 'a.jpg': 16-bit output "
+                          "needs a .png or .tif file\n")
+    assert not (folder / "rows").exists()

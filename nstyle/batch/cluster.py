@@ -123,7 +123,10 @@ def _remote(distributed: Any, scheduler: str) -> Iterator[Any]:
     try:
         asyncio.run(_handshake(scheduler))
         client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, asyncio.TimeoutError, ValueError, TypeError) as exc:
+    except (ValueError, TypeError) as exc:
+        raise NStyleError(f"--scheduler {scheduler}: not a Dask scheduler address ({str(exc).splitlines()[0]}); "
+                          "give tcp://HOST:PORT") from None
+    except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
         why = str(exc).splitlines()[0] if str(exc) else "no Dask handshake: is something else listening there?"
         raise NStyleError(f"--scheduler {scheduler}: no Dask scheduler answered within {CONNECT_TIMEOUT:g} s "
                           f"({why})") from None

@@ -172,6 +172,17 @@ def test_unreachable_scheduler_is_one_line_within_seconds(folder, weights_file, 
     server.close()
 
 
+@pytest.mark.parametrize("address", ["http://127.0.0.1:8786", "tcp://[::1"])
+def test_a_malformed_scheduler_address_says_so(address):
+    """Before, it said "no Dask scheduler answered within 5 s" about an address that is not one."""
+    from nstyle.errors import NStyleError
+
+    with pytest.raises(NStyleError, match=rf"^--scheduler {re.escape(address)}: not a Dask scheduler address \(.+\); "
+                                          r"give tcp://HOST:PORT$"):
+        with cluster.connect(scheduler=address):
+            pass
+
+
 def test_cluster_flag_without_dask_says_what_to_install(folder, weights_file):
     code = ("import sys; sys.modules['distributed'] = sys.modules['dask'] = None; "  # as if not installed
             "from nstyle.cli import main; sys.exit(main(sys.argv[1:]))")

@@ -20,9 +20,11 @@ import numpy as np
 from .algorithm import losses
 from .algorithm.engine import Engine
 from .algorithm.loop import Epoch, Loop, make_loop, start_image
+from .algorithm.objective import Penalty
 from .algorithm.outcome import Result, finish, interrupted, prepare_output, save_final
 from .algorithm.pyramid import level_sizes
 from .algorithm.regions import bind_regions
+from .algorithm.shown import live_picture
 from .config import Config, coerce_value, flag_name
 from .errors import NStyleError, NumericalFailure
 from .files import checkpoint, guard, images, masks
@@ -30,7 +32,7 @@ from .files.images import Inputs
 from .process import resources
 from .process.interrupts import StopRequest, stop_on_signals
 from .process.progress import Progress
-from .process.watch import Watch, strided, together
+from .process.watch import Watch, together
 from .tiles.level import check_tile_size
 from .tiles.run import run_tiled
 
@@ -59,6 +61,8 @@ class Session:
     epochs: int = 0  # over all levels, counting epochs restored from a checkpoint
     where: str = ""  # the level being solved, for watchers ("level 2/3"; "" with one level)
     later: int = 0  # the most epochs the levels after this one can take
+    start: Optional[np.ndarray] = None  # the start image (network space) instead of --init (a video frame's)
+    penalty: Optional[Penalty] = None  # an extra energy term (a video frame's temporal loss)
 
 
 @dataclass
@@ -75,13 +79,15 @@ class Level:
 
 def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engine] = None,
         inputs: Optional[Inputs] = None, on_image: Optional[ImageHook] = None,
-        watch: Optional[Watch] = None) -> Result:
+        watch: Optional[Watch] = None, start: Optional[np.ndarray] = None,
+        penalty: Optional[Penalty] = None) -> Result:
     """Stylize as ``cfg`` says; write snapshots, checkpoints and the final image where it says.
 
     ``on_epoch(epoch)`` is called after every epoch; ``on_image(epoch, image)`` too, with the current
     network-space image (all levels of ``--multires``), for observers such as benchmarks. ``watch`` (a
     :class:`~nstyle.process.watch.Watch`, such as the live page) is told every epoch and may stop the run or ask
-    for a snapshot.
+    for a snapshot. ``start`` (a ``1x3xHxW`` network-space image at the run's size) replaces ``--init``, and
+    ``penalty`` is one more energy term of the objective (both for video frames; untiled single-level runs only).
     """
     cfg.validate()
     guard.check_run(cfg)
@@ -90,6 +96,9 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     inputs = inputs or read_inputs(cfg)
     sizes = level_sizes(inputs.content.shape, cfg, inputs.content_name)
     tile = plan_tile(cfg, sizes[-1])
+    if (start is not None or penalty is not None) and (tile or len(sizes) > 1):
+        raise NStyleError("a start image or an extra loss term (video frames) needs an untiled run without "
+                          "--multires")
     if tile and inputs.content_masks is not None:
         raise NStyleError(f"--content-mask/--style-mask: tiled runs (here {tile}-pixel tiles) do not take masks yet; "
                           "use a smaller --max-long-edge without --tile-size")
@@ -98,7 +107,8 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     check_ready(cfg, inputs, sizes[-1])
     ctx = engine.context(cfg.gpu)
     with stop_on_signals() as stop, Progress(cfg.max_num_epochs * len(sizes), quiet=cfg.quiet) as progress:
-        session = Session(cfg, engine, inputs, ctx, stop, progress, on_epoch, on_image, watch)
+        session = Session(cfg, engine, inputs, ctx, stop, progress, on_epoch, on_image, watch, start=start,
+                          penalty=penalty)
         if watch:
             watch.attach(stop)
         level = solve_levels(session, sizes)
@@ -189,8 +199,11 @@ def start_level(session: Session, size: Tuple[int, int], previous: Optional[Leve
         head = losses.head_gradients(net.style_shapes, cfg.style_weight, cfg.content_weight, ctx,
                                      cfg.layer_weights(), len(cfg.content_layer_list))
         n_style = net.n_style
-    img = start_image(cfg, inputs, size, content_np, ctx, previous.img if previous else None)
-    loop = make_loop(cfg, executor, head, img, ctx, n_style)
+    if session.start is not None:
+        img = mx.nd.array(session.start, ctx)
+    else:
+        img = start_image(cfg, inputs, size, content_np, ctx, previous.img if previous else None)
+    loop = make_loop(cfg, executor, head, img, ctx, n_style, session.penalty)
     if cfg.resume and last:
         path = checkpoint.path_for(cfg.output_dir or ".")
         checkpoint.restore(loop, path, cfg.hash())
@@ -219,7 +232,7 @@ def optimise(session: Session, level: Level) -> str:
             session.on_image(ep, level.img)
         if session.watch:
             session.watch.epoch(ep, cfg.max_num_epochs, session.where, cfg.max_num_epochs - ep.epoch + session.later,
-                                lambda edge: strided(level.img.asnumpy(), edge))
+                                live_picture(cfg, lambda: level.img.asnumpy(), level.size, level.content01))
         if not ep.finite:
             raise numerical_failure(cfg, level, ep)
         calm = calm + 1 if ep.eps < cfg.stop_eps else 0

@@ -1,8 +1,9 @@
-"""The command line, ``nstyle`` and ``nstyle batch``: flags in groups, one error handler, exit statuses.
+"""The command line, ``nstyle``, ``nstyle batch`` and ``nstyle video``: flags in groups, one error handler, exit
+statuses.
 
 Single-run flags are generated from :class:`~nstyle.config.Config` (classic flags, SPEC.md §6, plus nstyle's own);
 :data:`GROUPS` places each in a ``--help`` section. The work itself is :func:`nstyle.api.run` and
-:mod:`nstyle.batch`, imported only when a command runs, so ``--help`` stays quick.
+:mod:`nstyle.batch` and :mod:`nstyle.video`, imported only when a command runs, so ``--help`` stays quick.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ log = logging.getLogger("nstyle")
 #: flag that is not a setting, such as ``--help``) goes under "other".
 GROUPS: Dict[str, List[str]] = {
     "batch and cluster": [],  # nstyle batch's own flags
+    "video": [],  # nstyle video's own flags
     "basic": ["content_image", "style_image", "max_long_edge", "weights", "gpu"],
     "artistic controls": ["content_weight", "style_weight", "tv_weight", "style_blend_weights", "style_scale",
                           "preserve_color", "content_layers", "style_layers", "style_layer_weights", "pooling"],
@@ -61,6 +63,16 @@ BATCH_EXAMPLES = """examples:
       the same runs on a local Dask cluster of two worker processes (--scheduler tcp://HOST:8786: an existing one)
 
 Running the same command again skips the runs already done with the same settings and resumes interrupted ones."""
+
+VIDEO_EXAMPLES = """examples:
+  nstyle video --content-video clip.mp4 --style-image painting.jpg --output out.mp4 --max-long-edge 320
+      each frame from the previous one warped by the optical flow, with the temporal loss; audio copied
+  nstyle video --content-video 'frames/*.png' --style-image painting.jpg --output styled/ --frame-rate 24
+      a folder of frames in, PNG frames out
+  nstyle video --content-video clip.mp4 --style-image painting.jpg --output out.mp4 --resume
+      continue after the last finished frame in --output-dir (default output/)
+
+Needs the video extra: pip install 'nstyle[video]'."""
 
 Sections = Dict[str, argparse._ArgumentGroup]
 
@@ -120,11 +132,16 @@ def add_watch_flags(g: argparse._ArgumentGroup) -> None:
                    "port of 127.0.0.1)")
 
 
+def command_parser(prog: str, description: str, epilog: str) -> Parser:
+    """An empty parser for one command, its examples below the flags as written."""
+    return Parser(prog=prog, add_help=False, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter,
+                  description=description)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """``nstyle``: one stylization."""
-    p = Parser(prog="nstyle", add_help=False, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
-               description="Neural style transfer (Gatys et al. 2015) with MXNet, faithful to the classic MXNet "
-               "example.")
+    p = command_parser("nstyle", "Neural style transfer (Gatys et al. 2015) with MXNet, faithful to the classic "
+                       "MXNet example.", EXAMPLES)
     groups = sections(p)
     add_config_flags(groups)
     add_watch_flags(groups["watching"])
@@ -134,9 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_batch_parser() -> argparse.ArgumentParser:
     """``nstyle batch``: many runs; the single-run flags apply to every one."""
-    p = Parser(prog="nstyle batch", add_help=False, epilog=BATCH_EXAMPLES,
-               formatter_class=argparse.RawDescriptionHelpFormatter,
-               description="Stylize many contents with many styles, or the rows of a manifest.")
+    p = command_parser("nstyle batch", "Stylize many contents with many styles, or the rows of a manifest.",
+                       BATCH_EXAMPLES)
     groups = sections(p)
     batch = groups["batch and cluster"]
     batch.add_argument("--content-image", dest="contents", nargs="+", default=[], metavar="PATH",
@@ -151,6 +167,27 @@ def build_batch_parser() -> argparse.ArgumentParser:
                        "processes, each with (available CPUs / N) MXNet threads")
     add_config_flags(groups, skip=["content_image", "style_image", "output", "resume"])
     add_watch_flags(groups["watching"])
+    add_process_flags(groups["other"])
+    return p
+
+
+def build_video_parser() -> argparse.ArgumentParser:
+    """``nstyle video``: one clip, frame by frame; the single-run flags apply to every frame."""
+    p = command_parser("nstyle video", "Stylize a video clip with temporal consistency (Ruder et al. 2016).",
+                       VIDEO_EXAMPLES)
+    groups = sections(p)
+    video = groups["video"]
+    video.add_argument("--content-video", required=True, metavar="PATH",
+                       help="video file, or a folder or glob pattern of frame pictures (in name order)")
+    video.add_argument("--output", dest="video_output", metavar="PATH",
+                       help="the stylized clip: .mp4, .mov, .m4v or .mkv (H.264), or a folder for PNG frames "
+                       "(default: <output-dir>/final.mp4)")
+    video.add_argument("--temporal-weight", type=float, default=1e3, metavar="GAMMA",
+                       help="weight of the temporal loss, in artistic-videos' units; 0: every frame on its own "
+                       "from --init (default: 1000)")
+    video.add_argument("--frame-rate", type=float, metavar="FPS",
+                       help="frames per second of the output (default: the clip's; 25 for frame folders)")
+    add_config_flags(groups, skip=["content_image", "output"])
     add_process_flags(groups["other"])
     return p
 
@@ -205,11 +242,12 @@ def dispatch(argv: List[str]) -> int:
     status = apply_process_flags(argv)
     if status is not None:
         return status
-    batch = argv[:1] == ["batch"]
-    ns = build_batch_parser().parse_args(argv[1:]) if batch else build_parser().parse_args(argv)
+    command = argv[0] if argv[:1] in (["batch"], ["video"]) else ""
+    parser = {"batch": build_batch_parser, "video": build_video_parser}.get(command, build_parser)()
+    ns = parser.parse_args(argv[1:] if command else argv)
     setup_logging(ns.quiet)
     cuda.require_libraries()
-    return batch_command(ns) if batch else single_command(ns)
+    return {"batch": batch_command, "video": video_command}.get(command, single_command)(ns)
 
 
 def guarded(command: Callable[[], int]) -> int:
@@ -237,6 +275,16 @@ def single_command(ns: argparse.Namespace) -> int:
         from .api import run
 
         run(cfg) if watch is None else run(cfg, watch=watch)  # without --web: the very call it always was
+    return 0
+
+
+def video_command(ns: argparse.Namespace) -> int:
+    """``nstyle video``: one clip, checked in full before any work."""
+    from .video.plan import VideoSettings
+    from .video.run import stylize_clip
+
+    cfg = dataclasses.replace(config_from_args(ns), content_image=ns.content_video)
+    stylize_clip(cfg, VideoSettings(ns.content_video, ns.video_output, ns.temporal_weight, ns.frame_rate))
     return 0
 
 

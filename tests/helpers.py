@@ -66,6 +66,17 @@ class Running:
         return status, "".join(self.seen)
 
 
+def central_differences(value, x, seed: int, count: int, step: float):
+    """``(index, (value(x + step e) - value(x - step e)) / 2 step)`` at ``count`` seeded random indices of ``x``."""
+    rng = np.random.RandomState(seed)
+    for _ in range(count):
+        idx = tuple(rng.randint(0, n) for n in x.shape)
+        xp, xm = x.copy(), x.copy()
+        xp[idx] += step
+        xm[idx] -= step
+        yield idx, (value(xp) - value(xm)) / (2 * step)
+
+
 def image_gradient(executor, heads, x, train=False):
     """The image gradient a loop uses: ``x`` in, forward (in training mode if ``train``), backward with the head
     gradients; float64 out."""

@@ -3,8 +3,9 @@
 - Every relative link and image in README.md and docs/*.md points to an existing file (relative to the linking
   file), and every ``#anchor`` into a Markdown file (or within one) names one of its headings, slugged as GitHub
   does.
-- Every option string of ``nstyle --help`` and ``nstyle batch --help`` (taken from the parsers nstyle/cli.py builds,
-  not from text) appears in docs/usage.md as ```--flag```, as the subject of exactly one table row.
+- Every option string of ``nstyle --help``, ``nstyle batch --help`` and ``nstyle video --help`` (taken from the
+  parsers nstyle/cli.py builds, not from text) appears in docs/usage.md as ```--flag```, as the subject of exactly
+  one table row.
 - README.md is under 200 lines and holds the test-command markers that .ci/run extracts its test command from.
 - Every ``nstyle/...py`` path and `` `nstyle.x.y` `` name in them exists; usage.md gives each plain default of
   ``Config``.
@@ -158,12 +159,13 @@ def option_strings() -> Dict[str, List[str]]:
     try:
         from nstyle import cli
 
-        parsers = {"nstyle": cli.build_parser(), "nstyle batch": cli.build_batch_parser()}
+        parsers = {"nstyle": cli.build_parser(), "nstyle batch": cli.build_batch_parser(),
+                   "nstyle video": cli.build_video_parser()}
         return {name: [s for action in parser._actions for s in action.option_strings if s not in HELP_FLAGS]
                 for name, parser in parsers.items()}
     except Exception:  # pragma: no cover - only when the parsers cannot be built in-process
-        return {name: help_option_strings(args) for name, args in
-                {"nstyle": ["--help"], "nstyle batch": ["batch", "--help"]}.items()}
+        commands = {"nstyle": ["--help"], "nstyle batch": ["batch", "--help"], "nstyle video": ["video", "--help"]}
+        return {name: help_option_strings(args) for name, args in commands.items()}
 
 
 def help_option_strings(args: List[str]) -> List[str]:
@@ -183,7 +185,7 @@ FLAGS = option_strings()
 
 def test_the_parsers_have_flags():
     for command, flags in FLAGS.items():
-        assert "--content-image" in flags and "--max-long-edge" in flags, f"{command}: found only {flags}"
+        assert "--style-image" in flags and "--max-long-edge" in flags, f"{command}: found only {flags}"
 
 
 @pytest.mark.parametrize("command", sorted(FLAGS))

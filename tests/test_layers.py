@@ -30,11 +30,12 @@ ALLOWED: Dict[str, Set[str]] = {
     "live": {"errors", "version", "process", "files", "report"},
     "api": {"errors", "version", "config", "model_zoo", "process", "files", "algorithm", "tiles", "live"},
     "engine": {"algorithm"},
+    "video": {"errors", "version", "config", "model_zoo", "process", "files", "algorithm", "tiles", "api"},
     "batch": {"errors", "version", "config", "model_zoo", "process", "files", "algorithm", "tiles", "report", "api"},
     "cluster": {"batch"},
-    "cli": {"errors", "version", "config", "process", "files", "live", "api", "batch"},
+    "cli": {"errors", "version", "config", "process", "files", "live", "api", "batch", "video"},
     "__main__": {"cli"},
-    "nstyle": {"errors", "version", "config", "process", "api"},
+    "nstyle": {"errors", "version", "config", "process", "api", "video"},
 }
 
 

@@ -20,7 +20,7 @@ from ..files import images
 from ..files.images import Inputs
 from . import losses, lossnet
 from .lbfgs import LBFGSB
-from .objective import Objective
+from .objective import Objective, Penalty
 
 #: Consecutive epochs below --stop-eps that stop the adam and lbfgs optimisers. The classic NAG stops at the
 #: first one; L-BFGS and Adam take an occasional short step on their way.
@@ -38,6 +38,7 @@ class Epoch:
     lr: float
     seconds: float
     evaluations: int = 1  # of the objective and its gradient (one VGG forward + backward each)
+    penalty: float = float("nan")  # the extra energy term (a video frame's temporal loss); NaN without one
 
     @property
     def finite(self) -> bool:
@@ -77,14 +78,19 @@ def noise_image(shape, ctx: mx.Context, seed: int) -> mx.nd.NDArray:
 
 
 class NAGLoop:
-    """One forward + backward + NAG update per :meth:`step`, exactly as the classic script."""
+    """One forward + backward + NAG update per :meth:`step`, exactly as the classic script.
+
+    A ``penalty`` (a video frame's temporal loss) adds its gradient to the network's before the clipping, as one
+    more loss of the image, and its energy to the epoch's report."""
 
     patience = 1  # the classic stops at the first small change
 
     def __init__(self, executor: mx.executor.Executor, head_grads: List[mx.nd.NDArray], img: mx.nd.NDArray,
                  lr: float, lr_sched_delay: int, lr_sched_factor: float, tv_weight: float,
-                 ctx: mx.Context, n_style: Optional[int] = None, train_forward: bool = False) -> None:
+                 ctx: mx.Context, n_style: Optional[int] = None, train_forward: bool = False,
+                 penalty: Optional[Penalty] = None) -> None:
         self.executor, self.head_grads, self.img, self.ctx = executor, head_grads, img, ctx
+        self.penalty = penalty
         self.train_forward = train_forward  # lossnet.training_forward: True with max pooling
         self.data = executor.arg_dict["data"]
         self.data_grad = executor.grad_dict["data"]
@@ -117,6 +123,10 @@ class NAGLoop:
         ex = self.executor
         self.img.copyto(self.data)
         lossnet.forward_backward(ex, self.head_grads, self.train_forward)
+        penalty = float("nan")
+        if self.penalty is not None:
+            penalty = self.penalty.value(self.data.asnumpy())
+            self.data_grad[:] += self.penalty.gradient(self.data)
         gnorm = mx.nd.norm(self.data_grad).asscalar()
         if gnorm > self.clip_norm:
             self.data_grad[:] *= self.clip_norm / gnorm
@@ -129,7 +139,7 @@ class NAGLoop:
         style, content = losses.weighted_parts([o.asscalar() for o in ex.outputs], self.loss_weights, self.n_style)
         self.epoch += 1
         ep = Epoch(self.epoch, float(eps), style, content, float(self.optimizer.learning_rate),
-                   time.perf_counter() - start)
+                   time.perf_counter() - start, penalty=penalty)
         if ep.finite:  # otherwise old_img keeps the last finite image for the caller to save
             self.old_img = self.img.copyto(self.ctx)
         return ep
@@ -202,7 +212,8 @@ class LBFGSLoop:
         style, content, _ = self.objective.parts
         eps = float(np.linalg.norm(old - new) / max(np.linalg.norm(new), 1e-300))
         evaluations, self._evaluations = self.objective.evaluations - self._evaluations, self.objective.evaluations
-        return Epoch(self.epoch, eps, style, content, float("nan"), time.perf_counter() - start, evaluations)
+        return Epoch(self.epoch, eps, style, content, float("nan"), time.perf_counter() - start, evaluations,
+                     self.objective.penalty_value)
 
     def state_dict(self) -> Dict[str, np.ndarray]:
         """The solver's state and the epoch count."""
@@ -216,15 +227,16 @@ class LBFGSLoop:
 
 
 def make_loop(cfg: Config, executor: mx.executor.Executor, head: List[mx.nd.NDArray], img: mx.nd.NDArray,
-              ctx: mx.Context, n_style: int) -> Loop:
-    """The optimiser loop for ``--optimizer`` on the bound loss ``executor``, updating ``img`` in place."""
+              ctx: mx.Context, n_style: int, penalty: Optional[Penalty] = None) -> Loop:
+    """The optimiser loop for ``--optimizer`` on the bound loss ``executor``, updating ``img`` in place; a
+    ``penalty`` is one more energy term every optimiser sees."""
     train = lossnet.training_forward(cfg.pooling)
     if cfg.optimizer == "lbfgs":
-        return LBFGSLoop(Objective(executor, head, cfg.tv_weight, ctx, n_style, train), img, cfg.lbfgs_history,
-                         bounds=images.pixel_bounds(img.shape))
+        return LBFGSLoop(Objective(executor, head, cfg.tv_weight, ctx, n_style, train, penalty), img,
+                         cfg.lbfgs_history, bounds=images.pixel_bounds(img.shape))
     kind = AdamLoop if cfg.optimizer == "adam" else NAGLoop
     return kind(executor, head, img, cfg.learning_rate, cfg.lr_sched_delay, cfg.lr_sched_factor, cfg.tv_weight,
-                ctx, n_style, train)
+                ctx, n_style, train, penalty)
 
 
 def start_image(cfg: Config, inputs: Optional[Inputs], size: Tuple[int, int], content_np: Optional[np.ndarray],

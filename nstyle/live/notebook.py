@@ -16,7 +16,7 @@ import numpy as np
 
 from ..files import images
 from ..process.interrupts import StopRequest
-from ..process.watch import Picture
+from ..process.watch import Picture, stride
 from ..report.svg import loss_curve
 from .state import jpeg
 
@@ -34,15 +34,16 @@ def kernel_shell() -> Any:
     return shell if shell is not None and getattr(shell, "kernel", None) is not None else None
 
 
-def notebook_watch(every: float = EVERY) -> Optional["NotebookWatch"]:
-    """A :class:`NotebookWatch` when running in a notebook; else None, with a warning the first time."""
+def notebook_watch(every: Optional[float] = None) -> Optional["NotebookWatch"]:
+    """A :class:`NotebookWatch` redrawing every ``every`` seconds (default :data:`EVERY`, read now) when running in a
+    notebook; else None, with a warning the first time."""
     global _warned
     if kernel_shell() is None:
         if not _warned:
             warnings.warn("stylize(show=True) draws only in a Jupyter notebook: ignored here", stacklevel=3)
             _warned = True
         return None
-    return NotebookWatch(every)
+    return NotebookWatch(EVERY if every is None else every)
 
 
 class NotebookWatch:
@@ -92,7 +93,7 @@ class NotebookWatch:
         run ended."""
         self.line = line
         if rgb is not None:
-            k = max(1, -(-max(rgb.shape[:2]) // EDGE))
+            k = stride(rgb.shape[:2], EDGE)
             small = rgb[::k, ::k]
             self.show_picture((small >> 8).astype(np.uint8) if small.dtype == np.uint16 else
                               np.ascontiguousarray(small))

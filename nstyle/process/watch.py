@@ -4,7 +4,7 @@ A run calls these on its own thread, between epochs; a watcher must return at on
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Protocol
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 import numpy as np
 
@@ -39,9 +39,15 @@ class BatchWatch(Watch, Protocol):
         """Run ``name`` is ``running`` or ended (``done``, ``skipped``, ``failed``, ``interrupted``)."""
 
 
+def stride(size: Tuple[int, ...], long_edge: int) -> int:
+    """The smallest k for which every k-th row and column of a ``size`` (``H, W``) picture is at most ``long_edge``
+    long."""
+    return max(1, -(-max(size) // long_edge))
+
+
 def strided(x: np.ndarray, long_edge: int) -> np.ndarray:
     """A copy of ``x`` (``...xHxW``) keeping every k-th row and column so its long side is at most ``long_edge``."""
-    k = max(1, -(-max(x.shape[-2:]) // long_edge))
+    k = stride(x.shape[-2:], long_edge)
     return np.array(x[..., ::k, ::k], np.float32)
 
 

@@ -5,7 +5,9 @@ picture starts from a whole-picture solution and each level starts from the prev
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import time
 from typing import Callable, List, Optional, Tuple
 
@@ -14,14 +16,15 @@ import numpy as np
 
 from ..algorithm.engine import Engine, style_at_scale
 from ..algorithm.loop import Epoch, make_loop, start_image
-from ..algorithm.outcome import Result, interrupted, prepare_output, save_final
+from ..algorithm.outcome import Result, finish, interrupted, prepare_output, save_final
 from ..algorithm.pyramid import tiled_levels
+from ..algorithm.shown import live_picture
 from ..config import Config
 from ..errors import NStyleError, NumericalFailure
 from ..files import checkpoint, images
 from ..process.interrupts import stop_on_signals
 from ..process.progress import Progress
-from ..process.watch import Watch, strided
+from ..process.watch import Watch
 from .level import TiledLevel, grid_for, level_passes, network_canvas
 
 log = logging.getLogger("nstyle")
@@ -50,11 +53,23 @@ def content_for_finish(cfg: Config, inputs: images.Inputs, size: Tuple[int, int]
     return images.resize01(inputs.content, size) if cfg.preserve_color == "luminance" else None
 
 
+def save_snapshot(cfg: Config, inputs: images.Inputs, level: TiledLevel, index: int) -> str:
+    """The picture so far as an 8-bit JPEG in the output directory (a snapshot asked for from the live page):
+    ``level<L>_visit<V>.jpg``, ``V`` the tile visits done on level ``L``. Its path."""
+    path = os.path.join(cfg.output_dir, f"level{index + 1}_visit{level.visits_done}.jpg")
+    snapshot = finish(dataclasses.replace(cfg, bit_depth=8), level.image(),
+                      content_for_finish(cfg, inputs, level.image().shape[-2:]))
+    images.save_image(snapshot, path, cfg.remove_noise)
+    return path
+
+
 def watched(on_epoch: Optional[Callable[[Epoch], None]], watch: Optional[Watch], level: TiledLevel, index: int,
-            levels: int, later_visits: int) -> Optional[Callable[[Epoch], None]]:
-    """``on_epoch`` for one visit of ``level`` that also tells ``watch`` where the run is and how much may remain."""
+            levels: int, later_visits: int, content: np.ndarray) -> Optional[Callable[[Epoch], None]]:
+    """``on_epoch`` for one visit of ``level`` that also tells ``watch`` where the run is and how much may remain
+    (``content``: the content image as read, for the colours of ``--preserve-color luminance``)."""
     if watch is None:
         return on_epoch
+    picture = live_picture(level.cfg, level.image, level.size, content)
     p, t, per = level.pass_index, level.tile_index, level.per_visit
     where = f"level {index + 1}/{levels} · pass {p + 1}/{level.passes} · tile {t + 1}/{len(level.tiles)}"
     visits_left = level.visits - level.visits_done - 1 + later_visits
@@ -63,8 +78,7 @@ def watched(on_epoch: Optional[Callable[[Epoch], None]], watch: Optional[Watch],
         if on_epoch:
             on_epoch(ep)
         step = ep.epoch - p * per
-        watch.epoch(ep, level.passes * per, where, visits_left * per + per - step,
-                    lambda edge: strided(level.image(), edge))
+        watch.epoch(ep, level.passes * per, where, visits_left * per + per - step, picture)
     return both
 
 
@@ -134,7 +148,8 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
                 p, t, n = level.pass_index + 1, level.tile_index + 1, len(level.tiles)
                 t0 = time.perf_counter()
                 try:
-                    ep = level.visit(stop, watched(on_epoch, watch, level, index, len(sizes), sum(visits[index + 1:])),
+                    ep = level.visit(stop, watched(on_epoch, watch, level, index, len(sizes), sum(visits[index + 1:]),
+                                                     inputs.content),
                                      history)
                 except NumericalFailure as exc:
                     _, out = save_final(cfg, level.image(), content_for_finish(cfg, inputs, size))
@@ -144,7 +159,10 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
                              f"{time.perf_counter() - t0:.1f} s")
                 progress.update(level.visits_done)
                 due = level.tile_index == 0 or time.perf_counter() - last_save > CHECKPOINT_SECONDS
-                if ckpt and (due or stop.signum or (watch is not None and watch.snapshot_due())):
+                asked = ckpt is not None and watch is not None and watch.snapshot_due()
+                if asked:
+                    progress.log(f"saved {save_snapshot(cfg, inputs, level, index)}")
+                if ckpt and (due or stop.signum or asked):
                     checkpoint.save(ckpt, dict(level.state_dict(), level=np.int64(index)), cfg.hash())
                     last_save = time.perf_counter()
                 if stop.signum and not level.finished:

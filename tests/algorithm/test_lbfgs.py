@@ -6,6 +6,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
+from helpers import central_differences
 from nstyle.algorithm import losses
 from nstyle.algorithm.lbfgs import LBFGSB
 from nstyle.algorithm.loop import LBFGSLoop
@@ -106,13 +107,7 @@ def test_objective_gradient_matches_finite_differences_with_tv(problem):
     style, content, tv = objective.parts
     assert f == pytest.approx(style + content + tv) and tv > 0.05 * f
     assert objective.value(x) == pytest.approx(f, rel=1e-6)
-    rng = np.random.RandomState(4)
-    for _ in range(6):
-        idx = tuple(rng.randint(0, n) for n in x.shape)
-        xp, xm = x.copy(), x.copy()
-        xp[idx] += 0.05
-        xm[idx] -= 0.05
-        numeric = (objective.value(xp) - objective.value(xm)) / 0.1
+    for idx, numeric in central_differences(objective.value, x, seed=4, count=6, step=0.05):
         assert numeric == pytest.approx(g[idx], rel=3e-2, abs=1e-3 * np.abs(g).max())
 
 

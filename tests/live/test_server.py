@@ -224,6 +224,10 @@ def test_tiled_and_multires_runs_say_where_they_are(images, weights_file, tmp_pa
     lefts = [left for _, _, _, left, _ in tiled.seen]
     assert lefts == sorted(lefts, reverse=True) and lefts[-1] == 0
     assert all(max(shape[-2:]) <= 64 for *_, shape in tiled.seen)  # pictures strided down to what was asked
+    # the snapshot asked after the second epoch: the picture so far (8-bit JPEG) after that tile, and the checkpoint
+    snaps = list((tmp_path / "tiled").glob("level*_visit*.jpg"))
+    assert len(snaps) == 1 and (tmp_path / "tiled" / "checkpoint.npz").is_file()
+    assert snaps[0].name.startswith("level1_visit") and PILImage.open(snaps[0]).size == (150, 150)  # the coarse level
 
     multires = Recorder()
     out = tmp_path / "multires"

@@ -1,0 +1,77 @@
+"""Checking a clip run before any work: the settings, the clip, the sizes, the output names (:func:`plan`)."""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from ..config import Config
+from ..errors import NStyleError
+from ..files import images
+from ..process import resources
+from . import flow, reading, work, writing
+
+#: ``--temporal-weight`` when not given: artistic-videos' default, in its units (see
+#: :func:`nstyle.video.temporal.scaled_weight`).
+TEMPORAL_WEIGHT = 1e3
+
+
+@dataclass
+class VideoSettings:
+    """What ``nstyle video`` takes besides a still run's :class:`~nstyle.config.Config`."""
+
+    content_video: str
+    output: Optional[str] = None  # video file or folder for PNG frames (default: <output-dir>/final.mp4)
+    temporal_weight: float = TEMPORAL_WEIGHT
+    frame_rate: Optional[float] = None  # frames per second (default: the clip's; 25 for frame folders)
+
+
+@dataclass
+class Plan:
+    """A checked clip run: the clip, the working size, where everything goes."""
+
+    clip: reading.Clip
+    size: Tuple[int, int]
+    folder: str
+    output: Optional[str]
+    kind: str  # "video" or "frames"
+    key: str
+
+
+def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
+    """Check the settings, the clip, the sizes and the output names; nothing is written."""
+    require_video()
+    cfg.validate()
+    if cfg.bit_depth != 8:
+        raise NStyleError("--bit-depth 16: not available for video (H.264 yuv420p holds 8 bits)")
+    if not (math.isfinite(video.temporal_weight) and video.temporal_weight >= 0):
+        raise NStyleError(f"--temporal-weight {video.temporal_weight}: must be a finite number >= 0")
+    if video.frame_rate is not None and not (math.isfinite(video.frame_rate) and video.frame_rate > 0):
+        raise NStyleError(f"--frame-rate {video.frame_rate}: must be > 0")
+    if cfg.multires:
+        raise NStyleError("--multires: not available for video yet (each frame is solved at one size)")
+    if cfg.masked:
+        raise NStyleError("--content-mask/--style-mask: not available for video yet")
+    clip = reading.open_clip(video.content_video, video.frame_rate)
+    size = images.content_size(clip.size + (3,), cfg.max_long_edge)
+    images.check_size(size, f"{video.content_video} (its frames)")
+    if cfg.tile_size is not None and cfg.tile_size < max(size):
+        raise NStyleError(f"--tile-size {cfg.tile_size}: tiled frames are not available for video yet; use a "
+                          f"--tile-size of at least {max(size)} or a smaller --max-long-edge")
+    resources.check_memory(size, "--max-long-edge", cfg.max_long_edge)
+    output = video.output if video.output is not None else os.path.join(folder, "final.mp4")
+    kind = writing.output_kind(output)
+    for path in cfg.style_images:
+        if os.path.exists(path):
+            images.open_image(path).close()
+    work.check_outputs(cfg, clip, folder, output)
+    return Plan(clip, size, folder, output, kind, work.key(cfg, clip, size, video.temporal_weight, flow.PRESET))
+
+
+def require_video() -> None:
+    """Refuse in one line when PyAV (the ``video`` extra) is not installed."""
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        raise NStyleError("nstyle video needs PyAV: pip install 'nstyle[video]'") from None

@@ -1,0 +1,235 @@
+"""``nstyle video``: a clip stylized frame by frame (Ruder, Dosovitskiy and Brox 2016, short-term consistency).
+
+Everything is checked before any work (:func:`nstyle.video.plan.plan`); then the flows of all neighbouring pairs
+are computed and cached (:mod:`nstyle.video.flow`); then frame 1 is stylized as a still, and each later frame starts
+from the previous result warped onto it (disoccluded pixels from the frame itself) with the temporal loss added to
+its objective (:mod:`nstyle.video.temporal`). Each finished frame is written to the work folder at once; the video is
+encoded from those files at the end. ``--temporal-weight 0`` stylizes every frame on its own from ``--init``.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+import os
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from ..algorithm.engine import Engine
+from ..algorithm.outcome import prepare_output
+from ..config import Config, coerce_value
+from ..errors import Interrupted, NStyleError
+from ..files import images
+from ..files.images import Inputs
+from ..process.interrupts import stop_on_signals
+from ..process.progress import Progress
+from . import flow, reading, reliability, warping, work, writing
+from .plan import Plan, VideoSettings, plan
+from .temporal import TemporalLoss, scaled_weight
+
+log = logging.getLogger("nstyle")
+
+
+@dataclass
+class FrameReport:
+    """One finished frame: where it is and how its run went."""
+
+    index: int  # 1-based
+    path: str
+    epochs: int
+    stopped: str
+    style_loss: float
+    content_loss: float
+    temporal_loss: float  # at the saved frame (NaN for frame 1 and independent frames)
+    seconds: float
+
+
+@dataclass
+class VideoResult:
+    """What a clip run produced."""
+
+    frames: int
+    output: Optional[str]  # the video file or frame folder written (None when the API kept only the work folder)
+    work_dir: str
+    seconds: float
+    reports: List[FrameReport] = field(default_factory=list)  # the frames stylized by this run (not resumed ones)
+
+
+def stylize_clip(cfg: Config, video: VideoSettings, engine: Optional[Engine] = None,
+                 on_frame: Optional[Callable[[FrameReport], None]] = None) -> VideoResult:
+    """Stylize ``video.content_video`` as ``cfg`` and ``video`` say, in the work folder ``cfg.output_dir``."""
+    started = time.perf_counter()
+    folder = cfg.output_dir or "output"
+    p = plan(cfg, video, folder)
+    prepare_output(dataclasses.replace(cfg, output_dir=folder, output=p.output if p.kind == "video" else None))
+    done = work.begin(folder, p.key, cfg.resume, p.clip.count)
+    log.info("clip %s: %d frames, %dx%d -> %dx%d, %s fps%s", p.clip.path, p.clip.count, p.clip.size[1],
+             p.clip.size[0], p.size[1], p.size[0], float(p.clip.rate), f"; resuming after frame {done}" if done else "")
+    if video.temporal_weight > 0 and p.clip.count > 1:
+        compute_flows(p, cfg.quiet)
+    engine = engine or Engine()
+    reports = stylize_frames(cfg, video, p, engine, done, on_frame)
+    count = max(done, reports[-1].index if reports else 0)
+    files = [work.frame_path(folder, i) for i in range(1, count + 1)]
+    if p.kind == "video":
+        audio = p.clip.path if p.clip.is_file and p.clip.has_audio else None
+        writing.encode(files, p.output, p.clip.rate, p.clip.time_base if p.clip.is_file else None, audio)
+    else:
+        writing.copy_frames(files, p.output)
+    log.info("wrote %s (%d frames at %s fps%s)", p.output, count, float(p.clip.rate),
+             ", audio copied" if p.kind == "video" and p.clip.has_audio and p.clip.is_file else "")
+    return VideoResult(count, p.output, folder, time.perf_counter() - started, reports)
+
+
+def compute_flows(p: Plan, quiet: bool) -> None:
+    """The flows of every neighbouring pair at the working size, cached in the work folder (before any frame)."""
+    computed = []
+    with Progress(p.clip.count - 1, quiet=quiet, label="flow") as bar:
+        frames01 = (images.resize01(rgb, p.size) for rgb in reading.frames(p.clip))
+        try:
+            flow.compute(frames01, p.folder, p.size, lambda index, new: (computed.append(new), bar.update(index - 1)))
+        except NStyleError:  # a broken frame: the frames before it are stylized, then the same error ends the run
+            log.warning("flow: stopped at a frame that cannot be read; the frames before it are stylized first")
+    log.info("flow: %d pairs at %dx%d (%d computed, %d cached)", len(computed), p.size[1], p.size[0],
+             sum(computed), len(computed) - sum(computed))
+
+
+def stylize_frames(cfg: Config, video: VideoSettings, p: Plan, engine: Engine, done: int,
+                   on_frame: Optional[Callable[[FrameReport], None]]) -> List[FrameReport]:
+    """Stylize the frames after the first ``done`` ones, in order, each written as soon as it is finished."""
+    from ..api import run, style_long_edge
+
+    styles = [images.read_image(path, style_long_edge(cfg)) for path in cfg.style_images]
+    # each frame's run writes nothing and logs nothing; its content is given (the name only labels it)
+    frame_cfg = dataclasses.replace(cfg, output_dir=None, output=None, resume=False, quiet=True)
+    previous = images.read_image(work.frame_path(p.folder, done)) if done and video.temporal_weight > 0 else None
+    reports: List[FrameReport] = []
+    with stop_on_signals() as stop, Progress(p.clip.count, quiet=cfg.quiet, label="frame") as progress:
+        progress.update(done)
+        for index, rgb in enumerate(reading.frames(p.clip), start=1):
+            if index <= done:
+                continue
+            name = f"{p.clip.path} frame {index}"
+            inputs = Inputs(rgb, styles, name, cfg.style_images)
+            start, penalty = None, None
+            if previous is not None:
+                start, penalty = temporal_start(engine, frame_cfg, p, index, rgb, previous, video.temporal_weight)
+            begun = time.perf_counter()
+            try:
+                with only_warnings():
+                    result = run(dataclasses.replace(frame_cfg, content_image=name), engine=engine, inputs=inputs,
+                                 start=start, penalty=penalty)
+            except Interrupted as exc:
+                raise frames_interrupted(p, index, exc.code, signal.Signals(exc.code - 128).name) from None
+            path = work.frame_path(p.folder, index)
+            images.save_image(result.image, path)
+            temporal = penalty.value(images.from_pixels(result.image)) if penalty else float("nan")
+            report = FrameReport(index, path, result.epochs, result.stopped, result.style_loss, result.content_loss,
+                                 temporal, time.perf_counter() - begun)
+            reports.append(report)
+            progress.log(frame_line(report, p.clip.count))
+            progress.update(index)
+            if on_frame:
+                on_frame(report)
+            previous = result.image if video.temporal_weight > 0 else None
+            if stop.signum:
+                raise frames_interrupted(p, index + 1, stop.exit_status, stop.name)
+    return reports
+
+
+def temporal_start(engine: Engine, cfg: Config, p: Plan, index: int, rgb: np.ndarray, previous: np.ndarray,
+                   gamma: float) -> Tuple[np.ndarray, TemporalLoss]:
+    """Frame ``index``'s start image and temporal loss: the previous result warped onto it, the disoccluded
+    pixels taken from the frame itself (network space, ``1x3xHxW``)."""
+    cached = flow.load(p.folder, index, p.size)
+    if cached is None:
+        raise NStyleError(f"the flow of frames {index - 1}-{index} is missing from {p.folder}; run again")
+    to_previous, to_current = cached
+    warped = images.from_pixels(warping.warp(previous, to_previous))
+    content = images.to_network(images.resize01(rgb, p.size))
+    hidden = reliability.disoccluded(to_previous, to_current)[None, None]
+    start = np.where(hidden, content, warped)
+    c = reliability.reliability(to_previous, to_current)
+    weight = scaled_weight(gamma, content_shapes(engine, cfg, p.size), int(np.prod(start.shape)))
+    return start, TemporalLoss(warped, c, weight)
+
+
+def content_shapes(engine: Engine, cfg: Config, size: Tuple[int, int]) -> List[Tuple[int, ...]]:
+    """The output shapes of the content layers at ``size`` (for the temporal weight's scale)."""
+    import mxnet as mx
+
+    with only_warnings():
+        net = engine.loss_net(cfg, size)
+    _, shapes, _ = mx.sym.Group(net.contents).infer_shape(data=net.data_shape)
+    return [tuple(s) for s in shapes]
+
+
+def frame_line(r: FrameReport, count: int) -> str:
+    """The log line of one finished frame."""
+    temporal = "-" if math.isnan(r.temporal_loss) else f"{r.temporal_loss:.4g}"
+    return (f"frame {r.index}/{count}: {r.epochs} epochs ({r.stopped})  style {r.style_loss:.4g}  "
+            f"content {r.content_loss:.4g}  temporal {temporal}  {r.seconds:.2f} s")
+
+
+def frames_interrupted(p: Plan, next_index: int, code: int, name: str) -> Interrupted:
+    """The error of a clip run stopped by a signal before frame ``next_index``."""
+    kept = f"frames 1-{next_index - 1} are in {os.path.join(p.folder, 'frames')}" if next_index > 1 else \
+        "no frame was finished"
+    return Interrupted(f"{name} at frame {next_index}: {kept}; add --resume to the same command to continue",
+                       code=code)
+
+
+@contextlib.contextmanager
+def only_warnings() -> Iterator[None]:
+    """Within the block, nstyle logs warnings only (a frame's own run lines; the clip logs one line per frame)."""
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+#: What :func:`stylize_video` takes besides :class:`Config`'s fields.
+VIDEO_OPTIONS = ("temporal_weight", "frame_rate")
+
+
+def stylize_video(content_video: str, style: Any, output: Optional[str] = None, **options: Any) -> VideoResult:
+    """Stylize the clip ``content_video`` (a video file, or a folder or glob of frames) with ``style`` (a path or a
+    list of paths) into ``output`` (a video file, or a folder for PNG frames).
+
+    ``options``: the command line's settings by their field names (``max_long_edge=320``, ``optimizer="lbfgs"``,
+    ...), ``temporal_weight``, ``frame_rate``, and ``on_frame`` (called with each :class:`FrameReport`). The
+    frames are kept in ``output_dir`` (default: a temporary folder, removed at the end); ``resume=True`` continues
+    there. Without ``output`` and ``output_dir`` nothing would be kept, which is refused.
+    """
+    on_frame = options.pop("on_frame", None)
+    names = {f.name for f in dataclasses.fields(Config)} - {"content_image", "style_image", "output"}
+    unknown = sorted(set(options) - names - set(VIDEO_OPTIONS))
+    if unknown:
+        raise NStyleError(f"stylize_video: unknown option(s) {', '.join(unknown)}")
+    video = VideoSettings(os.fspath(content_video), None if output is None else os.fspath(output),
+                          **{k: float(options.pop(k)) for k in VIDEO_OPTIONS if options.get(k) is not None})
+    if output is None and not options.get("output_dir"):
+        raise NStyleError("stylize_video: give output= (a video file or a folder) or output_dir=")
+    styles = [os.fspath(s) for s in (style if isinstance(style, (list, tuple)) else [style])]
+    settings = {name: coerce_value(name, value) for name, value in options.items()}
+    scratch = None if settings.get("output_dir") else tempfile.mkdtemp(prefix="nstyle-video-")
+    settings["output_dir"] = settings.get("output_dir") or scratch
+    cfg = Config(content_image=video.content_video, style_image=styles[0] if len(styles) == 1 else styles,
+                 **settings)
+    try:
+        return stylize_clip(cfg, video, on_frame=on_frame)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+__all__ = ["FrameReport", "VideoResult", "VideoSettings", "stylize_clip", "stylize_video"]

@@ -1,0 +1,61 @@
+"""The short-term temporal loss (Ruder et al. 2016): ``E(x) = weight * sum c * (x - ω)²`` on the network image.
+
+``ω`` is the previous stylized frame warped onto this one and ``c`` the reliability weights
+(:mod:`nstyle.video.reliability`), both at the working size; ``x`` and ``ω`` are in network space (pixel levels
+0..255 less the mean). ``weight`` is ``γ/D`` scaled as :func:`scaled_weight` says. The term is a
+:class:`~nstyle.algorithm.objective.Penalty`: the loops add its gradient to the network's before clipping (NAG,
+Adam) and its value and gradient to the true objective (L-BFGS).
+"""
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+import numpy as np
+
+#: nstyle's content weight (the classic's 10) over artistic-videos' (5): see :func:`scaled_weight`.
+CONTENT_WEIGHT_RATIO = 10.0 / 5.0
+
+
+def scaled_weight(gamma: float, content_shapes: Sequence[Sequence[int]], pixel_values: int) -> float:
+    """The factor in front of ``sum c (x - ω)²`` for ``--temporal-weight γ`` in artistic-videos' units.
+
+    artistic-videos adds ``γ * mean c (x - ω)²`` (``D`` = ``pixel_values`` values, pixels on the same x256 scale as
+    nstyle's, so no pixel-scale factor) to a content loss ``5 * mean (F - P)²`` over the content layer's ``M``
+    values. nstyle's content loss is the classic's ``10 * sum (F - P)²``: ``2M`` times larger for the same features.
+    The temporal term gets the same factor, ``γ * 2M / D``, so that it keeps artistic-videos' balance against the
+    content loss at every frame size. ``content_shapes``: the content layers' output shapes (their sizes summed).
+    """
+    values = sum(int(np.prod(shape)) for shape in content_shapes)
+    return float(gamma) * CONTENT_WEIGHT_RATIO * values / float(pixel_values)
+
+
+class TemporalLoss:
+    """``weight * sum c (x - ω)²`` and its gradient ``2 weight c (x - ω)`` for ``1x3xHxW`` images.
+
+    ``target`` (ω) is ``1x3xHxW`` in network space, ``weights`` (c) ``HxW`` in 0..1."""
+
+    def __init__(self, target: np.ndarray, weights: np.ndarray, weight: float) -> None:
+        self.target = np.asarray(target, np.float64)
+        self.c = np.broadcast_to(np.asarray(weights, np.float64)[None, None], self.target.shape)
+        self.weight = float(weight)
+        self._nd = None  # (target, 2 weight c) on the image's device, made on first use
+
+    def value(self, x: np.ndarray) -> float:
+        """``E(x)`` in float64."""
+        diff = np.asarray(x, np.float64).reshape(self.target.shape) - self.target
+        return self.weight * float(np.sum(self.c * diff * diff))
+
+    def value_and_grad(self, x: np.ndarray) -> Tuple[float, np.ndarray]:
+        """``E(x)`` and its gradient (float64, shaped like the target)."""
+        diff = np.asarray(x, np.float64).reshape(self.target.shape) - self.target
+        weighted = self.c * diff
+        return self.weight * float(np.sum(weighted * diff)), 2.0 * self.weight * weighted
+
+    def gradient(self, img):
+        """The gradient at the ``mx.nd`` image ``img``, on its device (float32, as the network's)."""
+        import mxnet as mx
+
+        if self._nd is None:
+            self._nd = (mx.nd.array(self.target, img.context), mx.nd.array(2.0 * self.weight * self.c, img.context))
+        target, scale = self._nd
+        return (img - target) * scale

@@ -1,0 +1,104 @@
+"""The work folder of a clip (``--output-dir``): finished frames, cached flows and what they belong to.
+
+``frames/NNNNN.png`` (1-based) are the finished frames, each written atomically, so a crash loses at most the
+frame in progress; ``flow/`` holds the flows (:mod:`nstyle.video.flow`); ``video.json`` names the settings and
+the clip the folder's contents belong to, so that ``--resume`` never mixes two runs.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from ..config import Config, digest
+from ..errors import NStyleError
+from ..files import guard
+from ..files.atomic import atomic_path
+from .reading import Clip
+
+STATE = "video.json"
+
+
+def frame_path(folder: str, index: int) -> str:
+    """The finished frame ``index`` (1-based)."""
+    return os.path.join(folder, "frames", f"{index:05d}.png")
+
+
+def frames_done(folder: str, count: int) -> int:
+    """How many frames from the first on are finished (the first missing one is where a run continues)."""
+    done = 0
+    while done < count and os.path.isfile(frame_path(folder, done + 1)):
+        done += 1
+    return done
+
+
+def key(cfg: Config, clip: Clip, size: Tuple[int, int], temporal_weight: float, flow_preset: str) -> str:
+    """What the folder's frames depend on: the settings, the clip and the working size."""
+    source = clip.files or [clip.path]
+    stamp = [(os.path.abspath(p), os.path.getsize(p), os.stat(p).st_mtime_ns) for p in (source[0], source[-1])]
+    return digest({"settings": cfg.hash(), "temporal_weight": temporal_weight, "flow": flow_preset,
+                   "clip": stamp, "count": clip.count, "size": list(size)})
+
+
+def saved_key(folder: str) -> Optional[str]:
+    """The key ``video.json`` holds (None: no readable one)."""
+    try:
+        with open(os.path.join(folder, STATE)) as f:
+            return str(json.load(f)["key"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def begin(folder: str, run_key: str, resume: bool, count: int) -> int:
+    """Make the folder ready and return how many frames are already done: with ``resume`` those of the same key
+    (another key is refused), otherwise none (earlier frames and flows are removed)."""
+    if resume:
+        saved = saved_key(folder)
+        if saved is None:
+            raise NStyleError(f"--resume: no {STATE} in {folder}; nothing to continue")
+        if saved != run_key:
+            raise NStyleError(f"--resume: {folder} holds the frames of another clip or other settings; run without "
+                              "--resume to start again, or use another --output-dir")
+        return frames_done(folder, count)
+    for sub, ext in (("frames", ".png"), ("flow", ".npz")):
+        for name in _own_files(os.path.join(folder, sub), ext):
+            os.unlink(name)
+    for sub in ("frames", "flow"):
+        os.makedirs(os.path.join(folder, sub), exist_ok=True)
+    with atomic_path(os.path.join(folder, STATE)) as tmp:
+        with open(tmp, "w") as f:
+            json.dump({"key": run_key, "frames": count}, f)
+    return 0
+
+
+def _own_files(folder: str, ext: str) -> List[str]:
+    """The numbered files nstyle writes in ``folder`` (``NNNNN`` + ``ext``)."""
+    if not os.path.isdir(folder):
+        return []
+    return [os.path.join(folder, n) for n in sorted(os.listdir(folder))
+            if n.endswith(ext) and n[:-len(ext)].isdigit() and len(n) == 5 + len(ext)]
+
+
+def check_outputs(cfg: Config, clip: Clip, folder: str, output: str) -> None:
+    """Refuse, before any work, a run whose video, copied frames or work files would replace one of its inputs
+    (the clip, its frames, the style images, the weights, an ``--init`` picture)."""
+    named: List[Tuple[str, str]] = [("content video", p) for p in (clip.files or [clip.path])]
+    named += [item for item in guard.inputs_of(cfg) if item[0] != "content image"]
+    inputs: Dict[Any, str] = {}
+    for what, path in named:
+        fid = guard.file_id(path)
+        if fid is not None:
+            inputs.setdefault(fid, f"the {what} {path}")
+    written: Iterable[Tuple[str, str]] = [("--output", output), ("--output-dir", os.path.join(folder, STATE))]
+    written = list(written) + [("--output-dir", p) for sub, ext in (("frames", ".png"), ("flow", ".npz"))
+                               for p in _own_files(os.path.join(folder, sub), ext)]
+    if os.path.isdir(output):
+        written += [("--output", p) for p in _own_files(output, ".png")]
+    if clip.files and os.path.realpath(output) in {os.path.realpath(os.path.dirname(p)) for p in clip.files}:
+        raise NStyleError(f"--output {output}: is the folder of the input frames; nstyle never writes among its "
+                          "inputs (choose another --output)")
+    for flag, path in written:
+        hit = inputs.get(guard.file_id(path))
+        if hit:
+            raise NStyleError(f"{flag} {path} would replace {hit}; nstyle never writes over its inputs (choose "
+                              f"another {flag})")

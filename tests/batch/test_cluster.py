@@ -194,7 +194,7 @@ def test_cluster_flag_without_dask_says_what_to_install(folder, weights_file):
     assert not (folder / "nodask").exists()
 
 
-# ---- issue 27: a scheduler that dies, a worker of another release ----------------------------------------------
+# ---- issue 27: real `dask scheduler` and `dask worker` processes: killed, of another release, gone -----------
 
 DASK = os.path.join(os.path.dirname(sys.executable), "dask")
 

@@ -204,7 +204,7 @@ def test_output_dir_cannot_be_created(tmp_path, weights_file, images, capsys):
 @pytest.mark.parametrize("what, needle", [("dangling-link", "it is a link to {}, which does not exist"),
                                           ("file", "a file of that name is in the way")])
 def test_output_dir_that_is_not_a_folder_says_what_is_there(what, needle, tmp_path, weights_file, images, capsys):
-    """Issue 27: both used to say "File exists" (a share whose mount point is now a dangling link, a file in the way)."""
+    """Issue 27: both used to say "File exists" (a share's mount point now a dangling link, a file in the way)."""
     out, target = tmp_path / "out", tmp_path / "share" / "gone"
     if what == "file":
         out.write_text("x")

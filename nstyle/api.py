@@ -132,6 +132,9 @@ def plan_tile(cfg: Config, size: Tuple[int, int]) -> Optional[int]:
     A tile at least as large as the picture means untiled. ``--resume`` of a tiled run keeps its tile.
     """
     saved = checkpoint.saved_tile(checkpoint.path_for(cfg.output_dir or ".")) if cfg.resume else None
+    if saved and cfg.tile_size is not None and cfg.tile_size != saved:
+        raise NStyleError(f"--resume: the checkpoint in {cfg.output_dir or '.'} is of {saved}-pixel tiles; run with "
+                          f"--tile-size {saved} to continue it (or without --resume to start afresh)")
     if saved:
         return saved
     if cfg.tile_size is not None:

@@ -61,7 +61,8 @@ def _stem(paths: Any) -> str:
 
 
 def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]]) -> List[Job]:
-    """``<content-stem>__<style-stem>`` names, made unique with a short hash where stems repeat."""
+    """``<content-stem>__<style-stem>`` names, made unique with a short hash where stems repeat; results are
+    ``<name>.jpg`` (``.png`` at 16 bits) unless ``explicit`` names them."""
     bases = [f"{_stem(c.content_image)}__{_stem(c.style_image)}" for c in cfgs]
     jobs = []
     for cfg, base, out in zip(cfgs, bases, explicit):
@@ -69,7 +70,8 @@ def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]]
         if bases.count(base) > 1:
             ident = json.dumps([cfg.content_image, cfg.style_image, cfg.hash()], default=str)
             name = f"{base}-{hashlib.sha1(ident.encode()).hexdigest()[:6]}"
-        output = os.path.join(output_dir, out) if out else os.path.join(output_dir, name + ".jpg")
+        default = name + (".png" if cfg.bit_depth == 16 else ".jpg")  # as a single run's final.png / final.jpg
+        output = os.path.join(output_dir, out) if out else os.path.join(output_dir, default)
         work = os.path.join(output_dir, "work", name)
         jobs.append(Job(name, dataclasses.replace(cfg, output=output, output_dir=work)))
     outputs = [j.output for j in jobs]
@@ -190,7 +192,7 @@ def jobs_from_manifest(path: str, base: Config, output_dir: str) -> List[Job]:
         cfg = dataclasses.replace(base, content_image=values["content"], style_image=values["style"],
                                   **settings)
         try:
-            cfg.validate()
+            dataclasses.replace(cfg, output=row.get("output") or None).validate()  # with the row's output's format
         except NStyleError as exc:
             problems.append(f"row {number}: {exc}")
         bad_output = row.get("output") and check_output_name(row["output"])

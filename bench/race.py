@@ -109,6 +109,10 @@ def time_to(trace: List[Tuple[float, float]], target: float) -> float:
     return next((t for t, v in trace if v <= target), float("nan"))
 
 
+def seconds(t: float) -> str:
+    return "not reached" if np.isnan(t) else f"{t:.1f} s"
+
+
 def race(a, size: str, folder: str) -> None:
     edge = int(size.split("x")[0])
     content, style, params, exported, problem = prepare(folder, a.content, a.style, edge)
@@ -134,8 +138,8 @@ def race(a, size: str, folder: str) -> None:
         return
     flat = min(v for trace in traces.values() for _, v in trace)
     moments = [m for m in MOMENTS if m <= a.seconds]
-    rows = [dict({"side": name}, **{f"{m} s": f"{best_by(trace, m):.3g}" for m in moments},
-                 **{"to 1.05x flat": f"{time_to(trace, 1.05 * flat):.1f} s"}) for name, trace in traces.items()]
+    rows = [dict({"side": name}, **{f"{m} s": f"{best_by(trace, m):.3g}".replace("nan", "-") for m in moments},
+                 **{"to 1.05x flat": seconds(time_to(trace, 1.05 * flat))}) for name, trace in traces.items()]
     print(f"\n{size}: best objective reached by each moment from launch; flattened value {flat:.4g} (the lowest "
           f"either side reached in {a.seconds:g} s)\n")
     print(table(rows, list(rows[0])), flush=True)

@@ -191,7 +191,8 @@ class LBFGSLoop:
     def __init__(self, objective: Objective, img: mx.nd.NDArray, history: int,
                  bounds: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> None:
         self.objective, self.img = objective, img
-        self.solver = LBFGSB(objective.value_and_grad, img.asnumpy(), history=history, bounds=bounds)
+        self.solver = LBFGSB(objective.value_and_grad, img.asnumpy(), history=history, bounds=bounds,
+                             polyak_start=True)
         self.epoch = 0
         self._evaluations = 0  # objective.evaluations at the end of the last step
 

@@ -13,7 +13,9 @@ feathered (:func:`nstyle.tiles.geometry.blend`). All windows of a level have one
   then the whole picture's; each window keeps its own character (sky stays sky) and the windows of a pass together
   close the picture's gap to the style. (Matching every window to the whole style's statistics instead ended at
   2.2x the untiled objective at 1200x800.) A level that fits one window needs none of this and is the untiled run.
-  Content targets are the window's own features.
+  Content targets are the window's own features; they depend only on the window, and the grid moves back and forth
+  between two positions (:meth:`nstyle.tiles.geometry.Grid.shift`), so they are computed on a window's first visit
+  and kept for its later ones (up to :data:`CONTENT_CACHE_BYTES`; over that, recomputed, to the same bits).
 - Region masks: the same per layer and region with guided Grams (:mod:`nstyle.tiles.guides`): the picture's
   guides, normalised over the whole canvas, cut to each window; the loss weights are the picture's region areas.
 - Optimiser state: NAG's momentum and Adam's two moments are per pixel, so they live in full-size arrays beside
@@ -59,6 +61,9 @@ PASSES = 4
 #: Prefix of an unfinished visit's loop state in a checkpoint.
 PARTIAL = "visit_loop_"
 
+#: Host memory a level may keep its windows' content targets in (beyond it they are recomputed per visit).
+CONTENT_CACHE_BYTES = 256 * 2**20
+
 
 class FeatureNet:
     """Forward-only VGG19 feature maps of ``layers`` for inputs of one ``size`` (no gradient buffers)."""
@@ -72,8 +77,10 @@ class FeatureNet:
         args = {name: mx.nd.array(params[name], ctx) if name in params else mx.nd.zeros(s, ctx)
                 for name, s in zip(out.list_arguments(), arg_shapes)}
         self.executor = out.bind(ctx, args=args, grad_req="null")
+        self.forwards = 0  # forward passes so far
 
     def __call__(self, image_np: np.ndarray) -> List[mx.nd.NDArray]:
+        self.forwards += 1
         self.executor.arg_dict["data"][:] = image_np
         self.executor.forward(is_train=False)
         return self.executor.outputs
@@ -189,6 +196,9 @@ class TiledLevel:
         self.last_epoch: Optional[Epoch] = None
         self.converged = False  # every tile of a pass met the stopping rule
         self.partial: Dict[str, np.ndarray] = {}  # an unfinished visit: its loop's state, step and calm count
+        #: each window's content targets by its position, kept for its later visits
+        self.content_targets: Dict[Tuple[int, int, int, int], List[mx.nd.NDArray]] = {}
+        self.content_cache_bytes = CONTENT_CACHE_BYTES
 
     @property
     def tiles(self) -> List[Tile]:
@@ -259,7 +269,7 @@ class TiledLevel:
     def _window_targets(self, window: np.ndarray) -> Tuple[List[mx.nd.NDArray], List[mx.nd.NDArray]]:
         """Style targets (see the module's notes) and the window's content targets (from the content image)."""
         tile = self.tiles[self.tile_index]
-        content = [out.copyto(mx.cpu()) for out in self.features(split(self.content, tile))[self.n_style:]]
+        content = self._content_targets(tile)
         positions = [s[2] * s[3] for s in self.net.style_shapes for _ in range(self.regions)]
         if len(self.tiles) == 1:  # the window is the picture: its share of the excess is all of it
             return [mx.nd.array(t * n, mx.cpu()) for t, n in zip(self.style_per_position, positions)], content
@@ -271,6 +281,17 @@ class TiledLevel:
         style = [g - n * (p - t) for g, n, p, t in zip(own, positions, self.picture_per_position,
                                                        self.style_per_position)]
         return [mx.nd.array(g, mx.cpu()) for g in style], content
+
+    def _content_targets(self, tile: Tile) -> List[mx.nd.NDArray]:
+        """The content layers' features of ``tile``'s window of the content image (CPU copies), cached per window."""
+        key = (tile.rows.start, tile.rows.stop, tile.cols.start, tile.cols.stop)
+        if key in self.content_targets:
+            return self.content_targets[key]
+        content = [out.copyto(mx.cpu()) for out in self.features(split(self.content, tile))[self.n_style:]]
+        kept = sum(c.size * 4 for targets in self.content_targets.values() for c in targets)
+        if kept + sum(c.size * 4 for c in content) <= self.content_cache_bytes:
+            self.content_targets[key] = content
+        return content
 
     # ---- one tile visit --------------------------------------------------------------------------------
 

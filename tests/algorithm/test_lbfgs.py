@@ -129,3 +129,57 @@ def test_lbfgs_loop_decreases_the_real_objective(problem):
     assert values[-1] < 0.5 * values[0]
     assert evaluations == objective.evaluations
     np.testing.assert_allclose(img.asnumpy().ravel(), loop.solver.x, rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def photo_problem(synthetic_params):
+    """The classic objective on a 48x64 photo and painting (scikit-image's samples), started from the photo."""
+    from skimage import data
+
+    size = (48, 64)
+    net = LossNet(synthetic_params, size, CPU)
+    content = images.preprocess(data.astronaut(), size)
+    ex = net.bind_losses(net.gram_targets(images.preprocess(data.coffee(), size)), net.content_targets(content))
+    head = losses.head_gradients(net.style_shapes, 1.0, 10.0, CPU)
+    return Objective(ex, head, 1.0, CPU), content
+
+
+def test_the_polyak_start_makes_the_first_iteration_cost_two_evaluations(photo_problem):
+    """Without it the first iteration tries the whole gradient as its step, far outside the pixel box, and backtracks
+    (the start's evaluation + 2 or more); with it the first trial step is accepted (the start's evaluation + 1)."""
+    objective, content = photo_problem
+    counts = {}
+    for polyak_start in (False, True):
+        solver = LBFGSB(objective.value_and_grad, content, history=10, bounds=images.pixel_bounds(content.shape),
+                        polyak_start=polyak_start)
+        before = objective.evaluations
+        solver.step()
+        counts[polyak_start] = objective.evaluations - before
+    assert counts[False] >= 3 and counts[True] == 2
+
+
+def test_the_polyak_start_reaches_a_lower_objective_for_the_same_evaluations(photo_problem):
+    objective, content = photo_problem
+
+    def after(evaluations: int, polyak_start: bool) -> float:
+        solver = LBFGSB(objective.value_and_grad, content, history=10, bounds=images.pixel_bounds(content.shape),
+                        polyak_start=polyak_start)
+        start = objective.evaluations
+        while objective.evaluations - start < evaluations:
+            solver.step()
+        assert objective.evaluations - start <= evaluations + 3
+        return min(solver.f, objective.value(solver.x))
+
+    for budget in (4, 8):
+        assert after(budget, True) <= after(budget, False)
+
+
+def test_the_polyak_scale_is_a_power_of_two_and_one_without_a_usable_gradient():
+    from nstyle.algorithm.lbfgs import polyak_scale
+
+    g = np.full(4, 2.0)  # |g|^2 = 16
+    assert polyak_scale(64.0, g, None) == 16.0  # unboxed: step length f / |g| = 16
+    boxed = LBFGSB(lambda x: (0.0, x), np.zeros(4), bounds=(-np.ones(4), np.ones(4))).bounds
+    assert polyak_scale(64.0, g, boxed) == 2.0  # boxed: c^2 = f / |g|^2 = 4
+    assert polyak_scale(50.0, g, boxed) == 2.0  # sqrt(50 / 16) = 1.77, rounded to a power of two
+    assert polyak_scale(1.0, np.zeros(4), None) == 1.0 and polyak_scale(float("nan"), g, None) == 1.0

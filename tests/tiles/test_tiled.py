@@ -327,3 +327,33 @@ def test_a_tile_far_below_the_margin_is_refused_before_any_work(weights_file, im
     assert tiles.Grid.least_sensible_tile(margin, align) == 256 == resources.MIN_TILE
     assert tiles.Grid.least_sensible_tile(12, 4) == 88 and tiles.feather_for(6, 2) == 8
     assert cli.main(argv + ["--tile-size", "300", "--max-long-edge", "200"]) == 0  # covers it: untiled
+
+
+def test_content_targets_kept_per_window_save_forward_passes_and_change_no_bit(weights_file, images, monkeypatch):
+    """The grid takes two positions in turn, so passes 3 and 4 revisit the windows of passes 1 and 2: with the cache
+    their content targets cost no forward pass, and the picture is the one the uncached run makes, bit for bit."""
+    levels = []
+    visit = tiled.TiledLevel.visit
+
+    def spy(self, *args):
+        if not levels or levels[-1] is not self:
+            levels.append(self)
+        return visit(self, *args)
+
+    monkeypatch.setattr(tiled.TiledLevel, "visit", spy)
+    cfg = run_cfg(weights_file, images, max_long_edge=128, tile_size=96, max_num_epochs=4, multires=1,
+                  init="content", **SMALL)
+    runs = {}
+    for budget in (0, tiled.CONTENT_CACHE_BYTES):
+        monkeypatch.setattr(tiled, "CONTENT_CACHE_BYTES", budget)
+        image = api.run(cfg).image
+        level = levels[-1]
+        runs[budget] = image, level.features.forwards, len(level.content_targets)
+    (uncached, forwards_before, kept_before), (cached, forwards_after, kept) = runs.values()
+    assert np.array_equal(cached, uncached)
+    grid = level.grid
+    windows = {(t.rows.start, t.cols.start) for p in range(level.passes) for t in grid.tiles(p)}
+    visits = level.visits
+    assert level.passes == 4 and visits == 2 * (len(grid.tiles(0)) + len(grid.tiles(1))) > len(windows) >= 4
+    assert kept_before == 0 and kept == len(windows)
+    assert forwards_before - forwards_after == visits - len(windows)  # one content forward per window, not per visit

@@ -1,0 +1,104 @@
+"""The race's nstyle side (bench/race.py): nstyle's recommended setting, ``--optimizer lbfgs --init content``, run
+through :func:`nstyle.api.run` with an ``on_image`` hook that writes every iteration's 8-bit PNG snapshot and its wall
+time since launch; ends at the deadline (or after ``--iterations``, then saving the final picture as the CLI does).
+
+It also writes where the time went from launch (``profile.txt``, when the run ends by ``ITERATIONS``), each phase
+timed exclusively (a phase inside another counts only for itself): import, reading and resizing the pictures,
+weights read, bind, targets, the first evaluation, the later evaluations, snapshots, the final save and the rest.
+The timers wrap nstyle's functions in this process only.
+
+    python bench/_race_nstyle.py CONTENT STYLE WEIGHTS EDGE OUT_DIR SECONDS [ITERATIONS]   (RACE_LAUNCH: launch time)
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+LAUNCH = float(os.environ.get("RACE_LAUNCH", time.time()))
+
+
+class Phases:
+    """Exclusive wall time per phase: a stack of open phases, time charged to the innermost."""
+
+    def __init__(self) -> None:
+        self.seconds: dict = {}
+        self.stack: list = []
+        self.mark = time.time()
+
+    def _charge(self) -> None:
+        now = time.time()
+        label = self.stack[-1] if self.stack else "other"
+        self.seconds[label] = self.seconds.get(label, 0.0) + now - self.mark
+        self.mark = now
+
+    def wrap(self, owner, name: str, label) -> None:
+        """Time ``owner.name`` as ``label`` (a string, or a function of the call count giving one)."""
+        original, calls = getattr(owner, name), [0]
+
+        def timed(*args, **kwargs):
+            calls[0] += 1
+            self._charge()
+            self.stack.append(label(calls[0]) if callable(label) else label)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self._charge()
+                self.stack.pop()
+        setattr(owner, name, timed)
+
+
+def main(content: str, style: str, weights_path: str, edge: int, out: str, seconds: float,
+         iterations: int = 0) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from nstyle import api
+    from nstyle.algorithm import lossnet, objective
+    from nstyle.algorithm.engine import Engine
+    from nstyle.config import Config
+    from nstyle.files import images, weights
+    import mxnet  # noqa: F401  (nstyle.api imports it; named here so the import phase is plainly all of it)
+
+    phases = Phases()
+    phases.seconds["import (interpreter start to nstyle.api and MXNet)"] = time.time() - LAUNCH
+    phases.wrap(api, "read_inputs", "read pictures")
+    phases.wrap(images, "resize01", "resize pictures")
+    phases.wrap(weights, "load", "weights read")
+    phases.wrap(lossnet.LossNet, "__init__", "bind")
+    phases.wrap(lossnet.LossNet, "_bind", "bind")
+    phases.wrap(Engine, "style_targets", "targets")
+    phases.wrap(lossnet.LossNet, "content_targets", "targets")
+    phases.wrap(objective.Objective, "value_and_grad",
+                lambda n: "first evaluation" if n == 1 else "later evaluations")
+    phases.wrap(images, "save_image", "final save")
+    log = open(os.path.join(out, "times.txt"), "w")
+
+    def snapshot(ep, img) -> None:
+        phases._charge()
+        rgb = images.postprocess(img.asnumpy())
+        name = f"nstyle_{ep.epoch:05d}.png"
+        Image.fromarray(rgb).save(os.path.join(out, name))
+        log.write(f"{name} {time.time() - LAUNCH:.3f} {ep.evaluations}\n")
+        log.flush()
+        phases.seconds["snapshots"] = phases.seconds.get("snapshots", 0.0) + time.time() - phases.mark
+        phases.mark = time.time()
+        if not iterations and time.time() - LAUNCH >= seconds:
+            os._exit(0)
+
+    cfg = Config(content_image=content, style_image=style, weights=weights_path, gpu=-1, quiet=True,
+                 optimizer="lbfgs", init="content", max_long_edge=edge, stop_eps=0.0,
+                 max_num_epochs=iterations or 10**6, save_epochs=10**6, output_dir=out)
+    api.run(cfg, on_image=snapshot, engine=Engine())
+    phases._charge()
+    total = time.time() - LAUNCH
+    with open(os.path.join(out, "profile.txt"), "w") as f:
+        for label, s in phases.seconds.items():
+            f.write(f"{label}\t{s:.3f}\n")
+        f.write(f"total from launch\t{total:.3f}\n")
+    np.save(os.path.join(out, "done.npy"), np.array(total))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], float(sys.argv[6]),
+         int(sys.argv[7]) if len(sys.argv) > 7 else 0)

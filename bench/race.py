@@ -1,0 +1,205 @@
+"""nstyle's recommended setting against the PyTorch tutorial's recipe, to a converged objective, timed from launch.
+
+Both sides minimise the same classic objective (weighted style + content + TV energy; SPEC.md §4, nstyle's
+``Objective``) on the same synthetic VGG19 weights (nstyle's classic ``.params``, exported to an ``.npz`` the PyTorch
+side loads into its own small VGG19 model), the same content and style picture at the same size (the 3:2 centre
+crops of the classic pair, preprocessed by nstyle's reader for the PyTorch side), each in its own process with 2
+threads, timed from its launch:
+
+- nstyle: ``--optimizer lbfgs --init content`` (README's recommended setting), ``--stop-eps 0`` so it runs on;
+  bench/_race_nstyle.py.
+- PyTorch: ``torch.optim.LBFGS(lr=1, history_size=100, line_search_fn="strong_wolfe")`` from the content image,
+  clamped to the pixel range before each evaluation; bench/_race_torch.py.
+
+Each writes an 8-bit PNG after every iteration with its wall time since launch; afterwards ONE scorer,
+bench/_race_score.py (float64 torch.nn.functional code of its own, neither side's), scores every snapshot. Printed per
+size: the best objective each side has reached at 5, 10, 20, 40, 80, 160 ... s, the flattened value (the lowest either
+side reached; run long enough, minutes, for it to mean "finished") and the time each needs to reach 1.05x of it.
+``--check-scorer`` first scores one image (the content picture plus noise, in float) with the scorer and with both
+sides' own objectives, and prints the three values. ``--profile`` runs nstyle alone for a few iterations and prints
+where its time went from launch (import, weights read, bind, targets, first evaluation, ...).
+
+PyTorch is a bench-only dependency (``pip install torch==2.13.0``); without it the PyTorch side and the scorer are
+skipped with a message that says so.
+
+    python bench/race.py [--sizes 300x200 600x400 1200x800] [--seconds 160] [--check-scorer] [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from common import ROOT, add_input_flags, crop_to, print_machine, synthetic_weights, table  # noqa: E402
+
+SIZES = ("300x200", "600x400", "1200x800")
+MOMENTS = (5, 10, 20, 40, 80, 160, 320, 640)
+#: the classic weights: style, content, TV
+WEIGHTS = (1.0, 10.0, 1e-2)
+
+
+def have_torch() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def prepare(folder: str, content: str, style: str, edge: int) -> Tuple[str, str, str, str, str]:
+    """The cropped pictures, the weights (.params and .npz) and the problem (.npz: network-space content and style,
+    the mean and the loss weights) for a ``edge``-pixel-wide run; their paths."""
+    sys.path.insert(0, ROOT)
+    from nstyle.files import images, weights
+
+    content_png, style_png = crop_to(content, folder, (3, 2)), crop_to(style, folder, (3, 2))
+    params = synthetic_weights(folder)
+    exported = os.path.join(folder, "vgg19-synthetic-0.npz")
+    if not os.path.exists(exported):
+        np.savez(exported, **weights.load_classic(params))
+    rgb = images.read_image(content_png, edge)
+    size = images.content_size(rgb.shape, edge)
+    problem = os.path.join(folder, f"problem-{edge}.npz")
+    np.savez(problem, content=images.preprocess(rgb, size),
+             style=images.preprocess(images.read_image(style_png, edge), size),
+             mean=np.array(images.MEAN), weights=np.array(WEIGHTS))
+    return content_png, style_png, params, exported, problem
+
+
+def launch(args: List[str], out: str, threads: int = 2) -> subprocess.Popen:
+    """Start ``python ARGS`` with ``threads`` threads and its launch time in ``RACE_LAUNCH``."""
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS=str(threads), RACE_LAUNCH=repr(time.time()))
+    return subprocess.Popen([sys.executable] + args, cwd=ROOT, env=env, stdout=open(os.path.join(out, "log"), "w"),
+                            stderr=subprocess.STDOUT)
+
+
+def snapshots(out: str) -> List[Tuple[str, float, int]]:
+    """(path, seconds since launch, evaluations) of every snapshot a side wrote."""
+    rows = []
+    path = os.path.join(out, "times.txt")
+    for line in open(path) if os.path.exists(path) else []:
+        parts = line.split()
+        if len(parts) == 3:
+            rows.append((os.path.join(out, parts[0]), float(parts[1]), int(parts[2])))
+    return rows
+
+
+def scored(problem: str, exported: str, files: List[str], folder: str) -> Dict[str, float]:
+    """Every file's objective by the one scorer, in its own process."""
+    out = os.path.join(folder, "scores.json")
+    subprocess.run([sys.executable, os.path.join(HERE, "_race_score.py"), problem, exported, out] + files,
+                   check=True, env=dict(os.environ, OMP_NUM_THREADS="2"))
+    return json.load(open(out))
+
+
+def best_by(trace: List[Tuple[float, float]], moment: float) -> float:
+    """The lowest objective reached by ``moment`` seconds (NaN before the first snapshot)."""
+    values = [v for t, v in trace if t <= moment]
+    return min(values) if values else float("nan")
+
+
+def time_to(trace: List[Tuple[float, float]], target: float) -> float:
+    return next((t for t, v in trace if v <= target), float("nan"))
+
+
+def seconds(t: float) -> str:
+    return "not reached" if np.isnan(t) else f"{t:.1f} s"
+
+
+def race(a, size: str, folder: str) -> None:
+    edge = int(size.split("x")[0])
+    content, style, params, exported, problem = prepare(folder, a.content, a.style, edge)
+    sides = {"nstyle": [os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge)],
+             "pytorch": [os.path.join(HERE, "_race_torch.py"), problem, exported]}
+    if not have_torch():
+        print("torch is not installed: the PyTorch side and the scorer are skipped "
+              "(pip install torch==2.13.0 to race)", flush=True)
+        del sides["pytorch"]
+    traces: Dict[str, List[Tuple[float, float]]] = {}
+    for name, args in sides.items():  # one after the other: each has the machine to itself
+        out = os.path.join(folder, f"{name}-{size}")
+        os.makedirs(out, exist_ok=True)
+        proc = launch(args + [out, str(a.seconds)], out)
+        proc.wait(timeout=a.seconds * 3 + 600)
+        shots = snapshots(out)
+        print(f"{name} {size}: {len(shots)} snapshots, first at {shots[0][1]:.1f} s" if shots else
+              f"{name} {size}: no snapshot (see {out}/log)", flush=True)
+        if have_torch() and shots:
+            scores = scored(problem, exported, [p for p, _, _ in shots], out)
+            traces[name] = [(t, scores[p]) for p, t, _ in shots]
+    if not traces:
+        return
+    flat = min(v for trace in traces.values() for _, v in trace)
+    moments = [m for m in MOMENTS if m <= a.seconds]
+    rows = [dict({"side": name}, **{f"{m} s": f"{best_by(trace, m):.3g}".replace("nan", "-") for m in moments},
+                 **{"to 1.05x flat": seconds(time_to(trace, 1.05 * flat))}) for name, trace in traces.items()]
+    print(f"\n{size}: best objective reached by each moment from launch; flattened value {flat:.4g} (the lowest "
+          f"either side reached in {a.seconds:g} s)\n")
+    print(table(rows, list(rows[0])), flush=True)
+
+
+def check_scorer(a, folder: str) -> None:
+    """One image scored by the scorer and by both sides' own objectives."""
+    edge = int(a.sizes[0].split("x")[0])
+    _, _, _, exported, problem = prepare(folder, a.content, a.style, edge)
+    raw = np.load(problem)
+    x = raw["content"] + np.random.RandomState(0).uniform(-20, 20, raw["content"].shape)
+    image = os.path.join(folder, "check.npy")
+    np.save(image, x)
+    values = {"scorer": scored(problem, exported, [image], folder)[image]}
+    for name, function in (("nstyle", "nstyle_value"), ("pytorch", "torch_value")):
+        line = f"from _race_check import {function} as v"
+        got = subprocess.run([sys.executable, "-c", f"{line}; print(repr(v({problem!r}, {exported!r}, {image!r})))"],
+                             check=True, capture_output=True, text=True, cwd=HERE,
+                             env=dict(os.environ, PYTHONPATH=f"{ROOT}:{HERE}", OMP_NUM_THREADS="2"))
+        values[name] = float(got.stdout.split()[-1])
+    print(f"\none image ({edge} px wide, the content plus uniform noise), the objective by each: " +
+          ", ".join(f"{k} {v:.7g}" for k, v in values.items()) +
+          f" (largest relative difference {max(values.values()) / min(values.values()) - 1:.1e})", flush=True)
+
+
+def profile(a, folder: str) -> None:
+    """nstyle alone for ``--profile-iterations`` iterations: where the time goes from launch."""
+    for size in a.sizes:
+        edge = int(size.split("x")[0])
+        content, style, params, _, _ = prepare(folder, a.content, a.style, edge)
+        out = os.path.join(folder, f"profile-{size}")
+        os.makedirs(out, exist_ok=True)
+        launch([os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge), out, "0",
+                str(a.profile_iterations)], out).wait()
+        rows = [dict(zip(("phase", "s"), line.rstrip("\n").split("\t")))
+                for line in open(os.path.join(out, "profile.txt"))]
+        shots = snapshots(out)
+        print(f"\n{size}, {a.profile_iterations} L-BFGS iterations: first iteration ends {shots[0][1]:.2f} s after "
+              f"launch ({shots[0][2]} evaluations)\n")
+        print(table(rows, ["phase", "s"]), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", nargs="+", default=list(SIZES), help="WIDTHxHEIGHT (3:2), default: all three")
+    ap.add_argument("--seconds", type=float, default=160.0, help="how long each side runs from launch")
+    ap.add_argument("--check-scorer", action="store_true", help="first show the scorer agrees with both sides")
+    ap.add_argument("--profile", action="store_true", help="only profile nstyle from launch")
+    ap.add_argument("--profile-iterations", type=int, default=5)
+    add_input_flags(ap)
+    a = ap.parse_args()
+    print_machine()
+    with tempfile.TemporaryDirectory(prefix="nstyle-race-") as folder:
+        if a.profile:
+            return profile(a, folder)
+        if a.check_scorer and have_torch():
+            check_scorer(a, folder)
+        for size in a.sizes:
+            race(a, size, folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -118,14 +118,15 @@ def stylize_frames(cfg: Config, video: VideoSettings, p: Plan, engine: Engine, d
                 continue
             name = f"{p.clip.path} frame {index}"
             inputs = Inputs(rgb, styles, name, cfg.style_images)
-            start, penalty = None, None
+            start, penalty, floor = None, None, 0
             if previous is not None:
+                floor = epoch_floor(cfg.max_num_epochs)
                 start, penalty = temporal_start(engine, frame_cfg, p, index, rgb, previous, video.temporal_weight)
             begun = time.perf_counter()
             try:
                 with only_warnings():
                     result = run(dataclasses.replace(frame_cfg, content_image=name), engine=engine, inputs=inputs,
-                                 start=start, penalty=penalty)
+                                 start=start, penalty=penalty, min_epochs=floor)
             except Interrupted as exc:
                 raise frames_interrupted(p, index, exc.code, signal.Signals(exc.code - 128).name) from None
             path = work.frame_path(p.folder, index)
@@ -142,6 +143,18 @@ def stylize_frames(cfg: Config, video: VideoSettings, p: Plan, engine: Engine, d
             if stop.signum:
                 raise frames_interrupted(p, index + 1, stop.exit_status, stop.name)
     return reports
+
+
+#: A later frame runs at least this share of ``--max-num-epochs`` before the stopping rule may end it
+#: (artistic-videos runs its later frames for half the first frame's iterations, 1000 of 2000).
+LATER_FRAME_SHARE = 0.5
+
+
+def epoch_floor(max_num_epochs: int) -> int:
+    """The fewest epochs a frame started from the previous result runs: it starts almost settled, so the
+    classic stopping rule would end it after a few epochs while the new content at its edges and behind moving
+    objects (started from the plain frame) is still barely stylized."""
+    return int(math.ceil(LATER_FRAME_SHARE * max_num_epochs))
 
 
 def temporal_start(engine: Engine, cfg: Config, p: Plan, index: int, rgb: np.ndarray, previous: np.ndarray,

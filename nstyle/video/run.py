@@ -77,7 +77,14 @@ def stylize_clip(cfg: Config, video: VideoSettings, engine: Optional[Engine] = N
     engine = engine or Engine()
     reports = stylize_frames(cfg, video, p, engine, done, on_frame)
     count = max(done, reports[-1].index if reports else 0)
-    files = [work.frame_path(folder, i) for i in range(1, count + 1)]
+    write_output(p, count)
+    return VideoResult(count, p.output, folder, time.perf_counter() - started, reports)
+
+
+def write_output(p: Plan, count: int) -> None:
+    """Encode the first ``count`` finished frames of the work folder into the video (audio copied), or copy them
+    into the output folder."""
+    files = [work.frame_path(p.folder, i) for i in range(1, count + 1)]
     if p.kind == "video":
         audio = p.clip.path if p.clip.is_file and p.clip.has_audio else None
         writing.encode(files, p.output, p.clip.rate, p.clip.time_base if p.clip.is_file else None, audio)
@@ -85,7 +92,18 @@ def stylize_clip(cfg: Config, video: VideoSettings, engine: Optional[Engine] = N
         writing.copy_frames(files, p.output)
     log.info("wrote %s (%d frames at %s fps%s)", p.output, count, float(p.clip.rate),
              ", audio copied" if p.kind == "video" and p.clip.has_audio and p.clip.is_file else "")
-    return VideoResult(count, p.output, folder, time.perf_counter() - started, reports)
+
+
+def save_clip(cfg: Config, video: VideoSettings, frames: List[np.ndarray]) -> None:
+    """Write frames stylized elsewhere (a Dask worker) as this machine's run would: into the work folder
+    ``cfg.output_dir``, then the video (the clip's rate, time base and audio) or the frame folder."""
+    folder = cfg.output_dir or "output"
+    p = plan(cfg, video, folder)
+    prepare_output(dataclasses.replace(cfg, output_dir=folder, output=p.output if p.kind == "video" else None))
+    work.begin(folder, p.key, False, p.clip.count)
+    for index, rgb in enumerate(frames, start=1):
+        images.save_image(rgb, work.frame_path(folder, index))
+    write_output(p, len(frames))
 
 
 def compute_flows(p: Plan, quiet: bool) -> None:
@@ -245,4 +263,4 @@ def stylize_video(content_video: str, style: Any, output: Optional[str] = None, 
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-__all__ = ["FrameReport", "VideoResult", "VideoSettings", "stylize_clip", "stylize_video"]
+__all__ = ["FrameReport", "VideoResult", "VideoSettings", "save_clip", "stylize_clip", "stylize_video"]

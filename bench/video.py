@@ -15,6 +15,8 @@ epochs at most, working size = the clip's size. Rows:
 - warped init only: each frame started from the previous result warped onto it, temporal weight 1e-9 (a term
   about 1e-12 of the other losses: the warped start without the loss).
 - warped init + temporal loss: ``nstyle video``'s default (``--temporal-weight 1000``).
+- the same without the later frames' epoch floor (:data:`nstyle.video.run.LATER_FRAME_SHARE` set to 0 here): the
+  classic stopping rule alone, to show what the floor does.
 
 E is Lai et al. 2018's warping error (:mod:`nstyle.video.consistency`), flows and reliability from the input
 clip, outputs on 0..1; "vs indep." is E over the independent-from-content row's. Style and content are the mean
@@ -32,7 +34,7 @@ import sys
 import tempfile
 import time
 from fractions import Fraction
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -46,11 +48,13 @@ from nstyle import api, stylize_video  # noqa: E402
 from nstyle.config import Config  # noqa: E402
 from nstyle.files import images  # noqa: E402
 from nstyle.video import consistency, flow, writing  # noqa: E402
+from nstyle.video import run as video_run  # noqa: E402
 
-#: (row name, init, temporal weight); None: the input itself.
-ROWS = [("input (floor)", None, None), ("independent, from noise", "noise", 0.0),
-        ("independent, from content", "content", 0.0), ("warped init only", "content", 1e-9),
-        ("warped init + temporal loss", "content", 1e3)]
+#: (row name, init, temporal weight, share of the epoch limit later frames run at least); init None: the input.
+ROWS = [("input (floor)", None, None, None), ("independent, from noise", "noise", 0.0, None),
+        ("independent, from content", "content", 0.0, None), ("warped init only", "content", 1e-9, None),
+        ("warped init + temporal loss", "content", 1e3, None),
+        ("warped init + temporal loss, no epoch floor", "content", 1e3, 0.0)]
 BASELINE = "independent, from content"
 TEMPORAL = "warped init + temporal loss"
 
@@ -89,11 +93,18 @@ def read01(paths: Sequence[str]) -> List[np.ndarray]:
     return [images.read_image(p) / 255.0 for p in paths]
 
 
-def stylize(clip: str, weights: str, a, init: str, gamma: float, work: str) -> Dict[str, object]:
-    """One row: stylize the clip, return its frames' paths and per-frame reports."""
-    result = stylize_video(clip, a.style, output=os.path.join(work, "out.mp4"), output_dir=work, weights=weights,
-                           max_long_edge=max(a.size), optimizer="lbfgs", init=init, max_num_epochs=a.epochs,
-                           temporal_weight=gamma, gpu=-1, quiet=True)
+def stylize(clip: str, weights: str, a, init: str, gamma: float, work: str, share: Optional[float] = None
+             ) -> Dict[str, object]:
+    """One row: stylize the clip (``share``: another epoch floor for later frames), return its frames' paths and
+    per-frame reports."""
+    kept = video_run.LATER_FRAME_SHARE
+    video_run.LATER_FRAME_SHARE = kept if share is None else share
+    try:
+        result = stylize_video(clip, a.style, output=os.path.join(work, "out.mp4"), output_dir=work, weights=weights,
+                               max_long_edge=max(a.size), optimizer="lbfgs", init=init, max_num_epochs=a.epochs,
+                               temporal_weight=gamma, gpu=-1, quiet=True)
+    finally:
+        video_run.LATER_FRAME_SHARE = kept
     return {"frames": sorted(glob.glob(os.path.join(work, "frames", "*.png"))), "reports": result.reports}
 
 
@@ -167,13 +178,13 @@ def main(argv=None) -> None:
         clip_paths = make_clip(a.photo, a.frames, a.size, clip)
         pairs = consistency.input_flows(read01(clip_paths))
         rows, base, outputs = [], {}, {}
-        for name, init, gamma in ROWS:
+        for name, init, gamma, share in ROWS:
             if init == "noise" and a.no_noise:
                 continue
             if init is None:
                 paths, reports = clip_paths, []
             else:
-                run = stylize(clip, weights, a, init, gamma, os.path.join(tmp, f"row{len(rows)}"))
+                run = stylize(clip, weights, a, init, gamma, os.path.join(tmp, f"row{len(rows)}"), share)
                 paths, reports = run["frames"], run["reports"]
             outputs[name] = (paths, reports)
             error = consistency.warping_error(read01(paths), pairs)

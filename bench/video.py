@@ -166,11 +166,13 @@ def main(argv=None) -> None:
     ap.add_argument("--style", default=STYLE)
     ap.add_argument("--strip", help="save 6 consecutive frames (input, independent, temporal) as this PNG")
     ap.add_argument("--no-noise", action="store_true", help="skip the independent-from-noise row")
+    ap.add_argument("--no-warped-only", action="store_true", help="skip the warped-init-only row")
     a = ap.parse_args(argv)
     a.size = tuple(int(v) for v in a.size.lower().split("x"))
     print_machine()
-    print(f"\n`python bench/video.py --frames {a.frames} --size {a.size[0]}x{a.size[1]} --epochs {a.epochs}`: "
-          f"{a.frames} frames, L-BFGS, at most {a.epochs} epochs per frame, synthetic weights\n", flush=True)
+    flags = " ".join(sys.argv[1:] if argv is None else argv)
+    print(f"\n`python bench/video.py {flags}`: {a.frames} frames of {a.size[0]}x{a.size[1]}, L-BFGS, at most "
+          f"{a.epochs} epochs per frame, synthetic weights\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="nstyle-bench-video-") as tmp:
         weights = synthetic_weights(tmp)
         clip = os.path.join(tmp, "clip")
@@ -179,7 +181,7 @@ def main(argv=None) -> None:
         pairs = consistency.input_flows(read01(clip_paths))
         rows, base, outputs = [], {}, {}
         for name, init, gamma, share in ROWS:
-            if init == "noise" and a.no_noise:
+            if (init == "noise" and a.no_noise) or (name == "warped init only" and a.no_warped_only):
                 continue
             if init is None:
                 paths, reports = clip_paths, []

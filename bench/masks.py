@@ -10,6 +10,7 @@ Distances are relative Frobenius norms ``|G - S| / |S|`` of the result's guided 
 each style's Gram, averaged over the style layers.
 """
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -90,36 +91,67 @@ def region_table(engine, cfg, content, styles, args):
 
 
 def band_table(engine, cfg, content, styles, targets, args):
-    """Style strength in vertical bands across a soft edge: 1 - (distance to the nearer style / the content's)."""
+    """Across a soft edge, per vertical band: the Gram strength, 1 - (distance to the nearer style / the content's),
+    and the colour strength, 1 - |band colour - expected| / |content's band colour - expected|, the expected colour
+    being the two styles' mean colours mixed by the masks' shares in the band (1: as styled as the masks ask,
+    0: the content's colour). A band left to neither style shows as a dip at the edge."""
     ramp = max(8, 64 * args.size // 512)
     band = max(8, args.size // 16)
-    print(f"\n| guides | strength per {band}-px band across the {ramp}-px soft edge (1: fully styled, 0: content) |")
-    print("|---|---|")
+    masks = split_masks(args.size, ramp)
+    colours = [s.reshape(-1, 3).mean(0) for s in styles]
+    print(f"\n| guides | strength | per {band}-px band across the {ramp}-px soft edge (1: fully styled, 0: content) |")
+    print("|---|---|---|")
     pictures = {}
     for blend in ("plain", "share"):
-        out = run(content, styles, split_masks(args.size, ramp), args, blend)
+        out = run(content, styles, masks, args, blend)
         pictures[blend] = out
-        strengths = []
+        grams, tints = [], []
         for left in range(0, args.size - band + 1, band):
             strip = np.zeros(content.shape[:2])
             strip[:, left:left + band] = 1
             g, c = guided_grams(engine, cfg, out, strip), guided_grams(engine, cfg, content, strip)
-            strengths.append(1 - min(distance(g, t) / distance(c, t) for t in targets))
-        print(f"| {blend} | {' '.join(f'{s:.2f}' for s in strengths)} |")
+            grams.append(1 - min(distance(g, t) / distance(c, t) for t in targets))
+            share = [m[:, left:left + band].mean() for m in masks]
+            expected = sum(w * col for w, col in zip(share, colours)) / max(sum(share), 1e-9)
+            mean = [p[:, left:left + band].reshape(-1, 3).mean(0) for p in (out, content)]
+            tints.append(1 - np.linalg.norm(mean[0] - expected) / np.linalg.norm(mean[1] - expected))
+        print(f"| {blend} | Gram | {' '.join(f'{s:.2f}' for s in grams)} |")
+        print(f"| {blend} | colour | {' '.join(f'{s:.2f}' for s in tints)} |")
     return pictures
 
 
+def square_mask(size, fraction):
+    """A centred square covering ``fraction`` of a ``size`` x ``size`` picture."""
+    side = int(round(size * np.sqrt(fraction)))
+    mask = np.zeros((size, size))
+    top = (size - side) // 2
+    mask[top:top + side, top:top + side] = 1
+    return mask
+
+
 def area_table(engine, cfg, content, styles, args):
-    print("\n| region | area | distance to its style |")
-    print("|---|---|---|")
+    """A centred square region of 10% and of 50% of the picture, one style: its distance to the style per layer.
+    Measured with ``simple`` guides (as the run optimises) and with ``inside`` guides (only neurons that see the
+    region alone: the region's own texture, without the content around it that a deep neuron near the edge sees)."""
+    layers = cfg.style_layer_list
+    print(f"\n| region | area | guides | distance to its style, per layer ({', '.join(layers)}) | mean |")
+    print("|---|---|---|---|---|")
+    inside = dataclasses.replace(cfg, mask_guide="inside")
     target = guided_grams(engine, cfg, styles[0], np.ones(content.shape[:2]))
-    found = []
+    found = {}
     for fraction in (0.1, 0.5):
-        mask = split_masks(args.size, 0, fraction)[0]
+        mask = square_mask(args.size, fraction)
         out = run(content, styles[:1], [mask], args)
-        found.append(distance(guided_grams(engine, cfg, out, mask), target))
-        print(f"| left | {fraction:.0%} | {found[-1]:.3f} |")
-    print(f"\nchange of style strength with area: {abs(found[0] / found[1] - 1):.1%}")
+        for name, c in (("simple", cfg), ("inside", inside)):
+            per = [np.linalg.norm(x - y) / np.linalg.norm(y) if np.all(np.isfinite(x)) and np.any(x) else np.nan
+                   for x, y in zip(guided_grams(engine, c, out, mask), target)]
+            found[fraction, name] = per
+            print(f"| centred square | {fraction:.0%} | {name} | {' '.join(f'{d:.3f}' for d in per)} | "
+                  f"{np.nanmean(per):.3f} |")
+    for name in ("simple", "inside"):
+        both = [(x, y) for x, y in zip(found[0.1, name], found[0.5, name]) if np.isfinite(x) and np.isfinite(y)]
+        change = abs(np.mean([x for x, _ in both]) / np.mean([y for _, y in both]) - 1)
+        print(f"change of style strength with area ({name} guides, layers measurable at both sizes): {change:.1%}")
 
 
 def timed_run(content, styles, masks, args, out):
@@ -169,6 +201,8 @@ def main():
     p.add_argument("--time", action="store_true", help="also time masked against unmasked runs (an idle machine)")
     p.add_argument("--time-only", action="store_true", help="only the timing")
     p.add_argument("--repeat", type=int, default=3, help="timing repeats")
+    p.add_argument("--only-bands", action="store_true", help="only the soft-edge band table")
+    p.add_argument("--only-area", action="store_true", help="only the area table")
     p.add_argument("--out")
     args = p.parse_args()
     print_machine()
@@ -182,6 +216,12 @@ def main():
     if args.time_only:
         return timing(content, styles, args)
     engine, cfg = api.Engine(), Config(weights=args.weights, content_mask=["x", "y"])
+    if args.only_area:
+        return area_table(engine, cfg, content, styles, args)
+    if args.only_bands:
+        whole = np.ones(content.shape[:2])
+        targets = [guided_grams(engine, cfg, s, whole) for s in styles]
+        return band_table(engine, cfg, content, styles, targets, args)
     targets, pictures = region_table(engine, cfg, content, styles, args)
     pictures.update(band_table(engine, cfg, content, styles, targets, args))
     area_table(engine, cfg, content, styles, args)

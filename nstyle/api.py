@@ -101,9 +101,6 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     if (start is not None or penalty is not None) and (tile or len(sizes) > 1):
         raise NStyleError("a start image or an extra loss term (video frames) needs an untiled run without "
                           "--multires")
-    if tile and inputs.content_masks is not None:
-        raise NStyleError(f"--content-mask/--style-mask: tiled runs (here {tile}-pixel tiles) do not take masks yet; "
-                          "use a smaller --max-long-edge without --tile-size")
     if tile:
         return run_tiled(cfg, tile, engine, inputs, on_epoch, started, watch)
     check_ready(cfg, inputs, sizes[-1])
@@ -137,6 +134,9 @@ def plan_tile(cfg: Config, size: Tuple[int, int]) -> Optional[int]:
     A tile at least as large as the picture means untiled. ``--resume`` of a tiled run keeps its tile.
     """
     saved = checkpoint.saved_tile(checkpoint.path_for(cfg.output_dir or ".")) if cfg.resume else None
+    if saved and cfg.tile_size is not None and cfg.tile_size != saved:
+        raise NStyleError(f"--resume: the checkpoint in {cfg.output_dir or '.'} is of {saved}-pixel tiles; run with "
+                          f"--tile-size {saved} to continue it (or without --resume to start afresh)")
     if saved:
         return saved
     if cfg.tile_size is not None:

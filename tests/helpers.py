@@ -1,6 +1,11 @@
 """Helpers shared by test modules."""
 import json
 import os
+import queue
+import re
+import subprocess
+import threading
+import time
 
 import numpy as np
 
@@ -17,6 +22,48 @@ def log_records(folder) -> list:
     """Every record of ``<folder>/runs.jsonl``, in order (each line must be JSON)."""
     with open(os.path.join(folder, "runs.jsonl")) as f:
         return [json.loads(line) for line in f]
+
+
+def one_error_line(err: str) -> str:
+    """The one ``nstyle: error:`` line a command ended with, its last on stderr, after nstyle's own log lines only
+    (no traceback, no log line of another library such as Dask's)."""
+    lines = err.strip().splitlines()
+    assert not [line for line in lines if "Traceback" in line or "Exception" in line or " - " in line], err
+    errors = [line for line in lines if line.startswith("nstyle: error:")]
+    assert errors == lines[-1:], err
+    return errors[0]
+
+
+class Running:
+    """A command in a subprocess (its own session) whose stderr is read line by line, to act at a given moment."""
+
+    def __init__(self, cmd, env):
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     text=True, start_new_session=True)
+        self.lines: "queue.Queue[str]" = queue.Queue()
+        self.seen = []
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stderr], daemon=True).start()
+
+    def wait_for(self, pattern, timeout=240):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                assert self.proc.poll() is None, "the command ended early:\n" + "".join(self.seen)
+                continue
+            self.seen.append(line)
+            match = re.search(pattern, line)
+            if match:
+                return match
+        raise AssertionError(f"no line matching {pattern!r}:\n" + "".join(self.seen))
+
+    def finish(self, timeout=300):
+        status = self.proc.wait(timeout)
+        time.sleep(0.2)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return status, "".join(self.seen)
 
 
 def central_differences(value, x, seed: int, count: int, step: float):

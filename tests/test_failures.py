@@ -201,6 +201,20 @@ def test_output_dir_cannot_be_created(tmp_path, weights_file, images, capsys):
                  "cannot create output directory", tmp_path / "nothing")
 
 
+@pytest.mark.parametrize("what, needle", [("dangling-link", "it is a link to {}, which does not exist"),
+                                          ("file", "a file of that name is in the way")])
+def test_output_dir_that_is_not_a_folder_says_what_is_there(what, needle, tmp_path, weights_file, images, capsys):
+    """Issue 27: both used to say "File exists" (a share's mount point now a dangling link, a file in the way)."""
+    out, target = tmp_path / "out", tmp_path / "share" / "gone"
+    if what == "file":
+        out.write_text("x")
+    else:
+        out.symlink_to(target)
+    expect_error(capsys, args_for(images["content"], images["style"], weights_file, out),
+                 f"cannot create output directory {out}: " + needle.format(target), tmp_path / "nothing")
+    assert out.is_symlink() or out.read_text() == "x"
+
+
 # --- interrupts and resume ---------------------------------------------------------------------------------
 
 def small_config(images, weights_file, out, **kw):

@@ -126,3 +126,24 @@ def test_batch_report_on_a_full_disk(small_disk, images, weights_file, size):
     assert_whole(after)
     records = (after / "o" / "runs.jsonl").read_text().splitlines()
     assert len(records) == 2 and all('"status": "done"' in r for r in records)
+
+
+def test_tiled_16_bit_final_encode_on_a_full_disk_loses_nothing(small_disk, run_args, tmp_path):
+    """Issue 27: the checkpoints fit (another disk), only the final 16-bit TIFF does not: one line, the old file
+    keeps its bytes, and ``--resume`` writes the picture once there is room, without optimising again."""
+    old, roomy = tmp_path / "f.tif", tmp_path / "roomy"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(old)
+    args = run_args("--max-long-edge", "200", "--max-num-epochs", "2", "--tile-size", "64", "--style-layers",
+                    "relu1_1,relu2_1", "--content-layers", "relu2_2", "--bit-depth", "16", "--output-dir", str(roomy))
+    code, err, after = small_disk("96k", args + ["--output", "DISK/o/f.tif"], keep=str(old))
+    assert_one_line(code, err, "f.tif")
+    assert (after / "o" / "f.tif").read_bytes() == old.read_bytes()
+    assert_whole(after)
+    assert_whole(roomy)
+    ckpt = (roomy / "checkpoint.npz").read_bytes()
+    res = subprocess.run([sys.executable, "-m", "nstyle", *args, "--output", str(tmp_path / "g.tif"), "--resume"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    with Image.open(tmp_path / "g.tif") as im:
+        assert im.size[0] == 200 or im.size[1] == 200
+    assert (roomy / "checkpoint.npz").read_bytes() == ckpt  # nothing was optimised again

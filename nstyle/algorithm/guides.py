@@ -86,7 +86,7 @@ def guided_gram(feature: np.ndarray, guide: np.ndarray) -> np.ndarray:
 class Guides:
     """The normalised guides of a picture's regions per style layer, and each region's area there."""
 
-    guides: List[List[np.ndarray]]  # [layer][region]: T~ at the layer's size, float64
+    guides: List[List[np.ndarray]]  # [layer][region]: T~ at the layer's size, float64 (float32 on a tiled canvas)
     areas: List[List[float]]  # [layer][region]: mean(T^2); 0 is an empty guide (its loss is skipped)
 
     def arrays(self) -> List[np.ndarray]:
@@ -98,7 +98,12 @@ def picture_guides(masks: Sequence[np.ndarray], size: Tuple[int, int], layers: S
                    blend: str = "share") -> Guides:
     """:class:`Guides` of the regions ``masks`` (each ``HxW`` on any frame of the picture's aspect) for a picture
     of ``size`` and the style ``layers``."""
-    pixel = [exact_resize(m, size) for m in masks]
+    return pixel_guides([exact_resize(m, size) for m in masks], layers, kind, blend)
+
+
+def pixel_guides(pixel: Sequence[np.ndarray], layers: Sequence[str], kind: str = "simple",
+                 blend: str = "share") -> Guides:
+    """:class:`Guides` of regions whose masks ``pixel`` are already at the network input's size."""
     guides, areas = [], []
     for layer in layers:
         normalised = [normalise(t) for t in region_guides([layer_guide(m, layer, kind) for m in pixel], blend)]

@@ -40,9 +40,18 @@ def prepare_output(cfg: Config) -> None:
         try:
             os.makedirs(d, exist_ok=True)
         except OSError as exc:
-            raise NStyleError(f"cannot create output directory {d}: {exc.strerror}") from None
+            raise NStyleError(f"cannot create output directory {d}: {why_not_a_folder(d) or exc.strerror}") from None
         if not os.access(d, os.W_OK | os.X_OK):
             raise NStyleError(f"output directory {d} is not writable")
+
+
+def why_not_a_folder(path: str) -> str:
+    """Why ``path`` cannot be made a folder, when what is there says it better than the OS error ("" otherwise)."""
+    if os.path.islink(path) and not os.path.exists(path):
+        return f"it is a link to {os.readlink(path)}, which does not exist"
+    if os.path.exists(path) and not os.path.isdir(path):
+        return "a file of that name is in the way"
+    return ""
 
 
 BAND_ROWS = 256  # rows a 16-bit end converts at a time: its float64 copies stay a band's size, not the picture's

@@ -1,8 +1,9 @@
 """Batch runs: many stylizations from arguments or a CSV manifest, resumable, on this machine or a Dask cluster.
 
 Holds ``jobs`` (every content with every style, or a manifest's rows), ``log`` (``runs.jsonl``, one record per
-run), ``runs`` (running the jobs, skipping those already done, the summary) and ``cluster`` (the same runs on Dask
-workers, this process the only writer). May import everything below it: :mod:`nstyle.api` and the layers under
+run), ``runs`` (running the jobs, skipping those already done, the summary), ``folder`` (the output folder, held
+by one batch at a time and checked to be still there) and ``cluster`` (the same runs on Dask workers, this process
+the only writer). May import everything below it: :mod:`nstyle.api` and the layers under
 it, and :mod:`nstyle.report`; nothing imports it but the command line.
 
 Public: :func:`jobs_from_args`, :func:`jobs_from_manifest`, :func:`run_batch`, :func:`run_jobs`, :func:`summary`,

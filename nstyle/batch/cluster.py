@@ -92,20 +92,74 @@ def connect(scheduler: Optional[str] = None, workers: Optional[int] = None) -> I
     """A ``distributed.Client`` for the scheduler at ``scheduler``, or for a new local cluster of ``workers``."""
     distributed = require_dask("--scheduler" if scheduler else "--workers")
     with (_remote(distributed, scheduler) if scheduler else _local(distributed, workers or 1)) as client:
+        check_versions(client)
         yield client
+
+
+def worker_version() -> str:
+    """The nstyle version of the process this runs in (run on every worker by :func:`check_versions`)."""
+    return __version__
+
+
+def check_versions(client: Any) -> None:
+    """Refuse, before any work, a cluster whose workers run another nstyle (or none) than this client.
+
+    Workers that join later are checked per run (:func:`_check_worker`)."""
+    try:
+        found = client.run(worker_version)
+    except ImportError as exc:
+        raise NStyleError(f"a Dask worker cannot import nstyle ({exc}); install nstyle {__version__} on every "
+                          "worker") from None
+    other = sorted((address, version) for address, version in found.items() if version != __version__)
+    if other:
+        more = f" (and {len(other) - 1} more worker(s))" if len(other) > 1 else ""
+        raise NStyleError(f"worker {other[0][0]} has nstyle {other[0][1]}, this client {__version__}{more}; install "
+                          "the same version everywhere")
 
 
 @contextlib.contextmanager
 def _remote(distributed: Any, scheduler: str) -> Iterator[Any]:
     """A client of the running scheduler at ``scheduler``; one line if none answers within :data:`CONNECT_TIMEOUT`."""
+    import asyncio
+
     try:
+        asyncio.run(_handshake(scheduler))
         client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except (ValueError, TypeError) as exc:
+        raise NStyleError(f"--scheduler {scheduler}: not a Dask scheduler address ({str(exc).splitlines()[0]}); "
+                          "give tcp://HOST:PORT") from None
+    except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else "no Dask handshake: is something else listening there?"
         raise NStyleError(f"--scheduler {scheduler}: no Dask scheduler answered within {CONNECT_TIMEOUT:g} s "
                           f"({why})") from None
-    with client:
+    try:
         yield client
+    finally:
+        _close(client)
+
+
+async def _handshake(scheduler: str) -> None:
+    """Open and close one Dask connection to ``scheduler`` within :data:`CONNECT_TIMEOUT` (Dask's own connect waits
+    for ever for the handshake of a server that accepts connections but is not a Dask scheduler)."""
+    import asyncio
+
+    from distributed.comm import connect as dask_connect
+
+    comm = await asyncio.wait_for(dask_connect(scheduler, timeout=CONNECT_TIMEOUT), CONNECT_TIMEOUT)
+    await comm.close()
+
+
+def _close(client: Any) -> None:
+    """Close ``client``; after its scheduler went away, without Dask's log of the reconnection it gives up (the
+    batch has said what happened in one line)."""
+    if client.status == "running":
+        client.close()
+        return
+    logging.disable(logging.CRITICAL)
+    try:
+        client.close()
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 @contextlib.contextmanager
@@ -327,10 +381,18 @@ def make_task(batch: str, name: str, cfg: Config, temporal_weight: Optional[floa
                 runtime.reproducible_requested(), temporal_weight=temporal_weight)
 
 
-def _window(client: Any) -> int:
+def _threads(client: Any, left: int) -> int:
+    """Task threads of the workers the scheduler has now (``left``: runs not done, should it have gone away)."""
+    try:
+        workers = client.scheduler_info(n_workers=-1).get("workers", {})
+    except OSError:
+        raise scheduler_lost(client, left) from None
+    return sum(w.get("nthreads", 1) for w in workers.values())
+
+
+def window_for(threads: int) -> int:
     """Runs kept submitted at once: two per worker thread (the rest waits here, not in the scheduler's memory)."""
-    workers = client.scheduler_info(n_workers=-1).get("workers", {})
-    return max(2, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
+    return max(2, 2 * threads)
 
 
 def _allowed_failures(client: Any) -> int:
@@ -343,8 +405,9 @@ def _allowed_failures(client: Any) -> int:
 
 
 def _collect(future: Any, name: str, cfg: Config, submitted: float, allowed: int,
-             temporal_weight: Optional[float] = None) -> Finished:
-    """The :class:`Finished` of a completed future; a done run's image is saved here, by the client."""
+             check: Callable[[], None], temporal_weight: Optional[float] = None) -> Finished:
+    """The :class:`Finished` of a completed future; a done run's image (a clip's frames and video) is saved here,
+    by the client, after ``check()``."""
     from distributed.scheduler import KilledWorker
 
     from .. import api
@@ -365,6 +428,7 @@ def _collect(future: Any, name: str, cfg: Config, submitted: float, allowed: int
     future.release()
     fin.submitted = submitted
     if fin.status == "done":
+        check()
         try:
             if temporal_weight is not None:
                 from ..video.plan import VideoSettings
@@ -394,14 +458,23 @@ def _describe(event: Any, names: Dict[str, str], batch: str, allowed: int) -> Op
     return None
 
 
+def scheduler_lost(client: Any, left: int) -> NStyleError:
+    """The one line that ends a batch whose scheduler went away (killed, its machine gone, the network down)."""
+    address = getattr(client.scheduler, "address", None) or "of this batch"
+    return NStyleError(f"the Dask scheduler {address} went away during the batch, {left} run(s) not done; the "
+                       "finished runs are kept: run the same command again, with a running scheduler, to do the rest")
+
+
 def run(client: Any, runs: Sequence[Tuple[str, Config]], log_line: Callable[[str], None],
-        clips: Optional[Dict[str, float]] = None) -> Iterator[Finished]:
+        check: Callable[[], None] = lambda: None, clips: Optional[Dict[str, float]] = None) -> Iterator[Finished]:
     """Run ``(name, config)`` pairs on ``client``'s cluster; yield each :class:`Finished` as it comes back.
     ``clips``: the runs whose content is a video clip, by name, with their temporal weight.
 
-    Done runs' images are saved to ``config.output`` before they are yielded. Runs are submitted style by style,
-    two per worker thread at a time. The first SIGINT/SIGTERM cancels what is outstanding: finished runs are
-    still yielded, the others as ``interrupted`` with ``code`` 128 + signal; a second one interrupts at once.
+    Done runs' images are saved to ``config.output`` before they are yielded (after ``check()``, which may end the
+    batch by raising); a scheduler that goes away ends it with one line (:func:`scheduler_lost`). Runs are
+    submitted style by style, two per worker thread at a time. The first SIGINT/SIGTERM cancels what is
+    outstanding: finished runs are still yielded, the others as ``interrupted`` with ``code`` 128 + signal; a
+    second one interrupts at once.
     """
     from distributed import as_completed
 
@@ -414,15 +487,19 @@ def run(client: Any, runs: Sequence[Tuple[str, Config]], log_line: Callable[[str
     allowed = _allowed_failures(client)
     client.subscribe_topic(TOPIC, events.put)
     client.subscribe_topic("all", events.put)
-    window, window_at = _window(client), time.monotonic()
-    if window <= 2 and not client.scheduler_info(n_workers=-1).get("workers"):
+    threads, window_at = _threads(client, len(waiting)), time.monotonic()
+    if not threads:
         log_line("no workers have joined the scheduler yet; the runs wait for them")
     try:
         with stop_on_signals() as stop:
             while (waiting or pending) and not stop.signum:
                 if time.monotonic() - window_at > 2:
-                    window, window_at = _window(client), time.monotonic()
-                while waiting and len(pending) < window:
+                    had, threads = threads, _threads(client, len(pending) + len(waiting))
+                    window_at = time.monotonic()
+                    if had and not threads:
+                        log_line(f"no workers left on the scheduler; {len(pending) + len(waiting)} run(s) wait for "
+                                 "one to join (Ctrl-C stops the batch, and the same command then does the rest)")
+                while waiting and len(pending) < window_for(threads):
                     name, cfg = waiting.popleft()
                     task = make_task(batch, name, cfg, (clips or {}).get(name))
                     future = client.submit(run_task, task, key=f"nstyle-{name}-{batch}", pure=False)
@@ -434,13 +511,17 @@ def run(client: Any, runs: Sequence[Tuple[str, Config]], log_line: Callable[[str
                     if line:
                         log_line(line)
                 finished = arrived.next_batch(block=False)
+                if client.status != "running":  # Dask has cancelled every future: nothing more will come back
+                    raise scheduler_lost(client, len(pending) + len(waiting))
                 for future in finished:
-                    yield _collect(future, *pending.pop(future), allowed, (clips or {}).get(keys[future.key]))
+                    yield _collect(future, *pending.pop(future), allowed, check,
+                                   (clips or {}).get(keys[future.key]))
                 if not finished:
                     time.sleep(POLL)
             if stop.signum:
                 for future in [f for f in pending if f.status == "finished"]:
-                    yield _collect(future, *pending.pop(future), allowed, (clips or {}).get(keys[future.key]))
+                    yield _collect(future, *pending.pop(future), allowed, check,
+                                   (clips or {}).get(keys[future.key]))
                 client.cancel(list(pending))
                 reason = f"{stop.name}: cancelled before it finished; the same command runs it"
                 for name, cfg, submitted in [*pending.values(), *((n, c, 0.0) for n, c in waiting)]:

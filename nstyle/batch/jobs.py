@@ -89,7 +89,8 @@ def expand_videos(args: Sequence[str]) -> List[str]:
 
 def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]],
               weights: Optional[List[Optional[float]]] = None) -> List[Job]:
-    """``<content-stem>__<style-stem>`` names, made unique with a short hash where stems repeat. ``weights``: each
+    """``<content-stem>__<style-stem>`` names, made unique with a short hash where stems repeat; results are
+    ``<name>.jpg`` (``.png`` at 16 bits, ``.mp4`` for a clip) unless ``explicit`` names them. ``weights``: each
     job's temporal weight (a clip) or None (a picture, the default for all)."""
     weights = weights or [None] * len(cfgs)
     bases = [f"{_stem(c.content_image)}__{_stem(c.style_image)}" for c in cfgs]
@@ -99,8 +100,8 @@ def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]]
         if bases.count(base) > 1:
             ident = json.dumps([cfg.content_image, cfg.style_image, cfg.hash(), gamma], default=str)
             name = f"{base}-{hashlib.sha1(ident.encode()).hexdigest()[:6]}"
-        default = name + (".mp4" if gamma is not None else ".jpg")
-        output = os.path.join(output_dir, out or default)
+        default = name + (".mp4" if gamma is not None else ".png" if cfg.bit_depth == 16 else ".jpg")
+        output = os.path.join(output_dir, out or default)  # a picture's default as a single run's final.png/.jpg
         work = os.path.join(output_dir, "work", name)
         jobs.append(Job(name, dataclasses.replace(cfg, output=output, output_dir=work), gamma))
     outputs = [j.output for j in jobs]
@@ -253,7 +254,8 @@ def jobs_from_manifest(path: str, base: Config, output_dir: str, temporal_weight
         content = values["content_video" if video else "content"]
         cfg = dataclasses.replace(base, content_image=content, style_image=values["style"], **settings)
         try:
-            cfg.validate()
+            # with the row's output's format (a clip's output is checked by check_output_name)
+            dataclasses.replace(cfg, output=None if video else row.get("output") or None).validate()
         except NStyleError as exc:
             problems.append(f"row {number}: {exc}")
         bad_output = row.get("output") and check_output_name(row["output"], video)

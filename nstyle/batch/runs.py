@@ -3,6 +3,7 @@ and the summary. The ``nstyle batch`` command line is in :mod:`nstyle.cli`.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -19,6 +20,7 @@ from ..process import runtime
 from ..process.progress import Progress
 from ..process.watch import BatchWatch, together
 from ..report import page as report
+from .folder import BatchFolder
 from .jobs import Job
 from .log import LOG_NAME, append_log, effective_config, history_record, job_record, read_log
 from .refresh import ReportRefresh
@@ -61,27 +63,43 @@ def run_batch(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[En
     the report is kept up to date while the runs go on (:mod:`nstyle.batch.refresh`).
 
     Refused before any run when a result, snapshot, checkpoint or the report would replace an input (or the
-    ``manifest`` the jobs came from).
+    ``manifest`` the jobs came from), or while another batch writes into ``output_dir``
+    (:mod:`nstyle.batch.folder`). When the batch ends early (its folder or its Dask scheduler gone), the report
+    still shows the runs that finished, if the folder is there to hold it.
     """
     guard.check_batch([(j.name, j.cfg) for j in jobs], output_dir, batch_files(output_dir),
                       [("manifest", manifest)] if manifest else [])
     api.prepare_output(Config(output_dir=output_dir, output=None))
-    log.info("%d run(s) into %s", len(jobs), output_dir)
-    outcomes = run_jobs(jobs, output_dir, quiet, engine, client, together(ReportRefresh(output_dir), watch))
-    report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), [job_record(j) for j in jobs],
-                 {o.job.name: o.status for o in outcomes})
+    planned = [job_record(j) for j in jobs]
+    with BatchFolder(output_dir) as folder:
+        log.info("%d run(s) into %s", len(jobs), output_dir)
+        try:
+            outcomes = run_jobs(jobs, output_dir, quiet, engine, client, together(ReportRefresh(output_dir), watch),
+                                folder)
+        except NStyleError:
+            if folder.intact():
+                with contextlib.suppress(NStyleError):
+                    report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), planned, {})
+            raise
+        report.write(output_dir, read_log(os.path.join(output_dir, LOG_NAME)), planned,
+                     {o.job.name: o.status for o in outcomes})
     return outcomes
 
 
 def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Engine] = None,
-             client: Any = None, watch: Optional[BatchWatch] = None) -> List[Outcome]:
-    """Run (or skip) every job; one failure does not stop the others; a signal stops the batch.
+             client: Any = None, watch: Optional[BatchWatch] = None,
+             folder: Optional[BatchFolder] = None) -> List[Outcome]:
+    """Run (or skip) every job; one failure does not stop the others; a signal stops the batch, and so does the
+    output folder vanishing (``folder``, claimed here when not given).
 
     With a ``distributed.Client`` as ``client`` the runs go to its Dask cluster (see :mod:`nstyle.batch.cluster`);
     this process still writes every output, ``runs.jsonl`` and the report. ``watch`` (the live page) is told
     each run's state, and watches the runs made here epoch by epoch.
     """
-    os.makedirs(output_dir, exist_ok=True)
+    if folder is None:
+        os.makedirs(output_dir, exist_ok=True)
+        with BatchFolder(output_dir) as folder:
+            return run_jobs(jobs, output_dir, quiet, engine, client, watch, folder)
     log_path = os.path.join(output_dir, LOG_NAME)
     previous = read_log(log_path)
     machine = runtime.machine_lines()
@@ -107,24 +125,21 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Eng
             cfg = dataclasses.replace(cfg, resume=True)  # continue where the interrupted run stopped
         planned.append(Planned(job, cfg, dict(job_record(job), config=effective, hash=settings),
                                old.get("history") if cfg.resume and old else None))
-    runs = run_here(planned, engine or Engine(), outer.log, watch) if client is None else \
-        run_on_cluster(planned, client, outer.log)
-    for p, outcome in runs:
-        record = dict(p.record, machine=outcome.machine or machine, status=outcome.status, reason=outcome.reason,
-                      seconds=round(outcome.seconds, 3), epochs=outcome.epochs, style_loss=outcome.style_loss,
-                      content_loss=outcome.content_loss, finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                      history=history_record(outcome.history, p.history_before))
-        if outcome.worker:
-            record.update(worker=outcome.worker, **outcome.timing)
-        append_log(log_path, record)
-        outcomes.append(outcome)
-        if watch:
-            watch.run_state(p.job.name, outcome.status)
-        where = f" on {outcome.worker}" if outcome.worker else ""
-        outer.log(f"[{len(outcomes)}/{len(jobs)}] {p.job.name}: {outcome.status}{where} in {outcome.seconds:.1f} s"
-                  + (f" ({outcome.reason})" if outcome.reason else ""))
-        outer.update(len(outcomes))
-    outer.close()
+    runs = run_here(planned, engine or Engine(), outer.log, watch, folder.check) if client is None else \
+        run_on_cluster(planned, client, outer.log, folder.check)
+    try:
+        for p, outcome in runs:
+            folder.check()
+            append_log(log_path, run_record(p, outcome, machine))
+            outcomes.append(outcome)
+            if watch:
+                watch.run_state(p.job.name, outcome.status)
+            where = f" on {outcome.worker}" if outcome.worker else ""
+            outer.log(f"[{len(outcomes)}/{len(jobs)}] {p.job.name}: {outcome.status}{where} in "
+                      f"{outcome.seconds:.1f} s" + (f" ({outcome.reason})" if outcome.reason else ""))
+            outer.update(len(outcomes))
+    finally:
+        outer.close()
     return outcomes
 
 
@@ -136,15 +151,29 @@ def resume_file(job: Job) -> str:
         checkpoint.path_for(job.cfg.output_dir)
 
 
+def run_record(p: Planned, outcome: Outcome, machine: List[str]) -> Dict[str, Any]:
+    """The ``runs.jsonl`` record of a run that ended (``machine``: this process's lines, for runs made here)."""
+    record = dict(p.record, machine=outcome.machine or machine, status=outcome.status, reason=outcome.reason,
+                  seconds=round(outcome.seconds, 3), epochs=outcome.epochs, style_loss=outcome.style_loss,
+                  content_loss=outcome.content_loss, finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                  history=history_record(outcome.history, p.history_before))
+    if outcome.worker:
+        record.update(worker=outcome.worker, **outcome.timing)
+    return record
+
+
 def batch_files(output_dir: str) -> List[str]:
     """The files a batch writes besides its results: the run log and the report."""
     return [os.path.join(output_dir, n) for n in (LOG_NAME, "index.html", "sheet.png")]
 
 
 def run_here(planned: List[Planned], engine: Engine, log_line: Callable[[str], None],
-             watch: Optional[BatchWatch] = None) -> Iterator[Tuple[Planned, Outcome]]:
-    """Run the jobs one after another in this process; stop after a run interrupted by a signal."""
+             watch: Optional[BatchWatch] = None,
+             check: Callable[[], None] = lambda: None) -> Iterator[Tuple[Planned, Outcome]]:
+    """Run the jobs one after another in this process, ``check()`` before each; stop after a run interrupted by a
+    signal."""
     for p in planned:
+        check()
         log_line(f"{p.job.name}: {'resuming' if p.cfg.resume else 'running'}")
         if watch:
             watch.run_state(p.job.name, "running")
@@ -185,14 +214,15 @@ def clip_outcome(job: Job, seconds: float, reports: List[Any]) -> Outcome:
                    mean([r.content_loss for r in reports]))
 
 
-def run_on_cluster(planned: List[Planned], client: Any,
-                   log_line: Callable[[str], None]) -> Iterator[Tuple[Planned, Outcome]]:
-    """Run the jobs on the Dask cluster of ``client`` (:mod:`nstyle.batch.cluster`), yielding them as they finish."""
+def run_on_cluster(planned: List[Planned], client: Any, log_line: Callable[[str], None],
+                   check: Callable[[], None] = lambda: None) -> Iterator[Tuple[Planned, Outcome]]:
+    """Run the jobs on the Dask cluster of ``client`` (:mod:`nstyle.batch.cluster`), yielding them as they finish;
+    ``check()`` before each result is saved."""
     from . import cluster
 
     by_name = {p.job.name: p for p in planned}
     clips = {p.job.name: float(p.job.temporal_weight or 0) for p in planned if p.job.is_video}
-    for f in cluster.run(client, [(p.job.name, p.cfg) for p in planned], log_line, clips):
+    for f in cluster.run(client, [(p.job.name, p.cfg) for p in planned], log_line, check, clips):
         p = by_name[f.name]
         timing = {"submitted_at": round(f.submitted, 3), "started_at": round(f.started, 3),
                   "ended_at": round(f.ended, 3)} if f.started else {}

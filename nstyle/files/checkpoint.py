@@ -9,9 +9,13 @@ from typing import Dict, Optional
 import numpy as np
 
 from ..errors import NStyleError
+from ..version import __version__
 from .atomic import atomic_path
 
 NAME = "checkpoint.npz"
+#: The layout of the checkpoints this nstyle writes and reads (the ``format`` entry; checkpoints written before it
+#: existed have none and the same layout, format 1). Change it whenever an entry is renamed, removed or reinterpreted.
+FORMAT = 1
 
 
 def path_for(output_dir: str) -> str:
@@ -22,7 +26,7 @@ def path_for(output_dir: str) -> str:
 def save(path: str, state: Dict[str, np.ndarray], config_hash: str) -> None:
     """Write ``state`` and ``config_hash`` atomically (never a half-written checkpoint)."""
     with atomic_path(path) as tmp:
-        write_npz(tmp, dict(config_hash=np.array(config_hash), **state))
+        write_npz(tmp, {"config_hash": np.array(config_hash), **state, "format": np.int64(FORMAT)})
 
 
 def write_npz(path: str, arrays: Dict[str, np.ndarray]) -> None:
@@ -62,6 +66,7 @@ def load(path: str, config_hash: str) -> Dict[str, np.ndarray]:
             state = {k: data[k] for k in data.files}
     except (OSError, ValueError, KeyError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile) as exc:
         raise _unreadable(path, str(exc)[:80] or type(exc).__name__) from None
+    check_format(path, state.pop("format", np.int64(1)))
     found = str(state.pop("config_hash", ""))
     if found != config_hash:
         raise NStyleError(f"--resume: checkpoint {path} was written with different settings (hash {found or '?'}, "
@@ -70,6 +75,20 @@ def load(path: str, config_hash: str) -> Dict[str, np.ndarray]:
         if value.dtype.kind not in "biuf" or (value.dtype.kind == "f" and not np.isfinite(value).all()):
             raise _unreadable(path, f"{key} holds {'non-finite values' if value.dtype.kind == 'f' else value.dtype}")
     return state
+
+
+def check_format(path: str, found: np.ndarray) -> None:
+    """Refuse a checkpoint whose ``format`` entry is not :data:`FORMAT` (another release's layout)."""
+    if found.shape != () or found.dtype.kind not in "iu" or int(found) != FORMAT:
+        raise other_release(path, f"checkpoint format {found if found.shape == () else '?'}, "
+                                  f"this one reads format {FORMAT}")
+
+
+def other_release(path: str, why: str) -> NStyleError:
+    """The one-line refusal of a checkpoint written by another nstyle release (the file is left as it is)."""
+    return NStyleError(f"--resume: checkpoint {path} was written by another nstyle release ({why}); nstyle "
+                       f"{__version__} cannot continue it: finish it with the release that wrote it, or move it "
+                       "away to start afresh")
 
 
 def saved_tile(path: str) -> Optional[int]:
@@ -94,7 +113,9 @@ def apply(target, state: Dict[str, np.ndarray], path: str) -> None:
 
     try:
         target.load_state(state)
-    except (KeyError, ValueError, TypeError, IndexError, ZeroDivisionError, MXNetError) as exc:
+    except KeyError as exc:
+        raise other_release(path, f"it has no {exc.args[0] if exc.args else '?'} entry") from None
+    except (ValueError, TypeError, IndexError, ZeroDivisionError, MXNetError) as exc:
         raise _unreadable(path, f"does not fit this run: {type(exc).__name__} {str(exc)[:60]}") from None
     if getattr(target, "epoch", 0) < 0:
         raise _unreadable(path, f"negative epoch {target.epoch}")

@@ -200,6 +200,12 @@ class Grid:
         return [Tile(r, c) for r in self.spans(self.size[0], s) for c in self.spans(self.size[1], s)]
 
 
+def pad_to(x: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """``...xHxW`` reflected at the bottom and right up to ``size``."""
+    extra = [(0, 0)] * (x.ndim - 2) + [(0, size[0] - x.shape[-2]), (0, size[1] - x.shape[-1])]
+    return np.pad(x, extra, mode="reflect") if any(e[1] for e in extra) else x
+
+
 def split(canvas: np.ndarray, tile: Tile) -> np.ndarray:
     """A copy of ``canvas[..., window]`` (any leading axes)."""
     return np.array(canvas[(Ellipsis,) + tile.window])

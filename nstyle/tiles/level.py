@@ -14,6 +14,8 @@ feathered (:func:`nstyle.tiles.geometry.blend`). All windows of a level have one
   close the picture's gap to the style. (Matching every window to the whole style's statistics instead ended at
   2.2x the untiled objective at 1200x800.) A level that fits one window needs none of this and is the untiled run.
   Content targets are the window's own features.
+- Region masks: the same per layer and region with guided Grams (:mod:`nstyle.tiles.guides`): the picture's
+  guides, normalised over the whole canvas, cut to each window; the loss weights are the picture's region areas.
 - Optimiser state: NAG's momentum and Adam's two moments are per pixel, so they live in full-size arrays beside
   the canvas (NAG: 1 extra canvas, Adam: 2; float32: 12 and 24 bytes per pixel, 144 / 288 MB at 4000x3000); a
   visit's state is feathered into them (:func:`nstyle.tiles.geometry.feather_in`: a weighted mean with what is there, no
@@ -37,14 +39,17 @@ import mxnet as mx
 import numpy as np
 
 from ..algorithm import losses
+from ..algorithm.guides import Guides
 from ..algorithm.loop import Epoch, NAGLoop
+from ..algorithm.regions import region_weights
 from ..config import Config
 from ..errors import NStyleError, NumericalFailure
 from ..files import images
 from ..model_zoo import spec, vgg
 from ..process.interrupts import StopRequest
-from .geometry import Grid, Tile, blend, feather_for, feather_in, margin_for, padded, split, vgg_context
+from .geometry import Grid, Tile, blend, feather_for, feather_in, margin_for, pad_to, padded, split, vgg_context
 from .geometry import seam_ratio as seam_ratio_at
+from .guides import canvas_guides, feature_grams, window_cells, window_guides
 
 log = logging.getLogger("nstyle")
 
@@ -98,12 +103,6 @@ def check_tile_size(cfg: Config) -> None:
                           f"thrown away; use at least {least} (512 is recommended)")
 
 
-def pad_to(x: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
-    """``...xHxW`` reflected at the bottom and right up to ``size``."""
-    extra = [(0, 0)] * (x.ndim - 2) + [(0, size[0] - x.shape[-2]), (0, size[1] - x.shape[-1])]
-    return np.pad(x, extra, mode="reflect") if any(e[1] for e in extra) else x
-
-
 def network_canvas(rgb01: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     """``pad_to(images.to_network(rgb01).astype(np.float32), size)`` (the same values), one channel at a time, so a
     print-size image needs no full-size float64 copies."""
@@ -114,21 +113,19 @@ def network_canvas(rgb01: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 
 
 def whole_grams(net: Callable[[np.ndarray], List[mx.nd.NDArray]], image_np: np.ndarray, grid: Grid,
-                strides: Sequence[int]) -> List[np.ndarray]:
-    """Grams of the whole (network-space, grid-sized) image, summed over the cores of ``grid``'s tiles."""
+                strides: Sequence[int], picture: Optional[Guides] = None) -> List[np.ndarray]:
+    """Grams of the whole (network-space, grid-sized) image, summed over the cores of ``grid``'s tiles; with the
+    canvas guides ``picture``, its guided Grams, layer by layer and region by region (the loss net's order)."""
     grams: List[np.ndarray] = []
     for tile in grid.tiles(0):
-        outs = net(split(image_np, tile))
-        for k, (out, s) in enumerate(zip(outs, strides)):
+        found = []
+        for k, (out, s) in enumerate(zip(net(split(image_np, tile)), strides)):
             f = out.asnumpy()[0]
             r, c = (_cells(span, s, f.shape[1 + i], n) for i, (span, n) in enumerate(zip((tile.rows, tile.cols),
                                                                                           grid.size)))
-            core = f[:, r, c].reshape(f.shape[0], -1)
-            g = np.dot(core, core.T).astype(np.float64)
-            if k < len(grams):
-                grams[k] += g
-            else:
-                grams.append(g)
+            cut = None if picture is None else [window_cells(g, tile, s, f.shape[1:])[r, c] for g in picture.guides[k]]
+            found += feature_grams(f[:, r, c], cut)
+        grams = found if not grams else [g + h for g, h in zip(grams, found)]
     return grams
 
 
@@ -154,12 +151,15 @@ class TiledLevel:
     ``start``: the level's start image, ``1x3xHxW`` network space, float32. ``content``: the content at the
     level's size as :func:`network_canvas` makes it (padded to the grid). ``styles``: each style image
     (0..1 ``HxWx3``) at this level's scale, with its blend weight. ``make_loop(executor, head, img)`` builds the
-    optimiser loop on one window.
+    optimiser loop on one window. With ``content_masks`` (one region per style, any frame of the content's aspect;
+    ``loss_net`` then has guided Grams for as many regions) and ``style_masks`` (one per style, or None), the style
+    loss is the regions' guided one (``docs/masks.md``), through tiles as the plain one.
     """
 
     def __init__(self, cfg: Config, params: Dict[str, np.ndarray], ctx: mx.Context, grid: Grid,
                  size: Tuple[int, int], content: np.ndarray, styles: Sequence[Tuple[np.ndarray, float]],
-                 start: np.ndarray, loss_net, make_loop) -> None:
+                 start: np.ndarray, loss_net, make_loop, content_masks: Optional[Sequence[np.ndarray]] = None,
+                 style_masks: Optional[Sequence[Optional[np.ndarray]]] = None) -> None:
         self.cfg, self.grid, self.size, self.ctx = cfg, grid, tuple(size), ctx
         self.canvas = pad_to(np.asarray(start, np.float32), grid.size)
         self.content = content
@@ -168,10 +168,16 @@ class TiledLevel:
         # one forward net for both: the style layers' features first, then the content layers'
         self.features = FeatureNet(params, window, ctx, cfg.style_layer_list + cfg.content_layer_list, cfg.pooling)
         self.n_style = len(cfg.style_layer_list)
-        self.style_per_position = self._style_targets(params, styles, window)
+        self.strides = layer_strides(cfg)
+        # the whole picture's guides on the canvas, [layer][region] (None: no regions)
+        self.guides = None if content_masks is None else canvas_guides(content_masks, size, grid.size,
+                                                                       cfg.style_layer_list, cfg.mask_guide)
+        self.style_per_position = self._style_targets(params, styles, window, style_masks)
         self.picture_per_position: Optional[List[np.ndarray]] = None  # the canvas's Grams at the pass's start
+        weights = None if self.guides is None else region_weights(cfg, self.guides, [
+            [mx.nd.array(t) for t in self._per_layer(self.style_per_position)[i]] for i in range(self.n_style)])
         self.head = losses.head_gradients(self.net.style_shapes, cfg.style_weight, cfg.content_weight, ctx,
-                                          cfg.layer_weights(), len(cfg.content_layer_list))
+                                          cfg.layer_weights(), len(cfg.content_layer_list), weights)
         self.make_loop = make_loop
         # also a level that fits in one window runs in PASSES visits: Ctrl-C waits for one visit at most
         self.passes = level_passes(cfg)
@@ -202,40 +208,68 @@ class TiledLevel:
         """The canvas without its padding (``1x3xHxW`` float32)."""
         return self.canvas[..., :self.size[0], :self.size[1]]
 
+    @property
+    def regions(self) -> int:
+        """Style losses per style layer: the number of regions, 1 without masks."""
+        return 1 if self.guides is None else len(self.guides.guides[0])
+
+    def _per_layer(self, outputs: Sequence) -> List[List]:
+        """The loss net's style outputs (layer by layer, region by region) grouped ``[layer][region]``."""
+        n = self.regions
+        return [list(outputs[i * n:(i + 1) * n]) for i in range(self.n_style)]
+
     def _style_targets(self, params: Dict[str, np.ndarray], styles: Sequence[Tuple[np.ndarray, float]],
-                       window: Tuple[int, int]) -> List[np.ndarray]:
-        """Blended whole-style Grams per position (float64), one per style layer."""
+                       window: Tuple[int, int], style_masks: Optional[Sequence[Optional[np.ndarray]]] = None
+                       ) -> List[np.ndarray]:
+        """Whole-style Grams per position (float64) in the loss net's order: blended, one per style layer; with
+        regions, style ``r``'s own (guided by its style mask, if any) for region ``r`` (the blend weights are
+        then the regions' loss weights, as untiled)."""
         cfg = self.cfg
         nets: Dict[Tuple[int, int], FeatureNet] = {tuple(window): self.features}
-        blended: List[np.ndarray] = []
-        for style01, w in styles:
+        per_style: List[List[np.ndarray]] = []
+        for (style01, w), mask in zip(styles, style_masks or [None] * len(styles)):
             grid = grid_for(cfg, style01.shape[:2], self.grid.tile)
             style_np = network_canvas(style01, grid.size)
             shape = grid.tiles(0)[0].shape
             if shape not in nets:
                 nets[shape] = FeatureNet(params, shape, self.ctx, cfg.style_layer_list, cfg.pooling)
-            grams = [g * w for g in self._per_position(nets[shape], style_np, grid)]
-            blended = grams if not blended else [b + g for b, g in zip(blended, grams)]
-        return blended
+            own = None if mask is None else canvas_guides([mask], style01.shape[:2], grid.size, cfg.style_layer_list,
+                                                          cfg.mask_guide)
+            grams = self._per_position(nets[shape], style_np, grid, own)
+            per_style.append(grams if self.guides is not None else [g * w for g in grams])
+        if self.guides is not None:
+            return [per_style[r][i] for i in range(self.n_style) for r in range(self.regions)]
+        return [sum(layer[1:], layer[0]) for layer in zip(*per_style)]
 
-    def _per_position(self, net: "FeatureNet", image_np: np.ndarray, grid: Grid) -> List[np.ndarray]:
-        """Grams of a whole grid-sized network-space image divided by its positions, per style layer."""
-        strides = layer_strides(self.cfg)
-        grams = whole_grams(net, image_np, grid, strides)
-        return [g / ((grid.size[0] // s) * (grid.size[1] // s)) for g, s in zip(grams, strides)]
+    def _per_position(self, net: "FeatureNet", image_np: np.ndarray, grid: Grid,
+                      picture: Optional[Guides] = None) -> List[np.ndarray]:
+        """(Guided) Grams of a whole grid-sized network-space image divided by its positions, in the loss net's
+        order."""
+        grams = whole_grams(net, image_np, grid, self.strides, picture)
+        per_region = 1 if picture is None else len(picture.guides[0])
+        return [g / ((grid.size[0] // s) * (grid.size[1] // s))
+                for g, s in zip(grams, [s for s in self.strides for _ in range(per_region)])]
+
+    def _window_guides(self, tile: Tile) -> Optional[List[List[np.ndarray]]]:
+        """``[layer][region]``: the picture's guides in ``tile``'s window (None without regions)."""
+        if self.guides is None:
+            return None
+        return window_guides(self.guides, tile, self.strides, [s[2:] for s in self.net.style_shapes])
 
     def _window_targets(self, window: np.ndarray) -> Tuple[List[mx.nd.NDArray], List[mx.nd.NDArray]]:
         """Style targets (see the module's notes) and the window's content targets (from the content image)."""
         tile = self.tiles[self.tile_index]
         content = [out.copyto(mx.cpu()) for out in self.features(split(self.content, tile))[self.n_style:]]
-        positions = [s[2] * s[3] for s in self.net.style_shapes]
+        positions = [s[2] * s[3] for s in self.net.style_shapes for _ in range(self.regions)]
         if len(self.tiles) == 1:  # the window is the picture: its share of the excess is all of it
             return [mx.nd.array(t * n, mx.cpu()) for t, n in zip(self.style_per_position, positions)], content
         if self.picture_per_position is None:
-            self.picture_per_position = self._per_position(self.features, self.pass_start, self.grid)
-        own = [out.asnumpy()[0].reshape(out.shape[1], -1) for out in self.features(window)[:self.n_style]]
-        style = [np.dot(f, f.T).astype(np.float64) - n * (p - t) for f, n, p, t in
-                 zip(own, positions, self.picture_per_position, self.style_per_position)]
+            self.picture_per_position = self._per_position(self.features, self.pass_start, self.grid, self.guides)
+        cut = self._window_guides(tile) or [None] * self.n_style
+        own = [g for out, guides in zip(self.features(window)[:self.n_style], cut)
+               for g in feature_grams(out.asnumpy()[0], guides)]
+        style = [g - n * (p - t) for g, n, p, t in zip(own, positions, self.picture_per_position,
+                                                       self.style_per_position)]
         return [mx.nd.array(g, mx.cpu()) for g in style], content
 
     # ---- one tile visit --------------------------------------------------------------------------------
@@ -245,7 +279,9 @@ class TiledLevel:
         """Optimise the next tile for up to ``per_visit`` epochs and blend it back; advance to the next tile."""
         cfg, tile = self.cfg, self.tiles[self.tile_index]
         window = split(self.canvas, tile)
-        executor = self.net.bind_losses(*self._window_targets(window))
+        cut = self._window_guides(tile)
+        executor = self.net.bind_losses(*self._window_targets(window),
+                                        None if cut is None else [g[None, None] for layer in cut for g in layer])
         img = mx.nd.array(window, self.ctx)
         loop = self.make_loop(executor, self.head, img)
         done_before = self.pass_index * self.per_visit

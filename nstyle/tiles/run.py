@@ -33,6 +33,20 @@ log = logging.getLogger("nstyle")
 CHECKPOINT_SECONDS = 120.0
 
 
+#: Entries every tiled checkpoint of this release has besides the level's optional ones (``opt_state``, partial tiles).
+TILED_ENTRIES = ("level", "tile", "pass_index", "tile_index", "calm_tiles", "tiled_epochs", "converged", "canvas",
+                 "pass_start")
+
+
+def check_tiled(path: str, state: dict) -> None:
+    """Refuse a checkpoint that is not a tiled run's of this release: an untiled run's, or one lacking entries."""
+    if not any(key in state for key in TILED_ENTRIES):
+        raise NStyleError("--resume: the checkpoint is from an untiled run; run without --tile-size to continue it")
+    missing = [key for key in TILED_ENTRIES if key not in state]
+    if missing:
+        raise checkpoint.other_release(path, f"it has no {missing[0]} entry")
+
+
 def content_for_finish(cfg: Config, inputs: images.Inputs, size: Tuple[int, int]) -> Optional[np.ndarray]:
     """The content at the output's ``size`` (0..1) if the end needs it (``--preserve-color luminance``), else None:
     at print size it is one more picture-sized float64 array."""
@@ -83,13 +97,15 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
     ckpt = checkpoint.path_for(cfg.output_dir) if cfg.output_dir else None
     saved = checkpoint.path_for(cfg.output_dir or ".")
     state = checkpoint.load(saved, cfg.hash()) if cfg.resume else None
-    if state is not None and "tile_index" not in state:
-        raise NStyleError("--resume: the checkpoint is from an untiled run; run without --tile-size to continue it")
+    if state is not None:
+        check_tiled(saved, state)
     first = int(state.get("level", -1)) if state is not None else 0
     if not 0 <= first < len(sizes):
         raise NStyleError(f"--resume: checkpoint {saved} does not fit this run (level {first + 1} of {len(sizes)}); "
                           "delete it to start afresh")
 
+    regions = len(inputs.content_masks) if inputs.content_masks is not None else 0  # masks: guided Grams
+    n_style = len(cfg.style_layer_list) * max(1, regions)
     history: List[Epoch] = []
     img: Optional[np.ndarray] = None
     stopped, level = "max-epochs", None
@@ -115,8 +131,9 @@ def run_tiled(cfg: Config, tile: int, engine: Engine, inputs: images.Inputs,
             content = network_canvas(content01, grid.size)
             del content01  # the end reads the content again
             level = TiledLevel(cfg, params, ctx, grid, size, content, styles, start,
-                               lambda window: engine.loss_net(cfg, window),
-                               lambda ex, head, x, n=len(cfg.style_layer_list): make_loop(cfg, ex, head, x, ctx, n))
+                               lambda window: engine.loss_net(cfg, window, regions),
+                               lambda ex, head, x, n=n_style: make_loop(cfg, ex, head, x, ctx, n),
+                               inputs.content_masks, inputs.style_masks)
             del content, styles, start
             if state is not None and index == first:
                 checkpoint.apply(level, state, saved)

@@ -139,9 +139,3 @@ def test_unmasked_settings_keep_their_hash():
     assert "mask_guide" not in Config().numeric_dict()
     assert Config(content_mask=["m.png"]).hash() != Config(content_mask=["m.png"], mask_guide="all").hash()
 
-
-def test_tiled_runs_refuse_masks_before_any_work(weights_file, tmp_path):
-    with pytest.raises(NStyleError, match="tiled runs"):
-        nstyle.stylize(picture(300, 300), picture(seed=1), content_masks=[np.ones((30, 30))], weights=weights_file,
-                       max_long_edge=300, tile_size=256, output_dir=str(tmp_path / "out"))
-    assert not (tmp_path / "out").exists()

@@ -1,21 +1,20 @@
 """Issue 13: ``nstyle batch`` on a Dask cluster: real LocalClusters of 2 worker processes, real signals and kills."""
 import json
 import os
-import queue
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import ROOT, log_records
+from helpers import ROOT, Running, log_records, one_error_line
+import nstyle
 from nstyle import batch
 from nstyle.batch import cluster
 from nstyle.config import Config
@@ -43,38 +42,6 @@ def command(folder, weights_file, out, *extra, epochs=20):
 
 def pixels(path):
     return np.asarray(Image.open(path).convert("RGB")).astype(int)
-
-
-class Running:
-    """A batch in a subprocess whose stderr is read line by line (to act at a given moment)."""
-
-    def __init__(self, cmd):
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     text=True, start_new_session=True)
-        self.lines: "queue.Queue[str]" = queue.Queue()
-        self.seen = []
-        threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stderr], daemon=True).start()
-
-    def wait_for(self, pattern, timeout=240):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=1)
-            except queue.Empty:
-                assert self.proc.poll() is None, "the batch ended early:\n" + "".join(self.seen)
-                continue
-            self.seen.append(line)
-            match = re.search(pattern, line)
-            if match:
-                return match
-        raise AssertionError(f"no line matching {pattern!r}:\n" + "".join(self.seen))
-
-    def finish(self, timeout=300):
-        status = self.proc.wait(timeout)
-        time.sleep(0.2)
-        while not self.lines.empty():
-            self.seen.append(self.lines.get())
-        return status, "".join(self.seen)
 
 
 def test_workers_give_the_same_images_records_and_report_as_one_process(folder, weights_file):
@@ -141,7 +108,7 @@ def test_python_api_computes_a_style_once_per_worker_and_fails_bad_inputs_alone(
 
 def test_a_killed_worker_costs_nothing_but_time(folder, weights_file):
     out = folder / "killed"
-    run = Running(command(folder, weights_file, "killed", "--workers", "2"))
+    run = Running(command(folder, weights_file, "killed", "--workers", "2"), ENV)
     victim = run.wait_for(r"(\S+): running on (tcp://\S+) \(pid (\d+)\)")
     os.kill(int(victim.group(3)), signal.SIGKILL)
     status, err = run.finish()
@@ -160,7 +127,7 @@ def test_interrupted_client_cancels_and_the_same_command_runs_nothing_twice(fold
                                                                             code):
     out = f"stopped{code}"
     cmd = command(folder, weights_file, out, "--workers", "2")
-    run = Running(cmd)
+    run = Running(cmd, ENV)
     run.wait_for(r"\] \S+: done on tcp://")
     (os.killpg if group else os.kill)(run.proc.pid, signum)  # Ctrl-C reaches the whole process group
     started = time.monotonic()
@@ -181,10 +148,17 @@ def test_interrupted_client_cancels_and_the_same_command_runs_nothing_twice(fold
     assert f"done {6 - len(finished)}, skipped {len(finished)}, failed 0" in second.stderr
 
 
-def test_unreachable_scheduler_is_one_line_within_seconds(folder, weights_file):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # free once closed: nobody listens there
+@pytest.mark.parametrize("listening", [False, True], ids=["nobody-listens", "not-a-dask-scheduler"])
+def test_unreachable_scheduler_is_one_line_within_seconds(folder, weights_file, listening):
+    """Nobody listens at the address, or something that is not Dask (it accepts the connection and never answers;
+    Dask's handshake waited for ever there)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    if listening:
+        server.listen()  # the kernel accepts connections; nothing ever reads or writes
+    else:
+        server.close()  # free once closed: nobody listens there
     started = time.monotonic()
     res = subprocess.run(command(folder, weights_file, "nowhere", "--scheduler", f"tcp://127.0.0.1:{port}"), cwd=ROOT,
                          env=ENV, capture_output=True, text=True)
@@ -195,6 +169,18 @@ def test_unreachable_scheduler_is_one_line_within_seconds(folder, weights_file):
     assert res.stderr.startswith(f"nstyle: error: --scheduler tcp://127.0.0.1:{port}: no Dask scheduler answered")
     assert len(res.stderr.strip().splitlines()) == 1
     assert not (folder / "nowhere").exists()
+    server.close()
+
+
+@pytest.mark.parametrize("address", ["http://127.0.0.1:8786", "tcp://[::1"])
+def test_a_malformed_scheduler_address_says_so(address):
+    """Before, it said "no Dask scheduler answered within 5 s" about an address that is not one."""
+    from nstyle.errors import NStyleError
+
+    with pytest.raises(NStyleError, match=rf"^--scheduler {re.escape(address)}: not a Dask scheduler address \(.+\); "
+                                          r"give tcp://HOST:PORT$"):
+        with cluster.connect(scheduler=address):
+            pass
 
 
 def test_cluster_flag_without_dask_says_what_to_install(folder, weights_file):
@@ -206,3 +192,115 @@ def test_cluster_flag_without_dask_says_what_to_install(folder, weights_file):
     assert res.stderr == ("nstyle: error: --workers needs Dask, which is not installed: "
                           "pip install 'nstyle[cluster]' (Dask: dask and distributed)\n")
     assert not (folder / "nodask").exists()
+
+
+# ---- issue 27: real `dask scheduler` and `dask worker` processes: killed, of another release, gone -----------
+
+DASK = os.path.join(os.path.dirname(sys.executable), "dask")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """A real ``dask scheduler`` process and one ``dask worker`` process (no nanny, one thread) joined to it."""
+
+    def __init__(self, local, *worker_args):
+        import distributed
+
+        self.address = f"tcp://127.0.0.1:{free_port()}"
+        self.procs = [self.start("scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1],
+                                 "--no-dashboard")]
+        self.procs.append(self.start("worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                     "--local-directory", str(local), *worker_args))
+        with distributed.Client(self.address, timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(1, timeout=120)
+
+    @staticmethod
+    def start(*args):
+        return subprocess.Popen([DASK, *args], cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def kill_scheduler(self):
+        self.procs[0].kill()
+        self.procs[0].wait(30)
+
+    def close(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+
+
+@pytest.fixture
+def clusters(tmp_path):
+    """``start(*worker_args)``: a new :class:`Cluster` each call; all are killed at the end of the test."""
+    started = []
+
+    def start(*worker_args):
+        started.append(Cluster(tmp_path / f"worker{len(started)}", *worker_args))
+        return started[-1]
+    yield start
+    for c in started:
+        c.close()
+
+
+@pytest.mark.skipif(not os.path.exists(DASK), reason="no dask command beside this Python")
+def test_a_scheduler_that_dies_mid_batch_ends_it_in_one_line_and_a_rerun_does_the_rest(folder, weights_file,
+                                                                                        clusters):
+    out = folder / "lost"
+    first = clusters()
+    run = Running(command(folder, weights_file, "lost", "--scheduler", first.address), ENV)
+    run.wait_for(r"\] \S+: done on tcp://")
+    first.kill_scheduler()
+    status, err = run.finish(timeout=120)
+    assert status == 2, err
+    assert re.fullmatch(rf"nstyle: error: the Dask scheduler {re.escape(first.address)} went away during the batch, "
+                        r"[1-5] run\(s\) not done; the finished runs are kept: run the same command again, with a "
+                        r"running scheduler, to do the rest", one_error_line(err))
+    kept = log_records(out)  # every line is JSON
+    assert 1 <= len(kept) < 6 and {r["status"] for r in kept} == {"done"}, kept
+    for r in kept:
+        pixels(r["output"])  # whole
+    assert not [n for n in os.listdir(out) if ".tmp" in n]
+    second = clusters()
+    again = subprocess.run(command(folder, weights_file, "lost", "--scheduler", second.address, "--quiet"), cwd=ROOT,
+                           env=ENV, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert f"done {6 - len(kept)}, skipped {len(kept)}, failed 0" in again.stderr
+    done = [r["name"] for r in log_records(out)]
+    assert len(done) == 6 and len(set(done)) == 6  # nothing ran twice
+
+
+@pytest.mark.skipif(not os.path.exists(DASK), reason="no dask command beside this Python")
+def test_a_worker_with_another_nstyle_is_refused_before_any_work(folder, weights_file, clusters, tmp_path):
+    older = tmp_path / "older_nstyle.py"  # the worker process then reports (and checks) nstyle 0.0.9
+    older.write_text("import nstyle.version\n\nnstyle.version.__version__ = '0.0.9'\n")
+    c = clusters("--preload", str(older))
+    res = subprocess.run(command(folder, weights_file, "older", "--scheduler", c.address), cwd=ROOT, env=ENV,
+                         capture_output=True, text=True)
+    assert res.returncode == 2, res.stderr
+    assert re.fullmatch(r"nstyle: error: worker tcp://127\.0\.0\.1:\d+ has nstyle 0\.0\.9, this client "
+                        rf"{re.escape(nstyle.__version__)}; install the same version everywhere\n", res.stderr)
+    assert not (folder / "older").exists()
+
+
+@pytest.mark.skipif(not os.path.exists(DASK), reason="no dask command beside this Python")
+def test_when_the_last_worker_goes_the_batch_says_so_and_ctrl_c_keeps_what_is_done(folder, weights_file, clusters):
+    """Before, the batch waited without a word for a worker that might never come."""
+    c = clusters()
+    run = Running(command(folder, weights_file, "orphaned", "--scheduler", c.address), ENV)
+    victim = run.wait_for(r"(\S+): running on (tcp://\S+) \(pid (\d+)\)")
+    os.kill(int(victim.group(3)), signal.SIGKILL)
+    run.wait_for(r"no workers left on the scheduler; [1-6] run\(s\) wait for one to join \(Ctrl-C stops the batch, "
+                 r"and the same command then does the rest\)", timeout=60)
+    os.killpg(run.proc.pid, signal.SIGINT)
+    status, err = run.finish(timeout=120)
+    assert status == 130, err
+    assert "Traceback" not in err
+    records = log_records(folder / "orphaned")
+    assert len(records) == 6 and {r["status"] for r in records} <= {"done", "interrupted"}
+    assert {r["name"] for r in records if r["status"] == "interrupted"} >= {victim.group(1)}

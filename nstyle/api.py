@@ -63,6 +63,7 @@ class Session:
     later: int = 0  # the most epochs the levels after this one can take
     start: Optional[np.ndarray] = None  # the start image (network space) instead of --init (a video frame's)
     penalty: Optional[Penalty] = None  # an extra energy term (a video frame's temporal loss)
+    min_epochs: int = 0  # the stopping rule ends no level before this epoch (a later video frame's floor)
 
 
 @dataclass
@@ -80,7 +81,7 @@ class Level:
 def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engine] = None,
         inputs: Optional[Inputs] = None, on_image: Optional[ImageHook] = None,
         watch: Optional[Watch] = None, start: Optional[np.ndarray] = None,
-        penalty: Optional[Penalty] = None) -> Result:
+        penalty: Optional[Penalty] = None, min_epochs: int = 0) -> Result:
     """Stylize as ``cfg`` says; write snapshots, checkpoints and the final image where it says.
 
     ``on_epoch(epoch)`` is called after every epoch; ``on_image(epoch, image)`` too, with the current
@@ -88,6 +89,7 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     :class:`~nstyle.process.watch.Watch`, such as the live page) is told every epoch and may stop the run or ask
     for a snapshot. ``start`` (a ``1x3xHxW`` network-space image at the run's size) replaces ``--init``, and
     ``penalty`` is one more energy term of the objective (both for video frames; untiled single-level runs only).
+    ``min_epochs``: the stopping rule ends the run no sooner than this epoch (video frames after the first).
     """
     cfg.validate()
     guard.check_run(cfg)
@@ -105,7 +107,7 @@ def run(cfg: Config, on_epoch: Optional[EpochHook] = None, engine: Optional[Engi
     ctx = engine.context(cfg.gpu)
     with stop_on_signals() as stop, Progress(cfg.max_num_epochs * len(sizes), quiet=cfg.quiet) as progress:
         session = Session(cfg, engine, inputs, ctx, stop, progress, on_epoch, on_image, watch, start=start,
-                          penalty=penalty)
+                          penalty=penalty, min_epochs=min_epochs)
         if watch:
             watch.attach(stop)
         level = solve_levels(session, sizes)
@@ -233,7 +235,7 @@ def optimise(session: Session, level: Level) -> str:
         if not ep.finite:
             raise numerical_failure(cfg, level, ep)
         calm = calm + 1 if ep.eps < cfg.stop_eps else 0
-        if calm >= loop.patience:
+        if calm >= loop.patience and loop.epoch >= session.min_epochs:
             stopped = "converged"
             break
         if level.checkpoint and (ep.epoch % cfg.save_epochs == 0 or asked_snapshot(session)):

@@ -157,6 +157,11 @@ def build_batch_parser() -> argparse.ArgumentParser:
     batch = groups["batch and cluster"]
     batch.add_argument("--content-image", dest="contents", nargs="+", default=[], metavar="PATH",
                        help="content files, directories or glob patterns")
+    batch.add_argument("--content-video", dest="videos", nargs="+", default=[], metavar="PATH",
+                       help="video clip files or glob patterns; each clip with each style is one run (its frames in "
+                       "order, on one worker), as nstyle video makes it")
+    batch.add_argument("--temporal-weight", type=float, default=1e3, metavar="GAMMA",
+                       help="the clips' temporal loss weight, as for nstyle video (default: 1000)")
     batch.add_argument("--style-image", dest="styles", nargs="+", default=[], metavar="PATH",
                        help="style files, directories or glob patterns; every content is run with every style")
     batch.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
@@ -301,13 +306,17 @@ def batch_command(ns: argparse.Namespace) -> int:
     base = config_from_args(ns).validate()
     output_dir = base.output_dir or "output"
     if ns.manifest:
-        if ns.contents or ns.styles:
-            raise NStyleError("use either --manifest or --content-image/--style-image, not both")
-        jobs = batch.jobs_from_manifest(ns.manifest, base, output_dir)
+        if ns.contents or ns.videos or ns.styles:
+            raise NStyleError("use either --manifest or --content-image/--content-video/--style-image, not both")
+        jobs = batch.jobs_from_manifest(ns.manifest, base, output_dir, ns.temporal_weight)
     else:
-        if not ns.contents or not ns.styles:
-            raise NStyleError("batch needs --content-image and --style-image (or --manifest)")
-        jobs = batch.jobs_from_args(ns.contents, ns.styles, base, output_dir)
+        if not (ns.contents or ns.videos) or not ns.styles:
+            raise NStyleError("batch needs --content-image (or --content-video) and --style-image (or --manifest)")
+        jobs = batch.jobs_from_args(ns.contents, ns.styles, base, output_dir, ns.videos, ns.temporal_weight)
+    if any(j.is_video for j in jobs):
+        from .video.plan import require_video
+
+        require_video()
     from .live.session import watching
 
     on_cluster = cluster.connect(ns.scheduler, ns.workers) if ns.scheduler or ns.workers else None

@@ -4,7 +4,9 @@ The client sends each run with the bytes of its input images; a worker writes th
 runs the stylization with an :class:`~nstyle.algorithm.engine.Engine` it keeps for its whole life (networks per
 size and style Grams, so a style's Grams are computed once per worker and size), and returns the final image, losses
 and history.
-The client saves the image and leaves the records and the report to :mod:`nstyle.batch.runs`.
+The client saves the image and leaves the records and the report to :mod:`nstyle.batch.runs`. A clip is one
+run: the worker stylizes its frames in order in a scratch folder and returns them; the client writes them into the
+clip's work folder and encodes the video.
 
 Weights are not sent: every worker reads ``--weights`` from the same path as the client (checked against the
 client's checksum when the client has the file too). Dask retries a run whose worker dies (killed, out of
@@ -200,6 +202,7 @@ class Task:
     weights_sha256: str  # the client's checksum of --weights, or its spec when the client has no such file
     reproducible: bool  # whether the client is in reproducible mode (the worker must be too)
     version: str = __version__
+    temporal_weight: Optional[float] = None  # a clip (the content) with this temporal weight; None: a picture
 
 
 @dataclass
@@ -214,7 +217,7 @@ class Finished:
     style_loss: float = float("nan")
     content_loss: float = float("nan")
     history: List[Any] = field(default_factory=list)  # nstyle.algorithm.loop.Epoch per epoch
-    image: Any = None  # HxWx3 uint8 (done runs)
+    image: Any = None  # HxWx3 uint8 (done runs); a clip's: a list of them, one per frame
     worker: str = ""
     machine: List[str] = field(default_factory=list)  # the worker's nstyle.process.runtime.machine_lines()
     submitted: float = 0.0  # time.time() on the client
@@ -303,10 +306,15 @@ def run_task(task: Task) -> Finished:
             _runs += 1
             _engine = _engine or Engine()
             _machine = _machine or runtime.machine_lines()
-            result = api.run(cfg, engine=_engine, on_epoch=cancelled)
-        return Finished(task.name, "done", "", result.seconds, result.epochs, result.style_loss,
-                        result.content_loss, result.history, result.image, worker.address, _machine, started=started,
-                        ended=time.time(), gram_computations=_engine.gram_computations, worker_runs=_runs)
+            if task.temporal_weight is not None:
+                fin = _run_clip(task, cfg, os.path.join(worker.local_directory, "nstyle-clips"), cancelled)
+            else:
+                result = api.run(cfg, engine=_engine, on_epoch=cancelled)
+                fin = Finished(task.name, "done", "", result.seconds, result.epochs, result.style_loss,
+                               result.content_loss, result.history, result.image)
+        fin.worker, fin.machine, fin.started, fin.ended = worker.address, _machine, started, time.time()
+        fin.gram_computations, fin.worker_runs = _engine.gram_computations, _runs
+        return fin
     except _Cancelled:
         status, reason = "interrupted", "cancelled by the client"
     except NStyleError as exc:
@@ -319,6 +327,34 @@ def run_task(task: Task) -> Finished:
     ended = time.time()
     return Finished(task.name, status, reason, ended - started, worker=worker.address, started=started, ended=ended,
                     gram_computations=getattr(_engine, "gram_computations", 0), worker_runs=_runs)
+
+
+def _run_clip(task: Task, cfg: Config, scratch: str, cancelled: Callable[[Any], None]) -> Finished:
+    """Stylize the task's clip with the worker's Engine in a scratch folder of its own; its frames, in order."""
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    from ..video import work
+    from ..video.plan import VideoSettings
+    from ..video.run import stylize_clip
+
+    folder = os.path.join(scratch, uuid.uuid4().hex)
+    try:
+        result = stylize_clip(dataclasses.replace(cfg, output_dir=folder),
+                              VideoSettings(cfg.content_image, os.path.join(folder, "out"), task.temporal_weight),
+                              _engine, on_frame=cancelled)
+        frames = []
+        for index in range(1, result.frames + 1):
+            with Image.open(work.frame_path(folder, index)) as im:
+                frames.append(np.asarray(im.convert("RGB")))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    reports = result.reports
+    return Finished(task.name, "done", "", result.seconds, sum(r.epochs for r in reports),
+                    float(np.mean([r.style_loss for r in reports])), float(np.mean([r.content_loss for r in reports])),
+                    image=frames)
 
 
 # ---- on the client ----------------------------------------------------------------------------------------------
@@ -337,12 +373,12 @@ def _read(path: str) -> Optional[bytes]:
         return None  # the worker's read then fails with the usual message
 
 
-def make_task(batch: str, name: str, cfg: Config) -> Task:
+def make_task(batch: str, name: str, cfg: Config, temporal_weight: Optional[float] = None) -> Task:
     """The :class:`Task` for one run: input bytes read now; the weights path made absolute when it is a file here."""
     weights = os.path.abspath(cfg.weights) if os.path.isfile(cfg.weights) else cfg.weights
     return Task(batch, name, dataclasses.replace(cfg, weights=weights),
                 {p: _read(p) for p in _input_paths(cfg)}, file_checksum(weights),
-                runtime.reproducible_requested())
+                runtime.reproducible_requested(), temporal_weight=temporal_weight)
 
 
 def _threads(client: Any, left: int) -> int:
@@ -369,9 +405,9 @@ def _allowed_failures(client: Any) -> int:
 
 
 def _collect(future: Any, name: str, cfg: Config, submitted: float, allowed: int,
-             check: Callable[[], None]) -> Finished:
-    """The :class:`Finished` of a completed future; a done run's image is saved here, by the client, after
-    ``check()``."""
+             check: Callable[[], None], temporal_weight: Optional[float] = None) -> Finished:
+    """The :class:`Finished` of a completed future; a done run's image (a clip's frames and video) is saved here,
+    by the client, after ``check()``."""
     from distributed.scheduler import KilledWorker
 
     from .. import api
@@ -394,8 +430,14 @@ def _collect(future: Any, name: str, cfg: Config, submitted: float, allowed: int
     if fin.status == "done":
         check()
         try:
-            api.prepare_output(dataclasses.replace(cfg, output_dir=None))
-            images.save_image(fin.image, cfg.output)
+            if temporal_weight is not None:
+                from ..video.plan import VideoSettings
+                from ..video.run import save_clip
+
+                save_clip(cfg, VideoSettings(cfg.content_image, cfg.output, temporal_weight), fin.image)
+            else:
+                api.prepare_output(dataclasses.replace(cfg, output_dir=None))
+                images.save_image(fin.image, cfg.output)
         except NStyleError as exc:
             fin.status, fin.reason = "failed", str(exc)
     return fin
@@ -424,8 +466,9 @@ def scheduler_lost(client: Any, left: int) -> NStyleError:
 
 
 def run(client: Any, runs: Sequence[Tuple[str, Config]], log_line: Callable[[str], None],
-        check: Callable[[], None] = lambda: None) -> Iterator[Finished]:
+        check: Callable[[], None] = lambda: None, clips: Optional[Dict[str, float]] = None) -> Iterator[Finished]:
     """Run ``(name, config)`` pairs on ``client``'s cluster; yield each :class:`Finished` as it comes back.
+    ``clips``: the runs whose content is a video clip, by name, with their temporal weight.
 
     Done runs' images are saved to ``config.output`` before they are yielded (after ``check()``, which may end the
     batch by raising); a scheduler that goes away ends it with one line (:func:`scheduler_lost`). Runs are
@@ -458,8 +501,8 @@ def run(client: Any, runs: Sequence[Tuple[str, Config]], log_line: Callable[[str
                                  "one to join (Ctrl-C stops the batch, and the same command then does the rest)")
                 while waiting and len(pending) < window_for(threads):
                     name, cfg = waiting.popleft()
-                    future = client.submit(run_task, make_task(batch, name, cfg), key=f"nstyle-{name}-{batch}",
-                                           pure=False)
+                    task = make_task(batch, name, cfg, (clips or {}).get(name))
+                    future = client.submit(run_task, task, key=f"nstyle-{name}-{batch}", pure=False)
                     pending[future] = (name, cfg, time.time())
                     keys[future.key] = name
                     arrived.add(future)
@@ -471,12 +514,14 @@ def run(client: Any, runs: Sequence[Tuple[str, Config]], log_line: Callable[[str
                 if client.status != "running":  # Dask has cancelled every future: nothing more will come back
                     raise scheduler_lost(client, len(pending) + len(waiting))
                 for future in finished:
-                    yield _collect(future, *pending.pop(future), allowed, check)
+                    yield _collect(future, *pending.pop(future), allowed, check,
+                                   (clips or {}).get(keys[future.key]))
                 if not finished:
                     time.sleep(POLL)
             if stop.signum:
                 for future in [f for f in pending if f.status == "finished"]:
-                    yield _collect(future, *pending.pop(future), allowed, check)
+                    yield _collect(future, *pending.pop(future), allowed, check,
+                                   (clips or {}).get(keys[future.key]))
                 client.cancel(list(pending))
                 reason = f"{stop.name}: cancelled before it finished; the same command runs it"
                 for name, cfg, submitted in [*pending.values(), *((n, c, 0.0) for n, c in waiting)]:

@@ -1,4 +1,5 @@
-"""A batch's jobs: every content with every style, or one per row of a CSV manifest, each named and placed."""
+"""A batch's jobs: every content (picture or video clip) with every style, or one per row of a CSV manifest, each
+named and placed. A clip is one job: its frames run in order, on one worker (``temporal_weight`` set)."""
 from __future__ import annotations
 
 import codecs
@@ -8,6 +9,7 @@ import glob
 import hashlib
 import io
 import json
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -15,10 +17,15 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ..config import Config, parse_value
 from ..errors import NStyleError
 from ..files.images import output_format
+from ..video.writing import CONTAINERS
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 #: Config fields a manifest may not set (they are the row's own columns or belong to the whole batch).
 NOT_COLUMNS = {"content_image", "style_image", "output", "output_dir", "resume", "quiet"}
+#: A manifest's own columns: what a row stylizes, into what, and a clip's temporal weight.
+ROW_COLUMNS = {"content", "content_video", "style", "output", "temporal_weight"}
+#: ``--temporal-weight`` of a clip when neither the command line nor the manifest gives one (``nstyle video``'s).
+TEMPORAL_WEIGHT = 1e3
 #: Columns holding file names (resolved from the manifest's folder, as ``content`` and ``style`` are).
 MASK_COLUMNS = ("content_mask", "style_mask")
 
@@ -29,10 +36,15 @@ class Job:
 
     name: str
     cfg: Config
+    temporal_weight: Optional[float] = None  # a clip (``cfg.content_image``) with this weight; None: a picture
 
     @property
     def output(self) -> str:
         return self.cfg.output or ""
+
+    @property
+    def is_video(self) -> bool:
+        return self.temporal_weight is not None
 
 
 def expand(args: Sequence[str], role: str) -> List[str]:
@@ -60,20 +72,38 @@ def _stem(paths: Any) -> str:
     return "+".join(os.path.splitext(os.path.basename(p))[0] for p in items)
 
 
-def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]]) -> List[Job]:
+def expand_videos(args: Sequence[str]) -> List[str]:
+    """Clip files and glob patterns of clip files, in the order given (a folder of frames is one clip: use
+    ``nstyle video`` for it)."""
+    paths: List[str] = []
+    for arg in args:
+        if os.path.isdir(arg):
+            raise NStyleError(f"--content-video {arg}: a folder; batch takes video files (a folder of frames is one "
+                              "clip for nstyle video)")
+        found = sorted(glob.glob(arg)) if any(ch in arg for ch in "*?[") else [arg]
+        if not found:
+            raise NStyleError(f"content video pattern {arg} matches no files")
+        paths += found
+    return paths
+
+
+def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]],
+              weights: Optional[List[Optional[float]]] = None) -> List[Job]:
     """``<content-stem>__<style-stem>`` names, made unique with a short hash where stems repeat; results are
-    ``<name>.jpg`` (``.png`` at 16 bits) unless ``explicit`` names them."""
+    ``<name>.jpg`` (``.png`` at 16 bits, ``.mp4`` for a clip) unless ``explicit`` names them. ``weights``: each
+    job's temporal weight (a clip) or None (a picture, the default for all)."""
+    weights = weights or [None] * len(cfgs)
     bases = [f"{_stem(c.content_image)}__{_stem(c.style_image)}" for c in cfgs]
     jobs = []
-    for cfg, base, out in zip(cfgs, bases, explicit):
+    for cfg, base, out, gamma in zip(cfgs, bases, explicit, weights):
         name = base
         if bases.count(base) > 1:
-            ident = json.dumps([cfg.content_image, cfg.style_image, cfg.hash()], default=str)
+            ident = json.dumps([cfg.content_image, cfg.style_image, cfg.hash(), gamma], default=str)
             name = f"{base}-{hashlib.sha1(ident.encode()).hexdigest()[:6]}"
-        default = name + (".png" if cfg.bit_depth == 16 else ".jpg")  # as a single run's final.png / final.jpg
-        output = os.path.join(output_dir, out) if out else os.path.join(output_dir, default)
+        default = name + (".mp4" if gamma is not None else ".png" if cfg.bit_depth == 16 else ".jpg")
+        output = os.path.join(output_dir, out or default)  # a picture's default as a single run's final.png/.jpg
         work = os.path.join(output_dir, "work", name)
-        jobs.append(Job(name, dataclasses.replace(cfg, output=output, output_dir=work)))
+        jobs.append(Job(name, dataclasses.replace(cfg, output=output, output_dir=work), gamma))
     outputs = [j.output for j in jobs]
     clash = sorted({o for o in outputs if outputs.count(o) > 1})
     if clash:
@@ -81,11 +111,17 @@ def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]]
     return jobs
 
 
-def jobs_from_args(contents: Sequence[str], styles: Sequence[str], base: Config, output_dir: str) -> List[Job]:
-    """Every content with every style."""
-    cfgs = [dataclasses.replace(base, content_image=c, style_image=s)
-            for c in expand(contents, "content") for s in expand(styles, "style")]
-    return name_jobs(cfgs, output_dir, [None] * len(cfgs))
+def jobs_from_args(contents: Sequence[str], styles: Sequence[str], base: Config, output_dir: str,
+                   videos: Sequence[str] = (), temporal_weight: Optional[float] = None) -> List[Job]:
+    """Every content (pictures, then clips ``videos`` with ``temporal_weight``) with every style."""
+    gamma = TEMPORAL_WEIGHT if temporal_weight is None else float(temporal_weight)
+    if not (math.isfinite(gamma) and gamma >= 0):
+        raise NStyleError(f"--temporal-weight {temporal_weight}: must be a finite number >= 0")
+    sources = [(c, None) for c in (expand(contents, "content") if contents else [])]
+    sources += [(v, gamma) for v in expand_videos(videos)]
+    pairs = [(c, g, s) for c, g in sources for s in expand(styles, "style")]
+    cfgs = [dataclasses.replace(base, content_image=c, style_image=s) for c, _, s in pairs]
+    return name_jobs(cfgs, output_dir, [None] * len(cfgs), [g for _, g, _ in pairs])
 
 
 #: A manifest larger than this is not a list of runs (and would only be read into memory).
@@ -147,39 +183,65 @@ def manifest_rows(path: str) -> Tuple[List[str], List[Tuple[int, Dict[str, str]]
     return header, rows
 
 
-def check_output_name(out: str) -> Optional[str]:
-    """Why a manifest's ``output`` cell cannot be used (it must stay inside the output folder), or None."""
+def check_output_name(out: str, video: bool = False) -> Optional[str]:
+    """Why a manifest's ``output`` cell cannot be used (it must stay inside the output folder and, for a clip, be
+    a video file name), or None."""
     parts = out.replace("\\", "/").split("/")
     if os.path.isabs(out) or ".." in parts:
         return f"output {out} must be a file name inside the output folder"
     try:
-        output_format(out)
+        if video and os.path.splitext(out)[1].lower() not in CONTAINERS:
+            raise NStyleError(f"output {out}: a clip's output is a video file ({', '.join(CONTAINERS)})")
+        if not video:
+            output_format(out)
     except NStyleError as exc:
         return str(exc)
     return None
 
 
-def jobs_from_manifest(path: str, base: Config, output_dir: str) -> List[Job]:
-    """One job per CSV row; every problem is reported with its row number before anything runs."""
+def row_temporal_weight(row: Dict[str, str], default: float) -> float:
+    """A clip row's temporal weight: its ``temporal_weight`` cell, or ``default``."""
+    text = row.get("temporal_weight", "")
+    value = float(text) if text else default
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(text)
+    return value
+
+
+def jobs_from_manifest(path: str, base: Config, output_dir: str, temporal_weight: Optional[float] = None) -> List[Job]:
+    """One job per CSV row (a picture in ``content``, or a clip in ``content_video``); every problem is reported
+    with its row number before anything runs."""
     folder = os.path.dirname(os.path.abspath(path))
     fields = {f.name for f in dataclasses.fields(Config)} - NOT_COLUMNS
+    default_gamma = TEMPORAL_WEIGHT if temporal_weight is None else float(temporal_weight)
     problems: List[str] = []
-    cfgs, outputs = [], []
+    cfgs, outputs, weights = [], [], []
     header, rows = manifest_rows(path)
-    unknown = [h for h in header if h not in fields | {"content", "style", "output"}]
+    unknown = [h for h in header if h not in fields | ROW_COLUMNS]
     if unknown:
-        raise NStyleError(f"manifest {path}: unknown column(s) {', '.join(unknown)}; use content, style, "
-                          "output and single-run settings such as style_weight, max_long_edge, seed")
-    if "content" not in header or "style" not in header:
-        raise NStyleError(f"manifest {path}: needs 'content' and 'style' columns")
+        raise NStyleError(f"manifest {path}: unknown column(s) {', '.join(unknown)}; use content (or content_video), "
+                          "style, output and single-run settings such as style_weight, max_long_edge, seed")
+    if ("content" not in header and "content_video" not in header) or "style" not in header:
+        raise NStyleError(f"manifest {path}: needs 'content' (or 'content_video') and 'style' columns")
     for number, row in rows:
+        video = bool(row.get("content_video"))
+        if video and row.get("content"):
+            problems.append(f"row {number}: give either content or content_video, not both")
         values: Dict[str, Any] = {}
-        for key in ("content", "style"):
-            items = [p if os.path.isabs(p) else os.path.join(folder, p) for p in row[key].split()]
+        for key in ("content_video" if video else "content", "style"):
+            items = [p if os.path.isabs(p) else os.path.join(folder, p) for p in row.get(key, "").split()]
             missing = [p for p in items if not os.path.exists(p)] or ([] if items else ["(empty)"])
             if missing:
                 problems.append(f"row {number}: {key} file {missing[0]} not found")
             values[key] = items[0] if len(items) == 1 else items
+        gamma = None
+        if video:
+            try:
+                gamma = row_temporal_weight(row, default_gamma)
+            except ValueError:
+                problems.append(f"row {number}: column temporal_weight: {row['temporal_weight']!r} is not a number "
+                                ">= 0")
+                gamma = default_gamma
         settings = {}
         for key, text in row.items():
             if key in fields and text != "":
@@ -189,20 +251,22 @@ def jobs_from_manifest(path: str, base: Config, output_dir: str) -> List[Job]:
                     problems.append(f"row {number}: column {key}: cannot read {text!r}")
                 if key in MASK_COLUMNS and settings.get(key):  # mask files, like images, are found from the manifest
                     settings[key] = [p if os.path.isabs(p) else os.path.join(folder, p) for p in settings[key]]
-        cfg = dataclasses.replace(base, content_image=values["content"], style_image=values["style"],
-                                  **settings)
+        content = values["content_video" if video else "content"]
+        cfg = dataclasses.replace(base, content_image=content, style_image=values["style"], **settings)
         try:
-            dataclasses.replace(cfg, output=row.get("output") or None).validate()  # with the row's output's format
+            # with the row's output's format (a clip's output is checked by check_output_name)
+            dataclasses.replace(cfg, output=None if video else row.get("output") or None).validate()
         except NStyleError as exc:
             problems.append(f"row {number}: {exc}")
-        bad_output = row.get("output") and check_output_name(row["output"])
+        bad_output = row.get("output") and check_output_name(row["output"], video)
         if bad_output:
             problems.append(f"row {number}: {bad_output}")
         cfgs.append(cfg)
         outputs.append(row.get("output") or None)
+        weights.append(gamma)
     if problems:
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise NStyleError(f"manifest {path}: " + "; ".join(problems[:5]) + more)
     if not cfgs:
         raise NStyleError(f"manifest {path} has no rows")
-    return name_jobs(cfgs, output_dir, outputs)
+    return name_jobs(cfgs, output_dir, outputs, weights)

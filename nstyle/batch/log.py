@@ -14,9 +14,12 @@ from .jobs import Job
 LOG_NAME = "runs.jsonl"
 
 
-def effective_config(cfg: Config) -> Dict[str, Any]:
-    """What decides a run's pixels: the settings plus checksums of the weights and input files."""
+def effective_config(cfg: Config, temporal_weight: Optional[float] = None) -> Dict[str, Any]:
+    """What decides a run's pixels: the settings plus checksums of the weights and input files (and a clip's
+    temporal weight)."""
     record = cfg.numeric_dict()
+    if temporal_weight is not None:
+        record["temporal_weight"] = temporal_weight
     record["weights_sha256"] = file_checksum(cfg.weights)
     record["inputs_sha256"] = [file_checksum(p) for p in [cfg.content_image, *cfg.style_images]]
     return record
@@ -25,7 +28,7 @@ def effective_config(cfg: Config) -> Dict[str, Any]:
 #: Types of the fields of a ``runs.jsonl`` record that nstyle reads back.
 RECORD_FIELDS = {"name": str, "status": str, "hash": str, "output": str, "reason": str, "content": (str, list),
                  "style": (str, list), "epochs": int, "seconds": (int, float), "style_loss": (int, float),
-                 "content_loss": (int, float), "config": dict}
+                 "content_loss": (int, float), "config": dict, "poster": str}
 #: Fields every record written by :func:`run_jobs` has.
 RECORD_REQUIRED = ("name", "status", "hash", "output", "content", "style")
 
@@ -76,8 +79,12 @@ def append_log(path: str, record: dict) -> None:
 
 
 def job_record(job: Job) -> dict:
-    """The fields of a job that its ``runs.jsonl`` record and the report share."""
-    return {"name": job.name, "content": job.cfg.content_image, "style": job.cfg.style_image, "output": job.output}
+    """The fields of a job that its ``runs.jsonl`` record and the report share; a clip's ``poster``: its first
+    stylized frame in the work folder, which the report shows for it."""
+    record = {"name": job.name, "content": job.cfg.content_image, "style": job.cfg.style_image, "output": job.output}
+    if job.is_video:
+        record["poster"] = os.path.join(job.cfg.output_dir or "", "frames", f"{1:05d}.png")
+    return record
 
 
 def history_record(epochs: List[Any], before: Optional[dict] = None) -> Dict[str, list]:

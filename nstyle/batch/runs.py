@@ -109,7 +109,7 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Eng
     if watch:
         watch.plan([job_record(j) for j in jobs])
     for job in jobs:
-        effective = effective_config(job.cfg)
+        effective = effective_config(job.cfg, job.temporal_weight)
         settings = digest(effective)
         old = previous.get(job.name)
         if old and old.get("status") == "done" and old.get("hash") == settings and os.path.exists(job.output):
@@ -121,7 +121,7 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Eng
             continue
         cfg = job.cfg
         if client is None and old and old.get("status") == "interrupted" and old.get("hash") == settings and \
-                os.path.exists(checkpoint.path_for(cfg.output_dir)):
+                os.path.exists(resume_file(job)):
             cfg = dataclasses.replace(cfg, resume=True)  # continue where the interrupted run stopped
         planned.append(Planned(job, cfg, dict(job_record(job), config=effective, hash=settings),
                                old.get("history") if cfg.resume and old else None))
@@ -141,6 +141,14 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Eng
     finally:
         outer.close()
     return outcomes
+
+
+def resume_file(job: Job) -> str:
+    """The file an interrupted run of ``job`` continues from: its checkpoint, or a clip's ``video.json``."""
+    from ..video import work
+
+    return os.path.join(job.cfg.output_dir or ".", work.STATE) if job.is_video else \
+        checkpoint.path_for(job.cfg.output_dir)
 
 
 def run_record(p: Planned, outcome: Outcome, machine: List[str]) -> Dict[str, Any]:
@@ -172,9 +180,12 @@ def run_here(planned: List[Planned], engine: Engine, log_line: Callable[[str], N
         started = time.perf_counter()
         epochs: List[Any] = []
         try:
-            result = api.run(p.cfg, engine=engine, on_epoch=epochs.append, watch=watch)
-            outcome = Outcome(p.job, "done", result.seconds, result.epochs, "", result.style_loss,
-                              result.content_loss)
+            if p.job.is_video:
+                outcome = run_clip(p, engine)
+            else:
+                result = api.run(p.cfg, engine=engine, on_epoch=epochs.append, watch=watch)
+                outcome = Outcome(p.job, "done", result.seconds, result.epochs, "", result.style_loss,
+                                  result.content_loss)
         except Interrupted as exc:
             outcome = Outcome(p.job, "interrupted", time.perf_counter() - started, reason=str(exc), code=exc.code)
         except NStyleError as exc:
@@ -185,6 +196,24 @@ def run_here(planned: List[Planned], engine: Engine, log_line: Callable[[str], N
             return
 
 
+def run_clip(p: Planned, engine: Engine) -> Outcome:
+    """Stylize a clip job here, frame after frame, in its work folder (``--resume`` of an interrupted one)."""
+    from ..video.plan import VideoSettings
+    from ..video.run import stylize_clip
+
+    result = stylize_clip(p.cfg, VideoSettings(p.cfg.content_image, p.job.output, float(p.job.temporal_weight or 0)),
+                          engine)
+    return clip_outcome(p.job, result.seconds, result.reports)
+
+
+def clip_outcome(job: Job, seconds: float, reports: List[Any]) -> Outcome:
+    """A finished clip's outcome: its frames' epochs summed, their losses averaged (frames of this invocation)."""
+    def mean(values: List[float]) -> float:
+        return sum(values) / len(values) if values else float("nan")
+    return Outcome(job, "done", seconds, sum(r.epochs for r in reports), "", mean([r.style_loss for r in reports]),
+                   mean([r.content_loss for r in reports]))
+
+
 def run_on_cluster(planned: List[Planned], client: Any, log_line: Callable[[str], None],
                    check: Callable[[], None] = lambda: None) -> Iterator[Tuple[Planned, Outcome]]:
     """Run the jobs on the Dask cluster of ``client`` (:mod:`nstyle.batch.cluster`), yielding them as they finish;
@@ -192,7 +221,8 @@ def run_on_cluster(planned: List[Planned], client: Any, log_line: Callable[[str]
     from . import cluster
 
     by_name = {p.job.name: p for p in planned}
-    for f in cluster.run(client, [(p.job.name, p.cfg) for p in planned], log_line, check):
+    clips = {p.job.name: float(p.job.temporal_weight or 0) for p in planned if p.job.is_video}
+    for f in cluster.run(client, [(p.job.name, p.cfg) for p in planned], log_line, check, clips):
         p = by_name[f.name]
         timing = {"submitted_at": round(f.submitted, 3), "started_at": round(f.started, 3),
                   "ended_at": round(f.ended, 3)} if f.started else {}

@@ -180,8 +180,8 @@ class LiveState:
                     "runs": [{k: r[k] for k in ("name", "content", "style", "status")} for r in self.runs]}
 
     def run_output(self, index: int) -> Optional[str]:
-        """The picture batch run ``index`` made (None unless it is done or skipped)."""
+        """The picture batch run ``index`` made (a clip's poster frame; None unless it is done or skipped)."""
         with self.changed:
             if 0 <= index < len(self.runs) and self.runs[index]["status"] in ("done", "skipped"):
-                return self.runs[index]["output"]
+                return self.runs[index].get("poster") or self.runs[index]["output"]
             return None

@@ -12,6 +12,15 @@ STATES = ("done", "skipped", "failed", "interrupted", "missing", "not run", "run
 BAD = ("failed", "interrupted", "missing")
 
 
+#: The video files nstyle batch takes as contents and writes (:data:`nstyle.video.writing.CONTAINERS`).
+CLIP_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv")
+
+
+def is_clip(path: str) -> bool:
+    """Whether ``path`` names a video clip (shown by name and link, not as a thumbnail)."""
+    return os.path.splitext(path)[1].lower() in CLIP_EXTENSIONS
+
+
 def paths(value) -> List[str]:
     """A record's ``content``/``style`` (one path or a list) as a list."""
     return [value] if isinstance(value, str) else [str(v) for v in (value or [])]
@@ -30,10 +39,16 @@ class Run:
         return str(self.record.get("name", ""))
 
     @property
+    def picture(self) -> str:
+        """The picture that shows the run: its result, or a clip's poster frame (its result is a video)."""
+        return str(self.record.get("poster") or self.record.get("output") or "")
+
+    @property
     def has_image(self) -> bool:
         """True when the run left a picture (a finished result, or the image so far of an interrupted run)."""
         out = self.record.get("output") or ""
-        return self.state in ("done", "skipped", "interrupted") and os.path.isfile(out)
+        return self.state in ("done", "skipped", "interrupted") and os.path.isfile(out) and \
+            os.path.isfile(self.picture)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from ..errors import NStyleError
 from ..files.atomic import atomic_path
 from ..process.runtime import machine_lines
-from .grid import BAD, Grid, Run, arrange, differences
+from .grid import BAD, Grid, Run, arrange, differences, is_clip
 from .sheet import contact_sheet
 from .svg import COLOURS, loss_curve
 from .thumbs import INPUT_EDGE, RESULT_EDGE, thumbnail
@@ -63,7 +63,9 @@ def _thumb(folder: str, source: str, edge: int, alt: str, make: bool = True) -> 
 
 def input_cell(folder: str, items: List[str], tag: str, scope: str, make: bool = True) -> str:
     """A content's row header or a style's column header: its picture(s), linked to the full file, and name."""
-    pictures = "".join(f'<a href="{href(p, folder)}">{_thumb(folder, p, INPUT_EDGE, _stem(p), make)}</a>'
+    pictures = "".join(f'<a class="clip" href="{href(p, folder)}">&#9654; video</a>' if is_clip(p) and
+                       os.path.isfile(p) else
+                       f'<a href="{href(p, folder)}">{_thumb(folder, p, INPUT_EDGE, _stem(p), make)}</a>'
                        if os.path.isfile(p) else _thumb(folder, p, INPUT_EDGE, _stem(p), make) for p in items)
     names = " + ".join(_text(os.path.basename(p)) for p in items)
     return f'<th class="{tag}" scope="{scope}">{pictures}<div class="label">{names}</div></th>'
@@ -88,9 +90,11 @@ def run_block(folder: str, run: Run, content: List[str], note: str = "", make: b
     if run.has_image:
         full = r["output"]
         beside = href(content[0], folder) if content and os.path.isfile(content[0]) else ""
-        picture = (f'<a class="result" href="{href(full, folder)}" data-content="{beside}" data-name="{name}" '
-                   f'title="{name}: full size beside its content">'
-                   f'{_thumb(folder, full, RESULT_EDGE, "result " + run.name, make)}</a>')
+        thumb = _thumb(folder, run.picture, RESULT_EDGE, "result " + run.name, make)
+        picture = (f'<a class="video" href="{href(full, folder)}" title="{name}: the video">{thumb}</a>'
+                   if is_clip(full) else
+                   f'<a class="result" href="{href(full, folder)}" data-content="{beside}" data-name="{name}" '
+                   f'title="{name}: full size beside its content">{thumb}</a>')
     why = ""
     if run.state != "done":
         why = f'<p class="why"><b>{_text(run.state)}</b>{": " + _text(run.reason) if run.reason else ""}</p>'

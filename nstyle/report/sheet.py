@@ -6,7 +6,7 @@ from typing import List
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .grid import Grid, Run
+from .grid import Grid, Run, is_clip
 from .thumbs import INPUT_EDGE, RESULT_EDGE, thumbnail
 
 TILE = 192  # pixels per result (the square it is fitted into)
@@ -94,13 +94,15 @@ def contact_sheet(folder: str, grid: Grid) -> Image.Image:
     for i, content in enumerate(grid.contents):
         y = top + i * step
         if not canvas.picture(GAP, y, content, INPUT_EDGE, INPUT_TILE):
-            canvas.caption(GAP + 4, y + 4, "cannot read it", INPUT_TILE - 8, colour=(140, 0, 0))
+            clip = all(is_clip(p) for p in content)
+            canvas.caption(GAP + 4, y + 4, "video clip" if clip else "cannot read it", INPUT_TILE - 8,
+                           colour=(0, 0, 0) if clip else (140, 0, 0))
         canvas.caption(GAP, y + INPUT_TILE, _stems(content), INPUT_TILE + GAP)
         for j in range(len(grid.styles)):
             for k, run in enumerate(grid.cells.get((i, j), [])):
                 x = lefts[j] + k * (TILE + GAP)
                 good = run.state in ("done", "skipped")
-                if not (run.has_image and canvas.picture(x, y, [run.record["output"]], RESULT_EDGE)):
+                if not (run.has_image and canvas.picture(x, y, [run.picture], RESULT_EDGE)):
                     canvas.picture(x, y, [], RESULT_EDGE, fill=TROUBLE)
                     canvas.notice(x, y, run)
                 canvas.caption(x, y + TILE, run.name if good else f"{run.state}: {run.name}",

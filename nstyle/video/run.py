@@ -77,7 +77,14 @@ def stylize_clip(cfg: Config, video: VideoSettings, engine: Optional[Engine] = N
     engine = engine or Engine()
     reports = stylize_frames(cfg, video, p, engine, done, on_frame)
     count = max(done, reports[-1].index if reports else 0)
-    files = [work.frame_path(folder, i) for i in range(1, count + 1)]
+    write_output(p, count)
+    return VideoResult(count, p.output, folder, time.perf_counter() - started, reports)
+
+
+def write_output(p: Plan, count: int) -> None:
+    """Encode the first ``count`` finished frames of the work folder into the video (audio copied), or copy them
+    into the output folder."""
+    files = [work.frame_path(p.folder, i) for i in range(1, count + 1)]
     if p.kind == "video":
         audio = p.clip.path if p.clip.is_file and p.clip.has_audio else None
         writing.encode(files, p.output, p.clip.rate, p.clip.time_base if p.clip.is_file else None, audio)
@@ -85,7 +92,18 @@ def stylize_clip(cfg: Config, video: VideoSettings, engine: Optional[Engine] = N
         writing.copy_frames(files, p.output)
     log.info("wrote %s (%d frames at %s fps%s)", p.output, count, float(p.clip.rate),
              ", audio copied" if p.kind == "video" and p.clip.has_audio and p.clip.is_file else "")
-    return VideoResult(count, p.output, folder, time.perf_counter() - started, reports)
+
+
+def save_clip(cfg: Config, video: VideoSettings, frames: List[np.ndarray]) -> None:
+    """Write frames stylized elsewhere (a Dask worker) as this machine's run would: into the work folder
+    ``cfg.output_dir``, then the video (the clip's rate, time base and audio) or the frame folder."""
+    folder = cfg.output_dir or "output"
+    p = plan(cfg, video, folder)
+    prepare_output(dataclasses.replace(cfg, output_dir=folder, output=p.output if p.kind == "video" else None))
+    work.begin(folder, p.key, False, p.clip.count)
+    for index, rgb in enumerate(frames, start=1):
+        images.save_image(rgb, work.frame_path(folder, index))
+    write_output(p, len(frames))
 
 
 def compute_flows(p: Plan, quiet: bool) -> None:
@@ -118,14 +136,15 @@ def stylize_frames(cfg: Config, video: VideoSettings, p: Plan, engine: Engine, d
                 continue
             name = f"{p.clip.path} frame {index}"
             inputs = Inputs(rgb, styles, name, cfg.style_images)
-            start, penalty = None, None
+            start, penalty, floor = None, None, 0
             if previous is not None:
+                floor = epoch_floor(cfg.max_num_epochs)
                 start, penalty = temporal_start(engine, frame_cfg, p, index, rgb, previous, video.temporal_weight)
             begun = time.perf_counter()
             try:
                 with only_warnings():
                     result = run(dataclasses.replace(frame_cfg, content_image=name), engine=engine, inputs=inputs,
-                                 start=start, penalty=penalty)
+                                 start=start, penalty=penalty, min_epochs=floor)
             except Interrupted as exc:
                 raise frames_interrupted(p, index, exc.code, signal.Signals(exc.code - 128).name) from None
             path = work.frame_path(p.folder, index)
@@ -142,6 +161,18 @@ def stylize_frames(cfg: Config, video: VideoSettings, p: Plan, engine: Engine, d
             if stop.signum:
                 raise frames_interrupted(p, index + 1, stop.exit_status, stop.name)
     return reports
+
+
+#: A later frame runs at least this share of ``--max-num-epochs`` before the stopping rule may end it
+#: (artistic-videos runs its later frames for half the first frame's iterations, 1000 of 2000).
+LATER_FRAME_SHARE = 0.5
+
+
+def epoch_floor(max_num_epochs: int) -> int:
+    """The fewest epochs a frame started from the previous result runs: it starts almost settled, so the
+    classic stopping rule would end it after a few epochs while the new content at its edges and behind moving
+    objects (started from the plain frame) is still barely stylized."""
+    return int(math.ceil(LATER_FRAME_SHARE * max_num_epochs))
 
 
 def temporal_start(engine: Engine, cfg: Config, p: Plan, index: int, rgb: np.ndarray, previous: np.ndarray,
@@ -232,4 +263,4 @@ def stylize_video(content_video: str, style: Any, output: Optional[str] = None, 
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-__all__ = ["FrameReport", "VideoResult", "VideoSettings", "stylize_clip", "stylize_video"]
+__all__ = ["FrameReport", "VideoResult", "VideoSettings", "save_clip", "stylize_clip", "stylize_video"]

@@ -1,0 +1,212 @@
+"""Video: Lai et al.'s temporal consistency error, losses, seconds and memory per method, on a clip with known motion.
+
+    python bench/video.py [--frames 48] [--size 320x240] [--epochs 10] [--strip strip.png]
+
+The clip is made from the classic photo (``shared/data/IMG_4343.jpg``): a camera that pans right, tilts a little
+and zooms in by 25% over the clip (a window moved and shrunk across the photo, resampled bicubically), with a solid
+red disc crossing from left to right in front of it (an occluder: it hides and uncovers the scene). Its frames are
+PNG files, so no codec noise enters the input.
+
+Every stylization uses the same settings: synthetic VGG19 weights (seed 0), Starry Night, L-BFGS, ``--epochs``
+epochs at most, working size = the clip's size. Rows:
+
+- input (floor): the clip itself under its own flow (what the flow cannot explain: interpolation, occluder edges).
+- independent, from noise / from the content: ``--temporal-weight 0`` with ``--init noise`` / ``content``.
+- warped init only: each frame started from the previous result warped onto it, temporal weight 1e-9 (a term
+  about 1e-12 of the other losses: the warped start without the loss).
+- warped init + temporal loss: ``nstyle video``'s default (``--temporal-weight 1000``).
+- the same without the later frames' epoch floor (:data:`nstyle.video.run.LATER_FRAME_SHARE` set to 0 here): the
+  classic stopping rule alone, to show what the floor does.
+
+E is Lai et al. 2018's warping error (:mod:`nstyle.video.consistency`), flows and reliability from the input
+clip, outputs on 0..1; "vs indep." is E over the independent-from-content row's. Style and content are the mean
+per-frame weighted losses, with their change against independent-from-content frames. Then the seconds per frame
+of the temporal run split into flow (DIS both ways, cached), stylization and encoding (H.264), against one still
+of frame 1 with the same settings, and this process's peak memory. The machine may be busy: the error and the
+losses do not depend on load; the seconds do.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from common import CONTENT, ROOT, STYLE, peak_rss_mb, print_machine, synthetic_weights, table  # noqa: E402
+
+sys.path.insert(0, ROOT)
+
+from nstyle import api, stylize_video  # noqa: E402
+from nstyle.config import Config  # noqa: E402
+from nstyle.files import images  # noqa: E402
+from nstyle.video import consistency, flow, writing  # noqa: E402
+from nstyle.video import run as video_run  # noqa: E402
+
+#: (row name, init, temporal weight, share of the epoch limit later frames run at least); init None: the input.
+ROWS = [("input (floor)", None, None, None), ("independent, from noise", "noise", 0.0, None),
+        ("independent, from content", "content", 0.0, None), ("warped init only", "content", 1e-9, None),
+        ("warped init + temporal loss", "content", 1e3, None),
+        ("warped init + temporal loss, no epoch floor", "content", 1e3, 0.0)]
+BASELINE = "independent, from content"
+TEMPORAL = "warped init + temporal loss"
+
+
+def camera(t: float, photo: Tuple[int, int], aspect: float) -> Tuple[float, float, float, float]:
+    """The window of the photo the camera sees at time ``t`` in 0..1: pan right by 20% of the photo's width, tilt
+    down 5% of its height, zoom in by 25%."""
+    width, height = photo
+    base = min(0.7 * width, 0.7 * height * aspect)
+    w = base / (1.0 + 0.25 * t)
+    h = w / aspect
+    cx, cy = width * (0.4 + 0.2 * t), height * (0.475 + 0.05 * t)
+    return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+
+
+def make_clip(photo_path: str, count: int, size: Tuple[int, int], folder: str) -> List[str]:
+    """Write the clip's ``count`` frames (``size`` = width, height) as PNG files into ``folder``; their paths."""
+    from PIL import Image, ImageDraw
+
+    photo = Image.open(photo_path).convert("RGB")
+    width, height = size
+    paths = []
+    for i in range(count):
+        t = i / max(count - 1, 1)
+        frame = photo.transform(size, Image.EXTENT, camera(t, photo.size, width / height), Image.BICUBIC)
+        r = height / 6.0
+        x, y = -r + t * (width + 2 * r), 0.6 * height
+        ImageDraw.Draw(frame).ellipse((x - r, y - r, x + r, y + r), fill=(200, 30, 30))
+        paths.append(os.path.join(folder, f"{i + 1:05d}.png"))
+        frame.save(paths[-1])
+    return paths
+
+
+def read01(paths: Sequence[str]) -> List[np.ndarray]:
+    """The frames at ``paths`` as ``HxWx3`` float64 on 0..1."""
+    return [images.read_image(p) / 255.0 for p in paths]
+
+
+def stylize(clip: str, weights: str, a, init: str, gamma: float, work: str, share: Optional[float] = None
+             ) -> Dict[str, object]:
+    """One row: stylize the clip (``share``: another epoch floor for later frames), return its frames' paths and
+    per-frame reports."""
+    kept = video_run.LATER_FRAME_SHARE
+    video_run.LATER_FRAME_SHARE = kept if share is None else share
+    try:
+        result = stylize_video(clip, a.style, output=os.path.join(work, "out.mp4"), output_dir=work, weights=weights,
+                               max_long_edge=max(a.size), optimizer="lbfgs", init=init, max_num_epochs=a.epochs,
+                               temporal_weight=gamma, gpu=-1, quiet=True)
+    finally:
+        video_run.LATER_FRAME_SHARE = kept
+    return {"frames": sorted(glob.glob(os.path.join(work, "frames", "*.png"))), "reports": result.reports}
+
+
+def loss_row(name: str, error: float, base: Dict[str, float], reports) -> Dict[str, object]:
+    """A table row: the error against the baseline's, the mean losses and their change, epochs and seconds."""
+    row: Dict[str, object] = {"row": name, "E (x1e-3)": f"{1e3 * error:.3f}"}
+    if base.get("E"):
+        row["vs indep."] = f"{error / base['E']:.2f}"
+    if not reports:
+        return row
+    style = float(np.mean([r.style_loss for r in reports]))
+    content = float(np.mean([r.content_loss for r in reports]))
+    row["style"] = f"{style:.4g}" + (f" ({100 * (style / base['style'] - 1):+.1f}%)" if base.get("style") else "")
+    row["content"] = f"{content:.4g}" + (f" ({100 * (content / base['content'] - 1):+.1f}%)"
+                                         if base.get("content") else "")
+    row["epochs/frame"] = f"{np.mean([r.epochs for r in reports]):.1f}"
+    row["s/frame"] = f"{np.mean([r.seconds for r in reports]):.2f}"
+    row["_style"], row["_content"] = style, content
+    return row
+
+
+def timings(clip_paths: Sequence[str], out_frames: Sequence[str], reports, weights: str, a, work: str) -> str:
+    """Seconds per frame of the temporal run (flow, stylization, encode) against one still, and peak memory."""
+    frames = read01(clip_paths)
+    began = time.perf_counter()
+    flow.compute(frames, os.path.join(work, "flowtiming"), frames[0].shape[:2])
+    flow_s = (time.perf_counter() - began) / max(len(frames) - 1, 1)
+    began = time.perf_counter()
+    writing.encode(list(out_frames), os.path.join(work, "timing.mp4"), Fraction(25))
+    encode_s = (time.perf_counter() - began) / len(out_frames)
+    style_s = float(np.mean([r.seconds for r in reports]))
+    cfg = Config(content_image=clip_paths[0], style_image=a.style, weights=weights, max_long_edge=max(a.size),
+                 optimizer="lbfgs", init="content", max_num_epochs=a.epochs, output_dir=None, gpu=-1, quiet=True)
+    began = time.perf_counter()
+    still = api.run(cfg)
+    still_s = time.perf_counter() - began
+    total = flow_s + style_s + encode_s
+    rows = [{"size": f"{a.size[0]}x{a.size[1]}", "flow s/frame": f"{flow_s:.3f} ({100 * flow_s / total:.1f}%)",
+             "stylize s/frame": f"{style_s:.2f}", "encode s/frame": f"{encode_s:.4f}",
+             "total s/frame": f"{total:.2f}", "still s": f"{still_s:.2f} ({still.epochs} epochs)",
+             "peak RSS MB": f"{peak_rss_mb():.0f}"}]
+    return table(rows, list(rows[0]))
+
+
+def save_strip(path: str, rows: Sequence[Sequence[str]], first: int, count: int = 6) -> None:
+    """Save frames ``first .. first+count-1`` (0-based) of each row of frame paths side by side, rows stacked."""
+    from PIL import Image
+
+    lines = [np.concatenate([images.read_image(p) for p in paths[first:first + count]], axis=1) for paths in rows]
+    Image.fromarray(np.concatenate(lines, axis=0)).save(path)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=48)
+    ap.add_argument("--size", default="320x240", help="frame width x height")
+    ap.add_argument("--epochs", type=int, default=10, help="--max-num-epochs of every frame (L-BFGS)")
+    ap.add_argument("--photo", default=CONTENT)
+    ap.add_argument("--style", default=STYLE)
+    ap.add_argument("--strip", help="save 6 consecutive frames (input, independent, temporal) as this PNG")
+    ap.add_argument("--no-noise", action="store_true", help="skip the independent-from-noise row")
+    ap.add_argument("--no-warped-only", action="store_true", help="skip the warped-init-only row")
+    a = ap.parse_args(argv)
+    a.size = tuple(int(v) for v in a.size.lower().split("x"))
+    print_machine()
+    flags = " ".join(sys.argv[1:] if argv is None else argv)
+    print(f"\n`python bench/video.py {flags}`: {a.frames} frames of {a.size[0]}x{a.size[1]}, L-BFGS, at most "
+          f"{a.epochs} epochs per frame, synthetic weights\n", flush=True)
+    with tempfile.TemporaryDirectory(prefix="nstyle-bench-video-") as tmp:
+        weights = synthetic_weights(tmp)
+        clip = os.path.join(tmp, "clip")
+        os.makedirs(clip)
+        clip_paths = make_clip(a.photo, a.frames, a.size, clip)
+        pairs = consistency.input_flows(read01(clip_paths))
+        rows, base, outputs = [], {}, {}
+        for name, init, gamma, share in ROWS:
+            if (init == "noise" and a.no_noise) or (name == "warped init only" and a.no_warped_only):
+                continue
+            if init is None:
+                paths, reports = clip_paths, []
+            else:
+                run = stylize(clip, weights, a, init, gamma, os.path.join(tmp, f"row{len(rows)}"), share)
+                paths, reports = run["frames"], run["reports"]
+            outputs[name] = (paths, reports)
+            error = consistency.warping_error(read01(paths), pairs)
+            row = loss_row(name, error, base, reports)
+            if name == BASELINE:
+                base = {"E": error, "style": row["_style"], "content": row["_content"]}
+                row = loss_row(name, error, base, reports)
+            rows.append(row)
+            print(f"{name}: E {error:.6f}", flush=True)
+        columns = ["row", "E (x1e-3)", "vs indep.", "style", "content", "epochs/frame", "s/frame"]
+        print()
+        print(table(rows, columns))
+        print()
+        print(timings(clip_paths, outputs[TEMPORAL][0], outputs[TEMPORAL][1], weights, a, tmp))
+        if a.strip:
+            first = max(0, min(a.frames - 6, a.frames // 2 - 3))
+            save_strip(a.strip, [clip_paths, outputs[BASELINE][0], outputs[TEMPORAL][0]], first)
+            print(f"\nstrip: {a.strip} (frames {first + 1}-{min(first + 6, a.frames)}; rows: input, independent "
+                  "from content, warped init + temporal loss)")
+
+
+if __name__ == "__main__":
+    main()

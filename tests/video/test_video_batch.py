@@ -1,0 +1,101 @@
+"""Clips in ``nstyle batch``: one run per clip and style, in process or on a 2-worker Dask LocalCluster (the same
+frames bit for bit in reproducible mode), from arguments or a manifest; the report shows a poster and links the
+video."""
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import ROOT, log_records
+from nstyle import batch
+from nstyle.config import Config
+from nstyle.errors import NStyleError
+from nstyle.video import reading
+from video_clips import scene, write_clip
+
+ENV = {k: v for k, v in os.environ.items() if k != "NSTYLE_REPRODUCIBLE"}
+ENV["PYTHONPATH"] = ROOT
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory, images):
+    d = tmp_path_factory.mktemp("clips")
+    write_clip(d / "pan.mp4", scene(count=3, seed=1), rate=12, audio=True)
+    write_clip(d / "fast.mp4", scene(count=4, seed=2, step=3), rate=12)
+    return d
+
+
+def command(clips, weights_file, images, out, *extra):
+    return [sys.executable, "-m", "nstyle", "batch", "--content-video", str(clips / "*.mp4"), "--style-image",
+            images["style"], "--weights", weights_file, "--max-long-edge", "64", "--max-num-epochs", "2", "--init",
+            "content", "--gpu", "-1", "--reproducible", "--output-dir", str(clips / out), *extra]
+
+
+def frames(folder):
+    return {os.path.relpath(os.path.join(base, n), folder): np.asarray(Image.open(os.path.join(base, n)))
+            for base, _, names in os.walk(folder) for n in names if base.endswith("frames")}
+
+
+def test_two_workers_give_the_clips_frames_bit_for_bit_as_one_process(clips, weights_file, images):
+    here = subprocess.run(command(clips, weights_file, images, "here", "--quiet"), cwd=ROOT, env=ENV,
+                          capture_output=True, text=True)
+    assert here.returncode == 0, here.stderr
+    there = subprocess.run(command(clips, weights_file, images, "there", "--workers", "2"), cwd=ROOT, env=ENV,
+                           capture_output=True, text=True)
+    assert there.returncode == 0, there.stderr
+    a, b = frames(clips / "here" / "work"), frames(clips / "there" / "work")
+    assert len(a) == 3 + 4 and sorted(a) == sorted(b)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    records = {r["name"]: r for r in log_records(clips / "there")}
+    assert sorted(records) == ["fast__style", "pan__style"]
+    assert len({r["worker"] for r in records.values()}) == 2  # each clip on one worker, both clips at once
+    assert [r["epochs"] for r in (records["fast__style"], records["pan__style"])] == [8, 6]  # 2 epochs a frame
+    for out in ("here", "there"):
+        pan = reading.open_clip(str(clips / out / "pan__style.mp4"))
+        assert (pan.count, pan.size, pan.has_audio) == (3, (48, 64), True)
+        page = (clips / out / "index.html").read_text()
+        assert re.search(r'<a class="video" href="pan__style\.mp4"[^>]*><img src="thumbs/', page)  # poster, linked
+        assert '<a class="clip" href="../pan.mp4">' in page  # the content: a link to the clip
+    assert len(re.findall(r"\] \S+: done on tcp://", there.stderr)) == 2
+
+
+def test_a_manifest_row_may_name_a_clip_with_its_own_temporal_weight(clips, images, tmp_path):
+    manifest = tmp_path / "runs.csv"
+    manifest.write_text(f"content,content_video,style,temporal_weight,output\n"
+                        f"{images['content']},,{images['style']},,\n"
+                        f",{clips / 'pan.mp4'},{images['style']},50,pan.mkv\n"
+                        f",{clips / 'fast.mp4'},{images['style']},,\n")
+    picture, pan, fast = batch.jobs_from_manifest(str(manifest), Config(), str(tmp_path / "out"), 200.0)
+    assert (picture.is_video, pan.temporal_weight, fast.temporal_weight) == (False, 50.0, 200.0)
+    assert (pan.output, fast.output) == (str(tmp_path / "out" / "pan.mkv"), str(tmp_path / "out" / "fast__style.mp4"))
+    assert pan.cfg.content_image == str(clips / "pan.mp4")
+
+
+@pytest.mark.parametrize("row, message", [
+    (",{pan},{style},-1,", "row 2: column temporal_weight: '-1' is not a number >= 0"),
+    (",{pan},{style},,pan.jpg", "row 2: output pan.jpg: a clip's output is a video file"),
+    ("{content},{pan},{style},,", "row 2: give either content or content_video, not both"),
+])
+def test_bad_clip_rows_are_named_before_anything_runs(clips, images, tmp_path, row, message):
+    manifest = tmp_path / "runs.csv"
+    manifest.write_text("content,content_video,style,temporal_weight,output\n" +
+                        row.format(pan=clips / "pan.mp4", style=images["style"], content=images["content"]) + "\n")
+    with pytest.raises(NStyleError, match=re.escape(message)):
+        batch.jobs_from_manifest(str(manifest), Config(), str(tmp_path / "out"))
+
+
+def test_batch_arguments_pair_every_clip_with_every_style(clips, images, tmp_path):
+    jobs = batch.jobs_from_args([images["content"]], [images["style"], images["content"]], Config(),
+                                str(tmp_path), [str(clips / "*.mp4")], 10.0)
+    assert [(j.name, j.temporal_weight) for j in jobs] == [
+        ("content__style", None), ("content__content", None), ("fast__style", 10.0), ("fast__content", 10.0),
+        ("pan__style", 10.0), ("pan__content", 10.0)]
+    with pytest.raises(NStyleError, match="a folder; batch takes video files"):
+        batch.jobs_from_args([], [images["style"]], Config(), str(tmp_path), [str(clips)])
+    with pytest.raises(NStyleError, match="--temporal-weight -1.0: must be a finite number >= 0"):
+        batch.jobs_from_args([], [images["style"]], Config(), str(tmp_path), [str(clips / "pan.mp4")], -1.0)

@@ -1,0 +1,32 @@
+"""Lai et al.'s temporal consistency error: zero for the moving input itself, exact for a known flicker."""
+import numpy as np
+import pytest
+
+from nstyle.video import consistency
+from video_clips import scene
+
+
+@pytest.fixture(scope="module")
+def pan():
+    frames = [f / 255.0 for f in scene(count=6, h=48, w=64, step=2)]
+    return frames, consistency.input_flows(frames)
+
+
+def test_the_input_clip_is_almost_perfectly_consistent_with_its_own_flow(pan):
+    frames, pairs = pan
+    assert len(pairs) == 5
+    assert consistency.warping_error(frames, pairs) < 1e-3
+
+
+def test_a_brightness_flicker_of_d_levels_gives_three_d_squared(pan):
+    frames, pairs = pan
+    d = 0.1
+    flicker = [np.clip(f, 0.2, 0.8) + (d if i % 2 else 0.0) for i, f in enumerate(frames)]
+    steady = [np.clip(f, 0.2, 0.8) for f in frames]
+    base = consistency.warping_error(steady, pairs)
+    assert consistency.warping_error(flicker, pairs) == pytest.approx(3 * d * d + base, rel=0.05)
+
+
+def test_frames_and_flows_must_match():
+    with pytest.raises(ValueError):
+        consistency.warping_error([np.zeros((4, 4, 3))] * 3, [])

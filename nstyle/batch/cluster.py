@@ -351,9 +351,7 @@ def _run_clip(task: Task, cfg: Config, scratch: str, cancelled: Callable[[Any], 
                 frames.append(np.asarray(im.convert("RGB")))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    reports = result.reports
-    return Finished(task.name, "done", "", result.seconds, sum(r.epochs for r in reports),
-                    float(np.mean([r.style_loss for r in reports])), float(np.mean([r.content_loss for r in reports])),
+    return Finished(task.name, "done", "", result.seconds, result.epochs, result.style_loss, result.content_loss,
                     image=frames)
 
 

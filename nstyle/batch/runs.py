@@ -203,15 +203,7 @@ def run_clip(p: Planned, engine: Engine) -> Outcome:
 
     result = stylize_clip(p.cfg, VideoSettings(p.cfg.content_image, p.job.output, float(p.job.temporal_weight or 0)),
                           engine)
-    return clip_outcome(p.job, result.seconds, result.reports)
-
-
-def clip_outcome(job: Job, seconds: float, reports: List[Any]) -> Outcome:
-    """A finished clip's outcome: its frames' epochs summed, their losses averaged (frames of this invocation)."""
-    def mean(values: List[float]) -> float:
-        return sum(values) / len(values) if values else float("nan")
-    return Outcome(job, "done", seconds, sum(r.epochs for r in reports), "", mean([r.style_loss for r in reports]),
-                   mean([r.content_loss for r in reports]))
+    return Outcome(p.job, "done", result.seconds, result.epochs, "", result.style_loss, result.content_loss)
 
 
 def run_on_cluster(planned: List[Planned], client: Any, log_line: Callable[[str], None],

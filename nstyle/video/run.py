@@ -61,6 +61,25 @@ class VideoResult:
     seconds: float
     reports: List[FrameReport] = field(default_factory=list)  # the frames stylized by this run (not resumed ones)
 
+    @property
+    def epochs(self) -> int:
+        """The epochs of the frames this run stylized, summed."""
+        return sum(r.epochs for r in self.reports)
+
+    @property
+    def style_loss(self) -> float:
+        """The style loss of the frames this run stylized, averaged (NaN when it stylized none)."""
+        return _mean([r.style_loss for r in self.reports])
+
+    @property
+    def content_loss(self) -> float:
+        """The content loss of the frames this run stylized, averaged (NaN when it stylized none)."""
+        return _mean([r.content_loss for r in self.reports])
+
+
+def _mean(values: List[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
+
 
 def stylize_clip(cfg: Config, video: VideoSettings, engine: Optional[Engine] = None,
                  on_frame: Optional[Callable[[FrameReport], None]] = None) -> VideoResult:

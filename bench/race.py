@@ -180,6 +180,9 @@ def profile(a, folder: str) -> None:
         print(f"\n{size}, {a.profile_iterations} L-BFGS iterations: first iteration ends {shots[0][1]:.2f} s after "
               f"launch ({shots[0][2]} evaluations)\n")
         print(table(rows, ["phase", "s"]), flush=True)
+        counts = [dict(zip(("what", "count"), line.rstrip("\n").split("\t")))
+                  for line in open(os.path.join(out, "counts.txt"))]
+        print("\n" + table(counts, ["what", "count"]), flush=True)
 
 
 def main() -> None:

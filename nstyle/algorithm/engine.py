@@ -13,7 +13,7 @@ from ..errors import NStyleError
 from ..files import images, weights
 from ..process import cuda, resources
 from . import color, guides
-from .lossnet import LossNet
+from .lossnet import LossNet, device_weights
 
 log = logging.getLogger("nstyle")
 
@@ -56,6 +56,7 @@ class Engine:
     def __init__(self) -> None:
         self._ctx: Dict[Optional[int], mx.Context] = {}
         self._params: Dict[str, weights.Params] = {}
+        self._weights: Dict[tuple, Dict[str, mx.nd.NDArray]] = {}
         self._nets: Dict[tuple, LossNet] = {}
         self._grams: Dict[tuple, List[mx.nd.NDArray]] = {}
         self.gram_computations = 0
@@ -72,6 +73,13 @@ class Engine:
             self._params[spec] = weights.load(spec)
         return self._params[spec]
 
+    def weights(self, cfg: Config) -> Dict[str, mx.nd.NDArray]:
+        """The weights of ``--weights`` on the device of ``--gpu``, copied there once and bound by every network."""
+        key = (cfg.weights, cfg.gpu)
+        if key not in self._weights:
+            self._weights[key] = device_weights(self.params(cfg.weights), self.context(cfg.gpu))
+        return self._weights[key]
+
     def loss_net(self, cfg: Config, size: Tuple[int, int], regions: int = 0) -> LossNet:
         """The VGG19 loss network for ``cfg`` at ``size`` (with guided Grams for ``regions``), built once per
         (weights, size, layers, pooling, regions)."""
@@ -79,7 +87,8 @@ class Engine:
         key += (regions,) if regions else ()
         if key not in self._nets:
             self._nets[key] = LossNet(self.params(cfg.weights), size, self.context(cfg.gpu),
-                                      cfg.style_layer_list, cfg.content_layer_list, cfg.pooling, regions)
+                                      cfg.style_layer_list, cfg.content_layer_list, cfg.pooling, regions,
+                                      self.weights(cfg))
         else:
             log.info("reusing the %dx%d network", size[1], size[0])
         return self._nets[key]
@@ -120,7 +129,8 @@ class Engine:
         net = self.loss_net(cfg, style_size, regions=int(mask is not None))
         own = None if mask is None else guides.style_guides(mask, style_size, cfg.style_layer_list, cfg.mask_guide)
         grams = net.gram_targets(images.to_network(style01), own and own.arrays())
-        net.release_features()
+        if style_size != size or mask is not None:  # else the content targets run on the same feature executor
+            net.release_features()
         if style_size != size:
             content_net = self.loss_net(cfg, size)
             ratios = [np.prod(c[2:]) / np.prod(s[2:]) for c, s in zip(content_net.style_shapes, net.style_shapes)]

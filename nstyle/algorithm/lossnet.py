@@ -37,16 +37,22 @@ class LossNet:
     With ``regions`` the Grams are guided: one per style layer and region, each with its guide variable
     (:func:`guide_name`, ``1x1xhxw``), given to :meth:`gram_targets` and :meth:`bind_losses` as ``guides``.
 
-    :meth:`gram_targets` / :meth:`content_targets` run a feature executor on a preprocessed image;
-    :meth:`bind_losses` binds (once) the executor whose outputs are the per-layer style losses, then the
-    content losses, and writes the targets into it.
+    :meth:`gram_targets` / :meth:`content_targets` run one feature executor (bound on first use, kept until
+    :meth:`release_features`) on a preprocessed image; :meth:`bind_losses` binds (once) the executor whose outputs
+    are the per-layer style losses, then the content losses, and writes the targets into it.
+
+    Every executor binds the same device copies of the weights, ``weights`` (see :func:`device_weights`; made
+    from ``params`` when not given), so binding copies no weights and oneDNN reorders each layer's weights once.
+    ``binds`` counts the graphs bound.
     """
 
     def __init__(self, params: Params, size: Tuple[int, int], ctx: mx.Context,
                  style_layers: Sequence[str] = tuple(spec.STYLE_LAYERS),
                  content_layers: Sequence[str] = (spec.CONTENT_LAYER,), pooling: str = "avg",
-                 regions: int = 0) -> None:
+                 regions: int = 0, weights: Optional[Dict[str, mx.nd.NDArray]] = None) -> None:
         self.params, self.size, self.ctx = params, tuple(size), ctx
+        self.weights = device_weights(params, ctx) if weights is None else weights
+        self.binds = 0
         layers = vgg.build(spec.deepest(list(style_layers) + list(content_layers)), pooling)
         style = mx.sym.Group([layers[name] for name in style_layers])
         self.contents = [layers[name] for name in content_layers]
@@ -69,19 +75,20 @@ class LossNet:
         return len(self.style_shapes) * max(1, self.regions)
 
     def _bind(self, out: mx.sym.Symbol, extra: Dict[str, mx.nd.NDArray]) -> mx.executor.Executor:
-        """Bind ``out`` with the weights loaded and a gradient only for ``data``."""
+        """Bind ``out`` with the shared weights and a gradient only for ``data``."""
         guide_shapes = {guide_name(i, r): (1, 1) + s[2:] for i, s in enumerate(self.style_shapes)
                         for r in range(self.regions)}
         arg_shapes, _, _ = out.infer_shape(data=self.data_shape, **guide_shapes)
         args: Dict[str, mx.nd.NDArray] = {}
         for name, shape in zip(out.list_arguments(), arg_shapes):
-            if name in self.params:
-                args[name] = mx.nd.array(self.params[name], self.ctx)
+            if name in self.weights:
+                args[name] = self.weights[name]
             elif name in extra:
                 args[name] = extra[name].copyto(self.ctx)
             else:
                 args[name] = mx.nd.zeros(shape, self.ctx)
         grads = {"data": args["data"].copyto(self.ctx)}
+        self.binds += 1
         return out.bind(ctx=self.ctx, args=args, args_grad=grads, grad_req="write")
 
     def _guides(self, guides: Optional[Sequence[np.ndarray]]) -> Dict[str, mx.nd.NDArray]:
@@ -129,6 +136,11 @@ class LossNet:
             for name, value in extra.items():
                 self.executor.arg_dict[name][:] = value
         return self.executor
+
+
+def device_weights(params: Params, ctx: mx.Context) -> Dict[str, mx.nd.NDArray]:
+    """The weights as arrays on ``ctx``, to be bound (never written) by every executor of one device."""
+    return {name: mx.nd.array(value, ctx) for name, value in params.items()}
 
 
 def guide_name(layer: int, region: int) -> str:

@@ -10,13 +10,15 @@ may finish inside a later phase that waits for it: when profiling, every phase b
 pending work (``mx.nd.waitall``), so each phase is charged its own compute. ``counts.txt`` has how many graphs
 were bound and how many forward and backward passes ran.
 
-    python bench/_race_nstyle.py CONTENT STYLE WEIGHTS EDGE OUT_DIR SECONDS [ITERATIONS]   (RACE_LAUNCH: launch time)
+    python bench/_race_nstyle.py CONTENT STYLE WEIGHTS EDGE OUT_DIR SECONDS [ITERATIONS [STYLE_CACHE]]
+    (RACE_LAUNCH: launch time; STYLE_CACHE: a --style-cache folder)
 """
 from __future__ import annotations
 
 import os
 import sys
 import time
+from typing import Optional
 
 LAUNCH = float(os.environ.get("RACE_LAUNCH", time.time()))
 
@@ -67,12 +69,12 @@ class Phases:
 
 
 def main(content: str, style: str, weights_path: str, edge: int, out: str, seconds: float,
-         iterations: int = 0) -> None:
+         iterations: int = 0, style_cache: Optional[str] = None) -> None:
     import numpy as np
     from PIL import Image
 
     from nstyle import api
-    from nstyle.algorithm import lossnet, objective
+    from nstyle.algorithm import lbfgs, lossnet, objective
     from nstyle.algorithm.engine import Engine
     from nstyle.config import Config
     from nstyle.files import images, weights
@@ -95,6 +97,7 @@ def main(content: str, style: str, weights_path: str, edge: int, out: str, secon
     phases.wrap(objective.Objective, "value_and_grad",
                 lambda n: "first evaluation" if n == 1 else "later evaluations")
     phases.wrap(images, "save_image", "final save")
+    phases.wrap(lbfgs.LBFGSB, "step", "L-BFGS-B's own work (outside evaluations)")
     log = open(os.path.join(out, "times.txt"), "w")
 
     def snapshot(ep, img) -> None:
@@ -111,7 +114,7 @@ def main(content: str, style: str, weights_path: str, edge: int, out: str, secon
 
     cfg = Config(content_image=content, style_image=style, weights=weights_path, gpu=-1, quiet=True,
                  optimizer="lbfgs", init="content", max_long_edge=edge, stop_eps=0.0,
-                 max_num_epochs=iterations or 10**6, save_epochs=10**6, output_dir=out)
+                 max_num_epochs=iterations or 10**6, save_epochs=10**6, output_dir=out, style_cache=style_cache)
     api.run(cfg, on_image=snapshot, engine=Engine())
     phases._charge()
     total = time.time() - LAUNCH
@@ -127,4 +130,4 @@ def main(content: str, style: str, weights_path: str, edge: int, out: str, secon
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], float(sys.argv[6]),
-         int(sys.argv[7]) if len(sys.argv) > 7 else 0)
+         int(sys.argv[7]) if len(sys.argv) > 7 else 0, sys.argv[8] if len(sys.argv) > 8 else None)

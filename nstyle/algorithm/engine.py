@@ -161,8 +161,7 @@ class Engine:
         net = self.loss_net(cfg, style_size, regions=int(mask is not None))
         own = None if mask is None else guides.style_guides(mask, style_size, cfg.style_layer_list, cfg.mask_guide)
         grams = net.gram_targets(images.to_network(style01), own and own.arrays())
-        if style_size != size or mask is not None:  # else the content targets run on the same feature executor
-            net.release_features()
+        net.release_features()
         if style_size != size:
             content_net = self.loss_net(cfg, size)
             ratios = [np.prod(c[2:]) / np.prod(s[2:]) for c, s in zip(content_net.style_shapes, net.style_shapes)]

@@ -37,9 +37,10 @@ class LossNet:
     With ``regions`` the Grams are guided: one per style layer and region, each with its guide variable
     (:func:`guide_name`, ``1x1xhxw``), given to :meth:`gram_targets` and :meth:`bind_losses` as ``guides``.
 
-    :meth:`gram_targets` / :meth:`content_targets` run one feature executor (bound on first use, kept until
-    :meth:`release_features`) on a preprocessed image; :meth:`bind_losses` binds (once) the executor whose outputs
-    are the per-layer style losses, then the content losses, and writes the targets into it.
+    :meth:`gram_targets` / :meth:`content_targets` run a target executor on a preprocessed image (the Grams', or
+    one only as deep as the content layers, a quarter cheaper with the classic layers; each bound on first use,
+    kept until :meth:`release_features`); :meth:`bind_losses` binds (once) the executor whose outputs are the
+    per-layer style losses, then the content losses, and writes the targets into it.
 
     Every executor binds the same device copies of the weights, ``weights`` (see :func:`device_weights`; made
     from ``params`` when not given), so binding copies no weights and oneDNN reorders each layer's weights once.
@@ -67,7 +68,7 @@ class LossNet:
             grams = [losses.gram(style[i], s) for i, s in enumerate(self.style_shapes)]
         self.grams = mx.sym.Group(grams)
         self.executor = None
-        self._features = None
+        self._features: Dict[str, mx.executor.Executor] = {}  # "grams" / "contents": the target executors bound
 
     @property
     def n_style(self) -> int:
@@ -78,9 +79,11 @@ class LossNet:
         """Bind ``out`` with the shared weights and a gradient only for ``data``."""
         guide_shapes = {guide_name(i, r): (1, 1) + s[2:] for i, s in enumerate(self.style_shapes)
                         for r in range(self.regions)}
-        arg_shapes, _, _ = out.infer_shape(data=self.data_shape, **guide_shapes)
+        arguments = out.list_arguments()
+        arg_shapes, _, _ = out.infer_shape(data=self.data_shape,
+                                           **{k: v for k, v in guide_shapes.items() if k in arguments})
         args: Dict[str, mx.nd.NDArray] = {}
-        for name, shape in zip(out.list_arguments(), arg_shapes):
+        for name, shape in zip(arguments, arg_shapes):
             if name in self.weights:
                 args[name] = self.weights[name]
             elif name in extra:
@@ -98,10 +101,13 @@ class LossNet:
         names = [guide_name(i, r) for i in range(len(self.style_shapes)) for r in range(self.regions)]
         return {n: mx.nd.array(g) for n, g in zip(names, guides)}
 
-    def _features_of(self, image_np: np.ndarray, guides: Optional[Sequence[np.ndarray]] = None) -> List[mx.nd.NDArray]:
-        if self._features is None:
-            self._features = self._bind(mx.sym.Group([self.grams] + self.contents), {})
-        ex = self._features
+    def _features_of(self, kind: str, image_np: np.ndarray,
+                     guides: Optional[Sequence[np.ndarray]] = None) -> List[mx.nd.NDArray]:
+        """The outputs of the ``kind`` target executor (``grams``, or ``contents``: only as deep as the content
+        layers) on one image, bound on first use."""
+        if kind not in self._features:
+            self._features[kind] = self._bind(self.grams if kind == "grams" else mx.sym.Group(self.contents), {})
+        ex = self._features[kind]
         ex.arg_dict["data"][:] = image_np
         for name, guide in self._guides(guides).items():
             ex.arg_dict[name][:] = guide
@@ -110,15 +116,15 @@ class LossNet:
 
     def gram_targets(self, style_np: np.ndarray, guides: Optional[Sequence[np.ndarray]] = None) -> List[mx.nd.NDArray]:
         """Grams of one (preprocessed) style image (guided by ``guides`` with regions), on the CPU."""
-        return [out.copyto(mx.cpu()) for out in self._features_of(style_np, guides)[:self.n_style]]
+        return [out.copyto(mx.cpu()) for out in self._features_of("grams", style_np, guides)]
 
     def content_targets(self, content_np: np.ndarray) -> List[mx.nd.NDArray]:
         """Content-layer features of one (preprocessed) content image, on the CPU."""
-        return [out.copyto(mx.cpu()) for out in self._features_of(content_np)[self.n_style:]]
+        return [out.copyto(mx.cpu()) for out in self._features_of("contents", content_np)]
 
     def release_features(self) -> None:
-        """Drop the target executor (the classic deletes it before binding the loss executor)."""
-        self._features = None
+        """Drop the target executors (the classic deletes its own before binding the loss executor)."""
+        self._features = {}
 
     def bind_losses(self, gram_targets: List[mx.nd.NDArray],
                     content_targets: List[mx.nd.NDArray],

@@ -1,4 +1,5 @@
 """Fixed costs before the first evaluation (issue 28), shown by counts: binds, weight copies, style-cache hits."""
+import json
 import os
 import shutil
 import subprocess
@@ -19,13 +20,21 @@ def cfg_for(images_, weights_file, **kw):
     return Config(**dict(base, **kw))
 
 
-def test_one_feature_bind_and_one_weight_copy_per_run(images, weights_file):
+def convolutions(executor) -> int:
+    return sum(node["op"] == "Convolution" for node in json.loads(executor._symbol.tojson())["nodes"])
+
+
+def test_one_weight_copy_and_a_shallow_content_pass(images, weights_file):
     engine = Engine()
     api.run(cfg_for(images, weights_file), engine=engine)
     (net,) = engine._nets.values()
-    assert net.binds == 2  # the feature executor (style Grams, then content targets) and the loss executor
+    assert net.binds == 3  # the Grams' executor, the content targets' and the loss executor
     shared = engine.weights(cfg_for(images, weights_file))["conv1_1_weight"]
     assert net.executor.arg_dict["conv1_1_weight"].handle.value == shared.handle.value
+    net.content_targets(np.zeros(net.data_shape))
+    contents = net._features["contents"]
+    assert contents.arg_dict["conv1_1_weight"].handle.value == shared.handle.value
+    assert convolutions(contents) == 10  # conv1_1 .. conv4_2, where the full feature graph has 13 (to conv5_1)
 
 
 def test_style_cache_hit_is_the_same_picture(images, weights_file, tmp_path):
@@ -36,6 +45,7 @@ def test_style_cache_hit_is_the_same_picture(images, weights_file, tmp_path):
     assert (first.gram_computations, first.cache_hits) == (1, 0)
     read = api.run(cached, engine=second)
     assert (second.gram_computations, second.cache_hits) == (0, 1)
+    assert [net.binds for net in second._nets.values()] == [2]  # content targets and losses only
     assert np.array_equal(plain.image, written.image) and np.array_equal(plain.image, read.image)
     assert [e.style_loss for e in read.history] == [e.style_loss for e in plain.history]
 
@@ -77,3 +87,14 @@ def test_style_cache_that_is_a_file_is_one_line_exit_2(images, weights_file, tmp
     assert proc.returncode == 2
     assert "--style-cache" in one_error_line(proc.stderr)
     assert not (tmp_path / "out").exists()
+
+
+def test_style_cache_that_cannot_be_written_warns_and_runs(images, weights_file, tmp_path, caplog):
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    engine = Engine()
+    result = api.run(cfg_for(images, weights_file, style_cache=str(blocked / "cache"), max_num_epochs=1),
+                     engine=engine)
+    assert result.epochs == 1 and engine.gram_computations == 1
+    assert [r.levelname for r in caplog.records if "style cache" in r.getMessage()] == ["WARNING"]
+    assert os.listdir(tmp_path) == ["file"]

@@ -17,12 +17,15 @@ size: the best objective each side has reached at 5, 10, 20, 40, 80, 160 ... s, 
 side reached; run long enough, minutes, for it to mean "finished") and the time each needs to reach 1.05x of it.
 ``--check-scorer`` first scores one image (the content picture plus noise, in float) with the scorer and with both
 sides' own objectives, and prints the three values. ``--profile`` runs nstyle alone for a few iterations and prints
-where its time went from launch (import, weights read, bind, targets, first evaluation, ...).
+where its time went from launch (import, weights read, bind, targets, first evaluation, ...) and how many graphs it
+bound and forward and backward passes it ran; ``--profile-style-cache`` profiles each size twice on one
+``--style-cache`` folder, cold and then warm.
 
 PyTorch is a bench-only dependency (``pip install torch==2.13.0``); without it the PyTorch side and the scorer are
 skipped with a message that says so.
 
     python bench/race.py [--sizes 300x200 600x400 1200x800] [--seconds 160] [--check-scorer] [--profile]
+                         [--profile-style-cache]
 """
 from __future__ import annotations
 
@@ -166,20 +169,27 @@ def check_scorer(a, folder: str) -> None:
 
 
 def profile(a, folder: str) -> None:
-    """nstyle alone for ``--profile-iterations`` iterations: where the time goes from launch."""
+    """nstyle alone for ``--profile-iterations`` iterations: where the time goes from launch. With
+    ``--profile-style-cache`` each size runs twice on one fresh ``--style-cache`` folder: cold (it writes the style
+    targets), then warm (it reads them)."""
     for size in a.sizes:
         edge = int(size.split("x")[0])
         content, style, params, _, _ = prepare(folder, a.content, a.style, edge)
-        out = os.path.join(folder, f"profile-{size}")
-        os.makedirs(out, exist_ok=True)
-        launch([os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge), out, "0",
-                str(a.profile_iterations)], out).wait()
-        rows = [dict(zip(("phase", "s"), line.rstrip("\n").split("\t")))
-                for line in open(os.path.join(out, "profile.txt"))]
-        shots = snapshots(out)
-        print(f"\n{size}, {a.profile_iterations} L-BFGS iterations: first iteration ends {shots[0][1]:.2f} s after "
-              f"launch ({shots[0][2]} evaluations)\n")
-        print(table(rows, ["phase", "s"]), flush=True)
+        cache = os.path.join(folder, f"style-cache-{size}")
+        for run in (["cold style cache", "warm style cache"] if a.profile_style_cache else [""]):
+            out = os.path.join(folder, f"profile-{size}{'-' + run.split()[0] if run else ''}")
+            os.makedirs(out, exist_ok=True)
+            launch([os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge), out, "0",
+                    str(a.profile_iterations)] + ([cache] if run else []), out).wait()
+            rows = [dict(zip(("phase", "s"), line.rstrip("\n").split("\t")))
+                    for line in open(os.path.join(out, "profile.txt"))]
+            shots = snapshots(out)
+            print(f"\n{size}{', ' + run if run else ''}, {a.profile_iterations} L-BFGS iterations: first iteration "
+                  f"ends {shots[0][1]:.2f} s after launch ({shots[0][2]} evaluations)\n")
+            print(table(rows, ["phase", "s"]), flush=True)
+            counts = [dict(zip(("what", "count"), line.rstrip("\n").split("\t")))
+                      for line in open(os.path.join(out, "counts.txt"))]
+            print("\n" + table(counts, ["what", "count"]), flush=True)
 
 
 def main() -> None:
@@ -189,6 +199,8 @@ def main() -> None:
     ap.add_argument("--check-scorer", action="store_true", help="first show the scorer agrees with both sides")
     ap.add_argument("--profile", action="store_true", help="only profile nstyle from launch")
     ap.add_argument("--profile-iterations", type=int, default=5)
+    ap.add_argument("--profile-style-cache", action="store_true",
+                    help="with --profile: each size twice on one --style-cache folder, cold then warm")
     add_input_flags(ap)
     a = ap.parse_args()
     print_machine()

@@ -36,7 +36,7 @@ GROUPS: Dict[str, List[str]] = {
                      "seed", "stop_eps", "max_num_epochs", "tile_size"],
     "output": ["output_dir", "output", "bit_depth", "save_epochs", "remove_noise", "resume", "quiet"],
     "watching": [],  # --web and --browser
-    "other": ["model"],
+    "other": ["model", "style_cache"],
 }
 
 EXAMPLES = """examples:

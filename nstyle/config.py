@@ -88,6 +88,8 @@ class Config:
     bit_depth: int = flag(8, "bits per channel of the final image; 16 needs a .png or .tif output", choices=[8, 16])
     quiet: bool = flag(False, "no per-epoch log lines or progress bar")
     resume: bool = flag(False, "continue from <output-dir>/checkpoint.npz (same settings required)")
+    style_cache: Optional[str] = flag(None, "directory that keeps style targets between runs, keyed by the style's "
+                                            "pixels, the size, the weights and the settings (default: none)")
 
     # ---- derived values ---------------------------------------------------------------------------------
 
@@ -177,6 +179,8 @@ class Config:
                 self.final_path() or "x.png")[1].lower() in (".png", ".tif", ".tiff"),
              "16-bit output needs a .png or .tif file"),
             ("seed", 0 <= self.seed < 2**32, f"must be between 0 and {2**32 - 1}"),
+            ("style_cache", self.style_cache is None or (self.style_cache != "" and not (
+                os.path.exists(self.style_cache) and not os.path.isdir(self.style_cache))), "must be a directory"),
         ]
         for name, ok, why in checks:
             value = getattr(self, name)
@@ -193,7 +197,7 @@ class Config:
 
     def numeric_dict(self) -> Dict[str, Any]:
         """The settings that change the result's pixels (paths, device and verbosity excluded)."""
-        skip = {"output_dir", "output", "quiet", "gpu", "save_epochs", "resume", "bit_depth"}
+        skip = {"output_dir", "output", "quiet", "gpu", "save_epochs", "resume", "bit_depth", "style_cache"}
         if not self.masked:
             skip |= {"content_mask", "style_mask", "mask_guide"}  # unmasked runs keep the hashes they had
         if self.tile_size is None:

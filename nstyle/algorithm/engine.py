@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import mxnet as mx
@@ -10,10 +11,11 @@ import numpy as np
 
 from ..config import Config
 from ..errors import NStyleError
-from ..files import images, weights
-from ..process import cuda, resources
+from ..files import checksums, images, style_cache, weights
+from ..process import cuda, resources, runtime
+from ..version import __version__
 from . import color, guides
-from .lossnet import LossNet
+from .lossnet import LossNet, device_weights
 
 log = logging.getLogger("nstyle")
 
@@ -49,16 +51,20 @@ class Engine:
 
     One :class:`Engine` per process is enough; :func:`nstyle.api.run` makes a fresh one when none is given.
     Style targets are cached by the style image's pixels (a digest), never by its name, so two different
-    images under one name never share Grams. ``gram_computations`` counts style images actually passed
-    through the network.
+    images under one name never share Grams; with ``--style-cache`` they are also kept on disk between processes
+    (:mod:`nstyle.files.style_cache`). ``gram_computations`` counts style images actually passed through the
+    network, ``cache_hits`` those read from that disk cache. Every network of one device binds one copy of the
+    weights (:meth:`weights`).
     """
 
     def __init__(self) -> None:
         self._ctx: Dict[Optional[int], mx.Context] = {}
         self._params: Dict[str, weights.Params] = {}
+        self._weights: Dict[tuple, Dict[str, mx.nd.NDArray]] = {}
         self._nets: Dict[tuple, LossNet] = {}
         self._grams: Dict[tuple, List[mx.nd.NDArray]] = {}
         self.gram_computations = 0
+        self.cache_hits = 0  # style images whose targets came from --style-cache
 
     def context(self, gpu: Optional[int]) -> mx.Context:
         """The device for ``--gpu`` (see :func:`select_context`), chosen once per value."""
@@ -72,6 +78,13 @@ class Engine:
             self._params[spec] = weights.load(spec)
         return self._params[spec]
 
+    def weights(self, cfg: Config) -> Dict[str, mx.nd.NDArray]:
+        """The weights of ``--weights`` on the device of ``--gpu``, copied there once and bound by every network."""
+        key = (cfg.weights, cfg.gpu)
+        if key not in self._weights:
+            self._weights[key] = device_weights(self.params(cfg.weights), self.context(cfg.gpu))
+        return self._weights[key]
+
     def loss_net(self, cfg: Config, size: Tuple[int, int], regions: int = 0) -> LossNet:
         """The VGG19 loss network for ``cfg`` at ``size`` (with guided Grams for ``regions``), built once per
         (weights, size, layers, pooling, regions)."""
@@ -79,7 +92,8 @@ class Engine:
         key += (regions,) if regions else ()
         if key not in self._nets:
             self._nets[key] = LossNet(self.params(cfg.weights), size, self.context(cfg.gpu),
-                                      cfg.style_layer_list, cfg.content_layer_list, cfg.pooling, regions)
+                                      cfg.style_layer_list, cfg.content_layer_list, cfg.pooling, regions,
+                                      self.weights(cfg))
         else:
             log.info("reusing the %dx%d network", size[1], size[0])
         return self._nets[key]
@@ -106,10 +120,37 @@ class Engine:
             if key in self._grams:
                 log.info("style targets for style %d at %dx%d: reused", k + 1, size[1], size[0])
             else:
-                self._grams[key] = self._compute_grams(cfg, style, size, content01, mask)
-                self.gram_computations += 1
+                self._grams[key] = self._cached_grams(cfg, key, style, size, content01, mask)
             found.append(self._grams[key])
         return found
+
+    def _cached_grams(self, cfg: Config, key: tuple, style: np.ndarray, size: Tuple[int, int],
+                      content01: np.ndarray, mask: Optional[np.ndarray]) -> List[mx.nd.NDArray]:
+        """One style image's Grams from ``--style-cache`` when it has them, else computed (and stored there)."""
+        disk = self._disk_key(cfg, key)
+        stored = style_cache.load(cfg.style_cache, disk) if disk else None
+        if stored is not None:
+            self.cache_hits += 1
+            log.info("style targets at %dx%d: read from the style cache", size[1], size[0])
+            return [mx.nd.array(g, mx.cpu(), dtype=g.dtype) for g in stored]
+        grams = self._compute_grams(cfg, style, size, content01, mask)
+        self.gram_computations += 1
+        if disk:
+            style_cache.save(cfg.style_cache, disk, [g.asnumpy() for g in grams])
+        return grams
+
+    def _disk_key(self, cfg: Config, key: tuple) -> Optional[str]:
+        """The ``--style-cache`` key of the in-memory ``key`` (None: no cache, or weights that are not one file).
+
+        The weights enter by their checksum, and the device, MXNet's version, oneDNN's instruction-set cap and
+        the thread count by name, since the targets' bits depend on all of them."""
+        if not cfg.style_cache or not os.path.isfile(cfg.weights):
+            return None
+        return style_cache.entry_key({
+            "targets": [checksums.file_checksum(cfg.weights) if part == cfg.weights else part for part in key],
+            "device": str(self.context(cfg.gpu)), "mxnet": mx.__version__, "nstyle": __version__,
+            "isa": os.environ.get("DNNL_MAX_CPU_ISA", ""), "threads": os.environ.get("OMP_NUM_THREADS", ""),
+            "cpu": runtime.cpu_model()})
 
     def _compute_grams(self, cfg: Config, style: np.ndarray, size: Tuple[int, int],
                        content01: np.ndarray, mask: Optional[np.ndarray] = None) -> List[mx.nd.NDArray]:

@@ -37,16 +37,23 @@ class LossNet:
     With ``regions`` the Grams are guided: one per style layer and region, each with its guide variable
     (:func:`guide_name`, ``1x1xhxw``), given to :meth:`gram_targets` and :meth:`bind_losses` as ``guides``.
 
-    :meth:`gram_targets` / :meth:`content_targets` run a feature executor on a preprocessed image;
-    :meth:`bind_losses` binds (once) the executor whose outputs are the per-layer style losses, then the
-    content losses, and writes the targets into it.
+    :meth:`gram_targets` / :meth:`content_targets` run a target executor on a preprocessed image (the Grams', or
+    one only as deep as the content layers, a quarter cheaper with the classic layers; each bound on first use,
+    kept until :meth:`release_features`); :meth:`bind_losses` binds (once) the executor whose outputs are the
+    per-layer style losses, then the content losses, and writes the targets into it.
+
+    Every executor binds the same device copies of the weights, ``weights`` (see :func:`device_weights`; made
+    from ``params`` when not given), so binding copies no weights and oneDNN reorders each layer's weights once.
+    ``binds`` counts the graphs bound.
     """
 
     def __init__(self, params: Params, size: Tuple[int, int], ctx: mx.Context,
                  style_layers: Sequence[str] = tuple(spec.STYLE_LAYERS),
                  content_layers: Sequence[str] = (spec.CONTENT_LAYER,), pooling: str = "avg",
-                 regions: int = 0) -> None:
+                 regions: int = 0, weights: Optional[Dict[str, mx.nd.NDArray]] = None) -> None:
         self.params, self.size, self.ctx = params, tuple(size), ctx
+        self.weights = device_weights(params, ctx) if weights is None else weights
+        self.binds = 0
         layers = vgg.build(spec.deepest(list(style_layers) + list(content_layers)), pooling)
         style = mx.sym.Group([layers[name] for name in style_layers])
         self.contents = [layers[name] for name in content_layers]
@@ -61,7 +68,7 @@ class LossNet:
             grams = [losses.gram(style[i], s) for i, s in enumerate(self.style_shapes)]
         self.grams = mx.sym.Group(grams)
         self.executor = None
-        self._features = None
+        self._features: Dict[str, mx.executor.Executor] = {}  # "grams" / "contents": the target executors bound
 
     @property
     def n_style(self) -> int:
@@ -69,19 +76,22 @@ class LossNet:
         return len(self.style_shapes) * max(1, self.regions)
 
     def _bind(self, out: mx.sym.Symbol, extra: Dict[str, mx.nd.NDArray]) -> mx.executor.Executor:
-        """Bind ``out`` with the weights loaded and a gradient only for ``data``."""
+        """Bind ``out`` with the shared weights and a gradient only for ``data``."""
         guide_shapes = {guide_name(i, r): (1, 1) + s[2:] for i, s in enumerate(self.style_shapes)
                         for r in range(self.regions)}
-        arg_shapes, _, _ = out.infer_shape(data=self.data_shape, **guide_shapes)
+        arguments = out.list_arguments()
+        arg_shapes, _, _ = out.infer_shape(data=self.data_shape,
+                                           **{k: v for k, v in guide_shapes.items() if k in arguments})
         args: Dict[str, mx.nd.NDArray] = {}
-        for name, shape in zip(out.list_arguments(), arg_shapes):
-            if name in self.params:
-                args[name] = mx.nd.array(self.params[name], self.ctx)
+        for name, shape in zip(arguments, arg_shapes):
+            if name in self.weights:
+                args[name] = self.weights[name]
             elif name in extra:
                 args[name] = extra[name].copyto(self.ctx)
             else:
                 args[name] = mx.nd.zeros(shape, self.ctx)
         grads = {"data": args["data"].copyto(self.ctx)}
+        self.binds += 1
         return out.bind(ctx=self.ctx, args=args, args_grad=grads, grad_req="write")
 
     def _guides(self, guides: Optional[Sequence[np.ndarray]]) -> Dict[str, mx.nd.NDArray]:
@@ -91,10 +101,13 @@ class LossNet:
         names = [guide_name(i, r) for i in range(len(self.style_shapes)) for r in range(self.regions)]
         return {n: mx.nd.array(g) for n, g in zip(names, guides)}
 
-    def _features_of(self, image_np: np.ndarray, guides: Optional[Sequence[np.ndarray]] = None) -> List[mx.nd.NDArray]:
-        if self._features is None:
-            self._features = self._bind(mx.sym.Group([self.grams] + self.contents), {})
-        ex = self._features
+    def _features_of(self, kind: str, image_np: np.ndarray,
+                     guides: Optional[Sequence[np.ndarray]] = None) -> List[mx.nd.NDArray]:
+        """The outputs of the ``kind`` target executor (``grams``, or ``contents``: only as deep as the content
+        layers) on one image, bound on first use."""
+        if kind not in self._features:
+            self._features[kind] = self._bind(self.grams if kind == "grams" else mx.sym.Group(self.contents), {})
+        ex = self._features[kind]
         ex.arg_dict["data"][:] = image_np
         for name, guide in self._guides(guides).items():
             ex.arg_dict[name][:] = guide
@@ -103,15 +116,15 @@ class LossNet:
 
     def gram_targets(self, style_np: np.ndarray, guides: Optional[Sequence[np.ndarray]] = None) -> List[mx.nd.NDArray]:
         """Grams of one (preprocessed) style image (guided by ``guides`` with regions), on the CPU."""
-        return [out.copyto(mx.cpu()) for out in self._features_of(style_np, guides)[:self.n_style]]
+        return [out.copyto(mx.cpu()) for out in self._features_of("grams", style_np, guides)]
 
     def content_targets(self, content_np: np.ndarray) -> List[mx.nd.NDArray]:
         """Content-layer features of one (preprocessed) content image, on the CPU."""
-        return [out.copyto(mx.cpu()) for out in self._features_of(content_np)[self.n_style:]]
+        return [out.copyto(mx.cpu()) for out in self._features_of("contents", content_np)]
 
     def release_features(self) -> None:
-        """Drop the target executor (the classic deletes it before binding the loss executor)."""
-        self._features = None
+        """Drop the target executors (the classic deletes its own before binding the loss executor)."""
+        self._features = {}
 
     def bind_losses(self, gram_targets: List[mx.nd.NDArray],
                     content_targets: List[mx.nd.NDArray],
@@ -129,6 +142,11 @@ class LossNet:
             for name, value in extra.items():
                 self.executor.arg_dict[name][:] = value
         return self.executor
+
+
+def device_weights(params: Params, ctx: mx.Context) -> Dict[str, mx.nd.NDArray]:
+    """The weights as arrays on ``ctx``, to be bound (never written) by every executor of one device."""
+    return {name: mx.nd.array(value, ctx) for name, value in params.items()}
 
 
 def guide_name(layer: int, region: int) -> str:

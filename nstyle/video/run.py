@@ -206,7 +206,7 @@ def temporal_start(engine: Engine, cfg: Config, p: Plan, index: int, rgb: np.nda
     content = images.to_network(images.resize01(rgb, p.size))
     hidden = reliability.disoccluded(to_previous, to_current)[None, None]
     start = np.where(hidden, content, warped)
-    c = reliability.reliability(to_previous, to_current)
+    c = reliability.loss_weights(to_previous, to_current)
     weight = scaled_weight(gamma, content_shapes(engine, cfg, p.size), int(np.prod(start.shape)))
     return start, TemporalLoss(warped, c, weight)
 

@@ -125,6 +125,16 @@ def save_clip(cfg: Config, video: VideoSettings, frames: List[np.ndarray]) -> No
     write_output(p, len(frames))
 
 
+def begin_clip(cfg: Config, video: VideoSettings, folder: Optional[str] = None) -> List[bytes]:
+    """Make the work folder (``folder``, default ``cfg.output_dir``) ready for a clip stylized elsewhere and return
+    the PNG files of its finished frames: those of an interrupted run with ``cfg.resume``, else none (the folder
+    is emptied)."""
+    folder = folder or cfg.output_dir or "output"
+    p = plan(cfg, video, folder)
+    done = work.begin(folder, p.key, cfg.resume, p.clip.count)
+    return work.finished_frames(folder, done)
+
+
 def compute_flows(p: Plan, quiet: bool) -> None:
     """The flows of every neighbouring pair at the working size, cached in the work folder (before any frame)."""
     computed = []

@@ -1,6 +1,8 @@
 """Video: Lai et al.'s temporal consistency error, losses, seconds and memory per method, on a clip with known motion.
 
-    python bench/video.py [--frames 48] [--size 320x240] [--epochs 10] [--strip strip.png]
+    python bench/video.py [--frames 48] [--size 320x240] [--epochs 10] [--strip strip.jpg] [--no-time]
+    python bench/video.py --gammas 1000,300 --smoothing 2 --reference-epochs 30 ...   (a sweep: more rows)
+    python bench/video.py --time-only --frames 8 --size 320x240 --epochs 10         (seconds and memory only)
 
 The clip is made from the classic photo (``shared/data/IMG_4343.jpg``): a camera that pans right, tilts a little
 and zooms in by 25% over the clip (a window moved and shrunk across the photo, resampled bicubically), with a solid
@@ -14,16 +16,22 @@ epochs at most, working size = the clip's size. Rows:
 - independent, from noise / from the content: ``--temporal-weight 0`` with ``--init noise`` / ``content``.
 - warped init only: each frame started from the previous result warped onto it, temporal weight 1e-9 (a term
   about 1e-12 of the other losses: the warped start without the loss).
-- warped init + temporal loss: ``nstyle video``'s default (``--temporal-weight 1000``).
+- warped init + temporal loss: ``nstyle video``'s default (``--temporal-weight``
+  :data:`nstyle.video.plan.TEMPORAL_WEIGHT`).
 - the same without the later frames' epoch floor (:data:`nstyle.video.run.LATER_FRAME_SHARE` set to 0 here): the
   classic stopping rule alone, to show what the floor does.
+- on request: other temporal weights (``--gammas``), the loss's reliability map smoothed
+  (``--smoothing``, :data:`nstyle.video.reliability.SMOOTHING`), independent frames with more epochs
+  (``--reference-epochs``: closer to converged, the fair reference for the warped rows, which continue the previous
+  frame's optimisation).
 
 E is Lai et al. 2018's warping error (:mod:`nstyle.video.consistency`), flows and reliability from the input
 clip, outputs on 0..1; "vs indep." is E over the independent-from-content row's. Style and content are the mean
-per-frame weighted losses, with their change against independent-from-content frames. Then the seconds per frame
-of the temporal run split into flow (DIS both ways, cached), stylization and encoding (H.264), against one still
-of frame 1 with the same settings, and this process's peak memory. The machine may be busy: the error and the
-losses do not depend on load; the seconds do.
+per-frame weighted losses, with their change against independent-from-content frames. Then (unless ``--no-time``;
+``--time-only`` runs only this part: one temporal run of the clip, then the still) the seconds per frame of the
+temporal run split into flow (DIS both ways), stylization and encoding (H.264), against one still of frame 1 with
+the same settings, and this process's peak memory. The error and the losses do not depend on the machine's load;
+the seconds do: time on an idle machine.
 """
 from __future__ import annotations
 
@@ -124,7 +132,8 @@ def sweep_rows(a) -> List[Tuple[str, str, float, Dict, Optional[int]]]:
 
 
 def loss_row(name: str, error: float, base: Dict[str, float], reports) -> Dict[str, object]:
-    """A table row: the error against the baseline's, the mean losses and their change, epochs and seconds."""
+    """A table row: the error against the baseline's, the mean losses and their change, epochs (seconds are left to
+    ``--time-only``, measured on an idle machine)."""
     row: Dict[str, object] = {"row": name, "E (x1e-3)": f"{1e3 * error:.3f}"}
     if base.get("E"):
         row["vs indep."] = f"{error / base['E']:.2f}"
@@ -139,7 +148,6 @@ def loss_row(name: str, error: float, base: Dict[str, float], reports) -> Dict[s
     row["style+content"] = f"{total:.4g}" + (f" ({100 * (total / (base['style'] + base['content']) - 1):+.1f}%)"
                                              if base.get("style") else "")
     row["epochs/frame"] = f"{np.mean([r.epochs for r in reports]):.1f}"
-    row["s/frame"] = f"{np.mean([r.seconds for r in reports]):.2f}"
     row["_style"], row["_content"] = style, content
     return row
 
@@ -246,7 +254,7 @@ def main(argv=None) -> None:
             rows.append(row)
             print(f"{name}: E {error:.6f}, style {row.get('style', '-')}, content {row.get('content', '-')}",
                   flush=True)
-        columns = ["row", "E (x1e-3)", "vs indep.", "style", "content", "style+content", "epochs/frame", "s/frame"]
+        columns = ["row", "E (x1e-3)", "vs indep.", "style", "content", "style+content", "epochs/frame"]
         print()
         print(table(rows, columns))
         if not a.no_time:

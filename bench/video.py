@@ -21,7 +21,8 @@ epochs at most, working size = the clip's size. Rows:
 - the same without the later frames' epoch floor (:data:`nstyle.video.run.LATER_FRAME_SHARE` set to 0 here): the
   classic stopping rule alone, to show what the floor does.
 - on request: other temporal weights (``--gammas``), the loss's reliability map smoothed
-  (``--smoothing``, :data:`nstyle.video.reliability.SMOOTHING`), independent frames with more epochs
+  (``--smoothing``, :data:`nstyle.video.reliability.SMOOTHING`), a start blended with the frame
+  (``--warped-shares``, :data:`nstyle.video.run.WARPED_SHARE`), independent frames with more epochs
   (``--reference-epochs``: closer to converged, the fair reference for the warped rows, which continue the previous
   frame's optimisation).
 
@@ -122,11 +123,14 @@ def stylize(clip: str, weights: str, a, init: str, gamma: float, work: str, knob
 
 
 def sweep_rows(a) -> List[Tuple[str, str, float, Dict, Optional[int]]]:
-    """The rows ``--gammas``, ``--smoothing`` and ``--reference-epochs`` add: other temporal weights, the loss's
-    reliability map smoothed (at ``--smoothing-gamma``), independent frames run longer."""
+    """The rows ``--gammas``, ``--smoothing``, ``--warped-shares`` and ``--reference-epochs`` add: other temporal
+    weights, the loss's reliability map smoothed (at ``--smoothing-gamma``), a start blended with the frame,
+    independent frames run longer."""
     rows = [(f"warped init + temporal loss, γ={g:g}", "content", g, {}, None) for g in a.gammas]
     rows += [(f"warped init + temporal loss, γ={a.smoothing_gamma:g}, c smoothed σ={s:g}", "content",
               a.smoothing_gamma, {(reliability, "SMOOTHING"): s}, None) for s in a.smoothing]
+    rows += [(f"warped share {w:g} of the start + temporal loss", "content", TEMPORAL_WEIGHT,
+              {(video_run, "WARPED_SHARE"): w}, None) for w in a.warped_shares]
     rows += [(f"independent, from content, {n} epochs", "content", 0.0, {}, n) for n in a.reference_epochs]
     return rows
 
@@ -204,6 +208,9 @@ def parse(argv) -> argparse.Namespace:
     ap.add_argument("--smoothing", type=floats, default=[],
                     help="extra rows with the loss's reliability map smoothed by these sigmas in pixels (1,2)")
     ap.add_argument("--smoothing-gamma", type=float, default=TEMPORAL_WEIGHT, help="the smoothing rows' weight")
+    ap.add_argument("--warped-shares", type=floats, default=[],
+                    help="extra rows whose later frames start from this share of the warped result, the rest the "
+                    "frame's content (0.5)")
     ap.add_argument("--reference-epochs", type=lambda t: [int(v) for v in floats(t)], default=[],
                     help="extra rows of independent frames from the content with these epoch limits (30)")
     ap.add_argument("--no-time", action="store_true", help="skip the seconds-per-frame table")

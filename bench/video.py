@@ -1,6 +1,8 @@
 """Video: Lai et al.'s temporal consistency error, losses, seconds and memory per method, on a clip with known motion.
 
-    python bench/video.py [--frames 48] [--size 320x240] [--epochs 10] [--strip strip.png]
+    python bench/video.py [--frames 48] [--size 320x240] [--epochs 10] [--strip strip.jpg] [--no-time]
+    python bench/video.py --gammas 1000,300 --smoothing 2 --reference-epochs 30 ...   (a sweep: more rows)
+    python bench/video.py --time-only --frames 8 --size 320x240 --epochs 10         (seconds and memory only)
 
 The clip is made from the classic photo (``shared/data/IMG_4343.jpg``): a camera that pans right, tilts a little
 and zooms in by 25% over the clip (a window moved and shrunk across the photo, resampled bicubically), with a solid
@@ -14,16 +16,23 @@ epochs at most, working size = the clip's size. Rows:
 - independent, from noise / from the content: ``--temporal-weight 0`` with ``--init noise`` / ``content``.
 - warped init only: each frame started from the previous result warped onto it, temporal weight 1e-9 (a term
   about 1e-12 of the other losses: the warped start without the loss).
-- warped init + temporal loss: ``nstyle video``'s default (``--temporal-weight 1000``).
+- warped init + temporal loss: ``nstyle video``'s default (``--temporal-weight``
+  :data:`nstyle.video.plan.TEMPORAL_WEIGHT`).
 - the same without the later frames' epoch floor (:data:`nstyle.video.run.LATER_FRAME_SHARE` set to 0 here): the
   classic stopping rule alone, to show what the floor does.
+- on request: other temporal weights (``--gammas``), the loss's reliability map smoothed
+  (``--smoothing``, :data:`nstyle.video.reliability.SMOOTHING`), a start blended with the frame
+  (``--warped-shares``, :data:`nstyle.video.run.WARPED_SHARE`), independent frames with more epochs
+  (``--reference-epochs``: closer to converged, the fair reference for the warped rows, which continue the previous
+  frame's optimisation).
 
 E is Lai et al. 2018's warping error (:mod:`nstyle.video.consistency`), flows and reliability from the input
 clip, outputs on 0..1; "vs indep." is E over the independent-from-content row's. Style and content are the mean
-per-frame weighted losses, with their change against independent-from-content frames. Then the seconds per frame
-of the temporal run split into flow (DIS both ways, cached), stylization and encoding (H.264), against one still
-of frame 1 with the same settings, and this process's peak memory. The machine may be busy: the error and the
-losses do not depend on load; the seconds do.
+per-frame weighted losses, with their change against independent-from-content frames. Then (unless ``--no-time``;
+``--time-only`` runs only this part: one temporal run of the clip, then the still) the seconds per frame of the
+temporal run split into flow (DIS both ways), stylization and encoding (H.264), against one still of frame 1 with
+the same settings, and this process's peak memory. The error and the losses do not depend on the machine's load;
+the seconds do: time on an idle machine.
 """
 from __future__ import annotations
 
@@ -47,14 +56,17 @@ sys.path.insert(0, ROOT)
 from nstyle import api, stylize_video  # noqa: E402
 from nstyle.config import Config  # noqa: E402
 from nstyle.files import images  # noqa: E402
-from nstyle.video import consistency, flow, writing  # noqa: E402
+from nstyle.video import consistency, flow, reliability, writing  # noqa: E402
 from nstyle.video import run as video_run  # noqa: E402
+from nstyle.video.plan import TEMPORAL_WEIGHT  # noqa: E402
 
-#: (row name, init, temporal weight, share of the epoch limit later frames run at least); init None: the input.
-ROWS = [("input (floor)", None, None, None), ("independent, from noise", "noise", 0.0, None),
-        ("independent, from content", "content", 0.0, None), ("warped init only", "content", 1e-9, None),
-        ("warped init + temporal loss", "content", 1e3, None),
-        ("warped init + temporal loss, no epoch floor", "content", 1e3, 0.0)]
+#: (row name, init, temporal weight, module constants set for the row, epochs or None for ``--epochs``); init
+#: None: the input.
+ROWS = [("input (floor)", None, None, {}, None), ("independent, from noise", "noise", 0.0, {}, None),
+        ("independent, from content", "content", 0.0, {}, None), ("warped init only", "content", 1e-9, {}, None),
+        ("warped init + temporal loss", "content", TEMPORAL_WEIGHT, {}, None),
+        ("warped init + temporal loss, no epoch floor", "content", TEMPORAL_WEIGHT,
+         {(video_run, "LATER_FRAME_SHARE"): 0.0}, None)]
 BASELINE = "independent, from content"
 TEMPORAL = "warped init + temporal loss"
 
@@ -93,23 +105,39 @@ def read01(paths: Sequence[str]) -> List[np.ndarray]:
     return [images.read_image(p) / 255.0 for p in paths]
 
 
-def stylize(clip: str, weights: str, a, init: str, gamma: float, work: str, share: Optional[float] = None
-             ) -> Dict[str, object]:
-    """One row: stylize the clip (``share``: another epoch floor for later frames), return its frames' paths and
-    per-frame reports."""
-    kept = video_run.LATER_FRAME_SHARE
-    video_run.LATER_FRAME_SHARE = kept if share is None else share
+def stylize(clip: str, weights: str, a, init: str, gamma: float, work: str, knobs: Optional[Dict] = None,
+            epochs: Optional[int] = None) -> Dict[str, object]:
+    """One row: stylize the clip (``knobs``: ``{(module, name): value}`` constants set for this row only; ``epochs``:
+    another epoch limit), return its frames' paths and per-frame reports."""
+    kept = {key: getattr(*key) for key in (knobs or {})}
+    for (module, name), value in (knobs or {}).items():
+        setattr(module, name, value)
     try:
         result = stylize_video(clip, a.style, output=os.path.join(work, "out.mp4"), output_dir=work, weights=weights,
-                               max_long_edge=max(a.size), optimizer="lbfgs", init=init, max_num_epochs=a.epochs,
-                               temporal_weight=gamma, gpu=-1, quiet=True)
+                               max_long_edge=max(a.size), optimizer="lbfgs", init=init,
+                               max_num_epochs=epochs or a.epochs, temporal_weight=gamma, gpu=-1, quiet=True)
     finally:
-        video_run.LATER_FRAME_SHARE = kept
+        for (module, name), value in kept.items():
+            setattr(module, name, value)
     return {"frames": sorted(glob.glob(os.path.join(work, "frames", "*.png"))), "reports": result.reports}
 
 
+def sweep_rows(a) -> List[Tuple[str, str, float, Dict, Optional[int]]]:
+    """The rows ``--gammas``, ``--smoothing``, ``--warped-shares`` and ``--reference-epochs`` add: other temporal
+    weights, the loss's reliability map smoothed (at ``--smoothing-gamma``), a start blended with the frame,
+    independent frames run longer."""
+    rows = [(f"warped init + temporal loss, γ={g:g}", "content", g, {}, None) for g in a.gammas]
+    rows += [(f"warped init + temporal loss, γ={a.smoothing_gamma:g}, c smoothed σ={s:g}", "content",
+              a.smoothing_gamma, {(reliability, "SMOOTHING"): s}, None) for s in a.smoothing]
+    rows += [(f"warped share {w:g} of the start + temporal loss", "content", TEMPORAL_WEIGHT,
+              {(video_run, "WARPED_SHARE"): w}, None) for w in a.warped_shares]
+    rows += [(f"independent, from content, {n} epochs", "content", 0.0, {}, n) for n in a.reference_epochs]
+    return rows
+
+
 def loss_row(name: str, error: float, base: Dict[str, float], reports) -> Dict[str, object]:
-    """A table row: the error against the baseline's, the mean losses and their change, epochs and seconds."""
+    """A table row: the error against the baseline's, the mean losses and their change, epochs (seconds are left to
+    ``--time-only``, measured on an idle machine)."""
     row: Dict[str, object] = {"row": name, "E (x1e-3)": f"{1e3 * error:.3f}"}
     if base.get("E"):
         row["vs indep."] = f"{error / base['E']:.2f}"
@@ -120,8 +148,10 @@ def loss_row(name: str, error: float, base: Dict[str, float], reports) -> Dict[s
     row["style"] = f"{style:.4g}" + (f" ({100 * (style / base['style'] - 1):+.1f}%)" if base.get("style") else "")
     row["content"] = f"{content:.4g}" + (f" ({100 * (content / base['content'] - 1):+.1f}%)"
                                          if base.get("content") else "")
+    total = style + content
+    row["style+content"] = f"{total:.4g}" + (f" ({100 * (total / (base['style'] + base['content']) - 1):+.1f}%)"
+                                             if base.get("style") else "")
     row["epochs/frame"] = f"{np.mean([r.epochs for r in reports]):.1f}"
-    row["s/frame"] = f"{np.mean([r.seconds for r in reports]):.2f}"
     row["_style"], row["_content"] = style, content
     return row
 
@@ -157,18 +187,48 @@ def save_strip(path: str, rows: Sequence[Sequence[str]], first: int, count: int 
     Image.fromarray(np.concatenate(lines, axis=0)).save(path)
 
 
-def main(argv=None) -> None:
+def floats(text: str) -> List[float]:
+    """A comma-separated list of numbers (empty: none)."""
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
+def parse(argv) -> argparse.Namespace:
+    """The command line."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=48)
     ap.add_argument("--size", default="320x240", help="frame width x height")
     ap.add_argument("--epochs", type=int, default=10, help="--max-num-epochs of every frame (L-BFGS)")
     ap.add_argument("--photo", default=CONTENT)
     ap.add_argument("--style", default=STYLE)
-    ap.add_argument("--strip", help="save 6 consecutive frames (input, independent, temporal) as this PNG")
+    ap.add_argument("--strip", help="save 6 consecutive frames (input, independent, temporal) as this picture")
     ap.add_argument("--no-noise", action="store_true", help="skip the independent-from-noise row")
     ap.add_argument("--no-warped-only", action="store_true", help="skip the warped-init-only row")
+    ap.add_argument("--no-floor-row", action="store_true", help="skip the no-epoch-floor row")
+    ap.add_argument("--gammas", type=floats, default=[], help="extra rows with these temporal weights (1000,100)")
+    ap.add_argument("--smoothing", type=floats, default=[],
+                    help="extra rows with the loss's reliability map smoothed by these sigmas in pixels (1,2)")
+    ap.add_argument("--smoothing-gamma", type=float, default=TEMPORAL_WEIGHT, help="the smoothing rows' weight")
+    ap.add_argument("--warped-shares", type=floats, default=[],
+                    help="extra rows whose later frames start from this share of the warped result, the rest the "
+                    "frame's content (0.5)")
+    ap.add_argument("--reference-epochs", type=lambda t: [int(v) for v in floats(t)], default=[],
+                    help="extra rows of independent frames from the content with these epoch limits (30)")
+    ap.add_argument("--no-time", action="store_true", help="skip the seconds-per-frame table")
+    ap.add_argument("--time-only", action="store_true",
+                    help="only the seconds-per-frame table (one temporal run of the clip, then one still)")
     a = ap.parse_args(argv)
     a.size = tuple(int(v) for v in a.size.lower().split("x"))
+    return a
+
+
+def skipped(a, name: str, init: Optional[str]) -> bool:
+    """Whether the flags leave the row ``name`` out."""
+    return ((init == "noise" and a.no_noise) or (name == "warped init only" and a.no_warped_only)
+            or (name.endswith("no epoch floor") and a.no_floor_row))
+
+
+def main(argv=None) -> None:
+    a = parse(argv)
     print_machine()
     flags = " ".join(sys.argv[1:] if argv is None else argv)
     print(f"\n`python bench/video.py {flags}`: {a.frames} frames of {a.size[0]}x{a.size[1]}, L-BFGS, at most "
@@ -178,15 +238,19 @@ def main(argv=None) -> None:
         clip = os.path.join(tmp, "clip")
         os.makedirs(clip)
         clip_paths = make_clip(a.photo, a.frames, a.size, clip)
+        if a.time_only:
+            run = stylize(clip, weights, a, "content", TEMPORAL_WEIGHT, os.path.join(tmp, "temporal"))
+            print(timings(clip_paths, run["frames"], run["reports"], weights, a, tmp))
+            return
         pairs = consistency.input_flows(read01(clip_paths))
         rows, base, outputs = [], {}, {}
-        for name, init, gamma, share in ROWS:
-            if (init == "noise" and a.no_noise) or (name == "warped init only" and a.no_warped_only):
+        for name, init, gamma, knobs, epochs in ROWS + sweep_rows(a):
+            if skipped(a, name, init):
                 continue
             if init is None:
                 paths, reports = clip_paths, []
             else:
-                run = stylize(clip, weights, a, init, gamma, os.path.join(tmp, f"row{len(rows)}"), share)
+                run = stylize(clip, weights, a, init, gamma, os.path.join(tmp, f"row{len(rows)}"), knobs, epochs)
                 paths, reports = run["frames"], run["reports"]
             outputs[name] = (paths, reports)
             error = consistency.warping_error(read01(paths), pairs)
@@ -195,12 +259,14 @@ def main(argv=None) -> None:
                 base = {"E": error, "style": row["_style"], "content": row["_content"]}
                 row = loss_row(name, error, base, reports)
             rows.append(row)
-            print(f"{name}: E {error:.6f}", flush=True)
-        columns = ["row", "E (x1e-3)", "vs indep.", "style", "content", "epochs/frame", "s/frame"]
+            print(f"{name}: E {error:.6f}, style {row.get('style', '-')}, content {row.get('content', '-')}",
+                  flush=True)
+        columns = ["row", "E (x1e-3)", "vs indep.", "style", "content", "style+content", "epochs/frame"]
         print()
         print(table(rows, columns))
-        print()
-        print(timings(clip_paths, outputs[TEMPORAL][0], outputs[TEMPORAL][1], weights, a, tmp))
+        if not a.no_time:
+            print()
+            print(timings(clip_paths, outputs[TEMPORAL][0], outputs[TEMPORAL][1], weights, a, tmp))
         if a.strip:
             first = max(0, min(a.frames - 6, a.frames // 2 - 3))
             save_strip(a.strip, [clip_paths, outputs[BASELINE][0], outputs[TEMPORAL][0]], first)

@@ -20,6 +20,7 @@ from .config import Config, field_kind
 from .errors import Interrupted, NStyleError
 from .files import guard
 from .process import cuda, runtime
+from .video.plan import TEMPORAL_WEIGHT
 
 log = logging.getLogger("nstyle")
 
@@ -160,8 +161,8 @@ def build_batch_parser() -> argparse.ArgumentParser:
     batch.add_argument("--content-video", dest="videos", nargs="+", default=[], metavar="PATH",
                        help="video clip files or glob patterns; each clip with each style is one run (its frames in "
                        "order, on one worker), as nstyle video makes it")
-    batch.add_argument("--temporal-weight", type=float, default=1e3, metavar="GAMMA",
-                       help="the clips' temporal loss weight, as for nstyle video (default: 1000)")
+    batch.add_argument("--temporal-weight", type=float, default=TEMPORAL_WEIGHT, metavar="GAMMA",
+                       help=f"the clips' temporal loss weight, as for nstyle video (default: {TEMPORAL_WEIGHT:g})")
     batch.add_argument("--style-image", dest="styles", nargs="+", default=[], metavar="PATH",
                        help="style files, directories or glob patterns; every content is run with every style")
     batch.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
@@ -187,9 +188,9 @@ def build_video_parser() -> argparse.ArgumentParser:
     video.add_argument("--output", dest="video_output", metavar="PATH",
                        help="the stylized clip: .mp4, .mov, .m4v or .mkv (H.264), or a folder for PNG frames "
                        "(default: <output-dir>/final.mp4)")
-    video.add_argument("--temporal-weight", type=float, default=1e3, metavar="GAMMA",
+    video.add_argument("--temporal-weight", type=float, default=TEMPORAL_WEIGHT, metavar="GAMMA",
                        help="weight of the temporal loss, in artistic-videos' units; 0: every frame on its own "
-                       "from --init (default: 1000)")
+                       f"from --init (default: {TEMPORAL_WEIGHT:g})")
     video.add_argument("--frame-rate", type=float, metavar="FPS",
                        help="frames per second of the output (default: the clip's; 25 for frame folders)")
     add_config_flags(groups, skip=["content_image", "output"])

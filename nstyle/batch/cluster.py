@@ -45,6 +45,9 @@ CONNECT_TIMEOUT = 5.0
 ALLOWED_FAILURES = 3
 #: Event topic on which workers announce the runs they start.
 TOPIC = "nstyle-run-started"
+#: Event topic on which workers send each finished frame of a clip (its PNG file) to the client, which keeps it in
+#: the clip's work folder: an interrupted clip resumes from those frames when the batch is run again.
+FRAMES_TOPIC = "nstyle-clip-frame"
 #: Seconds between looks at finished runs, signals and worker events while waiting.
 POLL = 0.1
 
@@ -203,6 +206,7 @@ class Task:
     reproducible: bool  # whether the client is in reproducible mode (the worker must be too)
     version: str = __version__
     temporal_weight: Optional[float] = None  # a clip (the content) with this temporal weight; None: a picture
+    frames: List[bytes] = field(default_factory=list)  # a clip's finished frames (PNG files) to resume from
 
 
 @dataclass
@@ -330,21 +334,34 @@ def run_task(task: Task) -> Finished:
 
 
 def _run_clip(task: Task, cfg: Config, scratch: str, cancelled: Callable[[Any], None]) -> Finished:
-    """Stylize the task's clip with the worker's Engine in a scratch folder of its own; its frames, in order."""
+    """Stylize the task's clip with the worker's Engine in a scratch folder of its own, after the finished frames
+    the task brings; send each new frame to the client as it is done; return all frames, in order."""
     import shutil
 
     import numpy as np
     from PIL import Image
+    from distributed import get_worker
 
     from ..video import work
     from ..video.plan import VideoSettings
-    from ..video.run import stylize_clip
+    from ..video.run import begin_clip, stylize_clip
 
     folder = os.path.join(scratch, uuid.uuid4().hex)
+    worker = get_worker()
+
+    def finished(report: Any) -> None:
+        cancelled(report)
+        with open(report.path, "rb") as f:
+            worker.log_event(FRAMES_TOPIC, {"batch": task.batch, "name": task.name, "index": report.index,
+                                            "png": f.read()})
+
     try:
-        result = stylize_clip(dataclasses.replace(cfg, output_dir=folder),
-                              VideoSettings(cfg.content_image, os.path.join(folder, "out"), task.temporal_weight),
-                              _engine, on_frame=cancelled)
+        video = VideoSettings(cfg.content_image, os.path.join(folder, "out"), task.temporal_weight)
+        cfg = dataclasses.replace(cfg, output_dir=folder)
+        begin_clip(cfg, video)
+        for index, png in enumerate(task.frames, start=1):
+            work.save_frame(folder, index, png)
+        result = stylize_clip(dataclasses.replace(cfg, resume=bool(task.frames)), video, _engine, on_frame=finished)
         frames = []
         for index in range(1, result.frames + 1):
             with Image.open(work.frame_path(folder, index)) as im:
@@ -372,11 +389,31 @@ def _read(path: str) -> Optional[bytes]:
 
 
 def make_task(batch: str, name: str, cfg: Config, temporal_weight: Optional[float] = None) -> Task:
-    """The :class:`Task` for one run: input bytes read now; the weights path made absolute when it is a file here."""
+    """The :class:`Task` for one run: input bytes read now; the weights path made absolute when it is a file here.
+    A clip's work folder is made ready here, and the finished frames of an interrupted run (``cfg.resume``) go
+    with the task."""
     weights = os.path.abspath(cfg.weights) if os.path.isfile(cfg.weights) else cfg.weights
+    frames: List[bytes] = []
+    if temporal_weight is not None:
+        from ..video.plan import VideoSettings
+        from ..video.run import begin_clip
+
+        frames = begin_clip(cfg, VideoSettings(cfg.content_image, cfg.output, temporal_weight))
     return Task(batch, name, dataclasses.replace(cfg, weights=weights),
                 {p: _read(p) for p in _input_paths(cfg)}, file_checksum(weights),
-                runtime.reproducible_requested(), temporal_weight=temporal_weight)
+                runtime.reproducible_requested(), temporal_weight=temporal_weight, frames=frames)
+
+
+def _keep_frame(event: Any, batch: str, folders: Dict[str, str]) -> bool:
+    """Write a clip frame a worker sent (``folders``: work folder by run name); whether the event was one."""
+    from ..video import work
+
+    msg = event[1] if isinstance(event, tuple) else event
+    if not (isinstance(msg, dict) and "png" in msg):
+        return False
+    if msg.get("batch") == batch and msg.get("name") in folders:
+        work.save_frame(folders[msg["name"]], int(msg["index"]), msg["png"])
+    return True
 
 
 def _threads(client: Any, left: int) -> int:
@@ -456,6 +493,18 @@ def _describe(event: Any, names: Dict[str, str], batch: str, allowed: int) -> Op
     return None
 
 
+def _handle_events(events: "queue.SimpleQueue[Any]", keys: Dict[str, str], batch: str, allowed: int,
+                   folders: Dict[str, str], log_line: Callable[[str], None]) -> None:
+    """Handle the worker events that arrived: keep clip frames, log runs starting and workers dying."""
+    while not events.empty():
+        event = events.get()
+        if _keep_frame(event, batch, folders):
+            continue
+        line = _describe(event, keys, batch, allowed)
+        if line:
+            log_line(line)
+
+
 def scheduler_lost(client: Any, left: int) -> NStyleError:
     """The one line that ends a batch whose scheduler went away (killed, its machine gone, the network down)."""
     address = getattr(client.scheduler, "address", None) or "of this batch"
@@ -483,7 +532,9 @@ def run(client: Any, runs: Sequence[Tuple[str, Config]], log_line: Callable[[str
     events: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
     arrived = as_completed(loop=client.loop)
     allowed = _allowed_failures(client)
+    folders: Dict[str, str] = {}  # the clips' work folders, by run name
     client.subscribe_topic(TOPIC, events.put)
+    client.subscribe_topic(FRAMES_TOPIC, events.put)
     client.subscribe_topic("all", events.put)
     threads, window_at = _threads(client, len(waiting)), time.monotonic()
     if not threads:
@@ -499,15 +550,18 @@ def run(client: Any, runs: Sequence[Tuple[str, Config]], log_line: Callable[[str
                                  "one to join (Ctrl-C stops the batch, and the same command then does the rest)")
                 while waiting and len(pending) < window_for(threads):
                     name, cfg = waiting.popleft()
-                    task = make_task(batch, name, cfg, (clips or {}).get(name))
+                    try:
+                        task = make_task(batch, name, cfg, (clips or {}).get(name))
+                    except NStyleError as exc:  # a clip's work folder that cannot be used
+                        yield Finished(name, "failed", str(exc), submitted=time.time())
+                        continue
+                    if name in (clips or {}):
+                        folders[name] = cfg.output_dir or "output"
                     future = client.submit(run_task, task, key=f"nstyle-{name}-{batch}", pure=False)
                     pending[future] = (name, cfg, time.time())
                     keys[future.key] = name
                     arrived.add(future)
-                while not events.empty():
-                    line = _describe(events.get(), keys, batch, allowed)
-                    if line:
-                        log_line(line)
+                _handle_events(events, keys, batch, allowed, folders, log_line)
                 finished = arrived.next_batch(block=False)
                 if client.status != "running":  # Dask has cancelled every future: nothing more will come back
                     raise scheduler_lost(client, len(pending) + len(waiting))
@@ -517,6 +571,7 @@ def run(client: Any, runs: Sequence[Tuple[str, Config]], log_line: Callable[[str
                 if not finished:
                     time.sleep(POLL)
             if stop.signum:
+                _handle_events(events, keys, batch, allowed, folders, log_line)  # frames sent before the signal
                 for future in [f for f in pending if f.status == "finished"]:
                     yield _collect(future, *pending.pop(future), allowed, check,
                                    (clips or {}).get(keys[future.key]))
@@ -525,6 +580,6 @@ def run(client: Any, runs: Sequence[Tuple[str, Config]], log_line: Callable[[str
                 for name, cfg, submitted in [*pending.values(), *((n, c, 0.0) for n, c in waiting)]:
                     yield Finished(name, "interrupted", reason, submitted=submitted, code=stop.exit_status)
     finally:
-        for topic in (TOPIC, "all"):
+        for topic in (TOPIC, FRAMES_TOPIC, "all"):
             with contextlib.suppress(Exception):
                 client.unsubscribe_topic(topic)

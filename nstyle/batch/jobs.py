@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ..config import Config, parse_value
 from ..errors import NStyleError
 from ..files.images import output_format
+from ..video.plan import TEMPORAL_WEIGHT
 from ..video.writing import CONTAINERS
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -24,8 +25,6 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".
 NOT_COLUMNS = {"content_image", "style_image", "output", "output_dir", "resume", "quiet"}
 #: A manifest's own columns: what a row stylizes, into what, and a clip's temporal weight.
 ROW_COLUMNS = {"content", "content_video", "style", "output", "temporal_weight"}
-#: ``--temporal-weight`` of a clip when neither the command line nor the manifest gives one (``nstyle video``'s).
-TEMPORAL_WEIGHT = 1e3
 #: Columns holding file names (resolved from the manifest's folder, as ``content`` and ``style`` are).
 MASK_COLUMNS = ("content_mask", "style_mask")
 

@@ -120,9 +120,10 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Eng
             outer.update(len(outcomes))
             continue
         cfg = job.cfg
-        if client is None and old and old.get("status") == "interrupted" and old.get("hash") == settings and \
-                os.path.exists(resume_file(job)):
-            cfg = dataclasses.replace(cfg, resume=True)  # continue where the interrupted run stopped
+        # continue where an interrupted run stopped (a clip also on a cluster: its frames came back as they finished)
+        if (client is None or job.is_video) and old and old.get("status") == "interrupted" and \
+                old.get("hash") == settings and os.path.exists(resume_file(job)):
+            cfg = dataclasses.replace(cfg, resume=True)
         planned.append(Planned(job, cfg, dict(job_record(job), config=effective, hash=settings),
                                old.get("history") if cfg.resume and old else None))
     runs = run_here(planned, engine or Engine(), outer.log, watch, folder.check) if client is None else \

@@ -12,9 +12,9 @@ from ..files import images
 from ..process import resources
 from . import flow, reading, work, writing
 
-#: ``--temporal-weight`` when not given: artistic-videos' default, in its units (see
-#: :func:`nstyle.video.temporal.scaled_weight`).
-TEMPORAL_WEIGHT = 1e3
+#: ``--temporal-weight`` when not given, in artistic-videos' units (see :func:`nstyle.video.temporal.scaled_weight`):
+#: a tenth of artistic-videos' 1000, measured by ``bench/video.py`` (docs/video.md: as consistent, lower losses).
+TEMPORAL_WEIGHT = 1e2
 
 
 @dataclass

@@ -16,6 +16,9 @@ CONSISTENCY_OFFSET = 0.5
 #: A motion boundary where ``|∇u|² + |∇v|² > BOUNDARY * |w|² + BOUNDARY_OFFSET``.
 BOUNDARY = 0.01
 BOUNDARY_OFFSET = 0.002
+#: The temporal loss's weights are the map above smoothed by a Gaussian of this many pixels (0: not smoothed);
+#: see :func:`loss_weights`.
+SMOOTHING = 0.0
 
 
 def disoccluded(flow: np.ndarray, back: np.ndarray) -> np.ndarray:
@@ -39,3 +42,20 @@ def motion_boundaries(flow: np.ndarray) -> np.ndarray:
 def reliability(flow: np.ndarray, back: np.ndarray) -> np.ndarray:
     """``HxW`` float64 weights ``c``: 0 where disoccluded or on a motion boundary, 1 elsewhere (not smoothed)."""
     return (~(disoccluded(flow, back) | motion_boundaries(flow))).astype(np.float64)
+
+
+def smoothed(c: np.ndarray, sigma: float) -> np.ndarray:
+    """``c`` with soft edges: the lower of ``c`` and its Gaussian blur (``sigma`` pixels), so an unreliable pixel
+    stays 0 and its reliable neighbours fade in over about ``2 sigma`` pixels instead of pulling at full weight."""
+    if sigma <= 0:
+        return c
+    import cv2
+
+    blurred = cv2.GaussianBlur(np.asarray(c, np.float64), (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+    return np.minimum(c, blurred)
+
+
+def loss_weights(flow: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """The temporal loss's ``c``: :func:`reliability` smoothed by :data:`SMOOTHING` (the consistency metric keeps the
+    plain map)."""
+    return smoothed(reliability(flow, back), SMOOTHING)

@@ -125,6 +125,16 @@ def save_clip(cfg: Config, video: VideoSettings, frames: List[np.ndarray]) -> No
     write_output(p, len(frames))
 
 
+def begin_clip(cfg: Config, video: VideoSettings, folder: Optional[str] = None) -> List[bytes]:
+    """Make the work folder (``folder``, default ``cfg.output_dir``) ready for a clip stylized elsewhere and return
+    the PNG files of its finished frames: those of an interrupted run with ``cfg.resume``, else none (the folder
+    is emptied)."""
+    folder = folder or cfg.output_dir or "output"
+    p = plan(cfg, video, folder)
+    done = work.begin(folder, p.key, cfg.resume, p.clip.count)
+    return work.finished_frames(folder, done)
+
+
 def compute_flows(p: Plan, quiet: bool) -> None:
     """The flows of every neighbouring pair at the working size, cached in the work folder (before any frame)."""
     computed = []
@@ -194,6 +204,11 @@ def epoch_floor(max_num_epochs: int) -> int:
     return int(math.ceil(LATER_FRAME_SHARE * max_num_epochs))
 
 
+#: A later frame starts from this share of the warped previous result plus the rest of the frame's own content (1:
+#: Ruder's warped start); ``bench/video.py --warped-shares`` measures others.
+WARPED_SHARE = 1.0
+
+
 def temporal_start(engine: Engine, cfg: Config, p: Plan, index: int, rgb: np.ndarray, previous: np.ndarray,
                    gamma: float) -> Tuple[np.ndarray, TemporalLoss]:
     """Frame ``index``'s start image and temporal loss: the previous result warped onto it, the disoccluded
@@ -205,8 +220,9 @@ def temporal_start(engine: Engine, cfg: Config, p: Plan, index: int, rgb: np.nda
     warped = images.from_pixels(warping.warp(previous, to_previous))
     content = images.to_network(images.resize01(rgb, p.size))
     hidden = reliability.disoccluded(to_previous, to_current)[None, None]
-    start = np.where(hidden, content, warped)
-    c = reliability.reliability(to_previous, to_current)
+    blended = warped if WARPED_SHARE == 1.0 else WARPED_SHARE * warped + (1.0 - WARPED_SHARE) * content
+    start = np.where(hidden, content, blended)
+    c = reliability.loss_weights(to_previous, to_current)
     weight = scaled_weight(gamma, content_shapes(engine, cfg, p.size), int(np.prod(start.shape)))
     return start, TemporalLoss(warped, c, weight)
 

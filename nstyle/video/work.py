@@ -40,6 +40,22 @@ def key(cfg: Config, clip: Clip, size: Tuple[int, int], temporal_weight: float, 
                    "clip": stamp, "count": clip.count, "size": list(size)})
 
 
+def save_frame(folder: str, index: int, png: bytes) -> None:
+    """Write a finished frame's PNG file as it came from elsewhere (a Dask worker), atomically."""
+    with atomic_path(frame_path(folder, index)) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(png)
+
+
+def finished_frames(folder: str, count: int) -> List[bytes]:
+    """The PNG files of the finished frames, from the first on (what a worker resumes from)."""
+    out = []
+    for index in range(1, frames_done(folder, count) + 1):
+        with open(frame_path(folder, index), "rb") as f:
+            out.append(f.read())
+    return out
+
+
 def saved_key(folder: str) -> Optional[str]:
     """The key ``video.json`` holds (None: no readable one)."""
     try:

@@ -3,8 +3,10 @@ frames bit for bit in reproducible mode), from arguments or a manifest; the repo
 video."""
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -99,3 +101,30 @@ def test_batch_arguments_pair_every_clip_with_every_style(clips, images, tmp_pat
         batch.jobs_from_args([], [images["style"]], Config(), str(tmp_path), [str(clips)])
     with pytest.raises(NStyleError, match="--temporal-weight -1.0: must be a finite number >= 0"):
         batch.jobs_from_args([], [images["style"]], Config(), str(tmp_path), [str(clips / "pan.mp4")], -1.0)
+
+
+def test_a_clip_interrupted_on_the_cluster_resumes_its_finished_frames(tmp_path, weights_file, images):
+    write_clip(tmp_path / "long.mp4", scene(count=8, seed=3), rate=12)
+    cmd = [sys.executable, "-m", "nstyle", "batch", "--content-video", str(tmp_path / "long.mp4"), "--style-image",
+           images["style"], "--weights", weights_file, "--max-long-edge", "64", "--max-num-epochs", "2", "--stop-eps",
+           "0", "--init", "content", "--gpu", "-1", "--reproducible", "--output-dir", str(tmp_path / "out"),
+           "--workers", "1"]  # --stop-eps 0: every frame runs its 2 epochs
+    work = tmp_path / "out" / "work" / "long__style" / "frames"
+    first = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(list(work.glob("*.png"))) < 2 and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # the worker sends each frame to the client as it is finished
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 130, err
+    kept = {p.name: np.asarray(Image.open(p)) for p in work.glob("*.png")}
+    assert 2 <= len(kept) < 8, err
+    assert log_records(tmp_path / "out")[-1]["status"] == "interrupted"
+    again = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    record = log_records(tmp_path / "out")[-1]
+    assert record["status"] == "done" and record["epochs"] == 2 * (8 - len(kept))  # only the frames left were run
+    assert len(list(work.glob("*.png"))) == 8
+    assert reading.open_clip(str(tmp_path / "out" / "long__style.mp4")).count == 8
+    for name, rgb in kept.items():
+        np.testing.assert_array_equal(np.asarray(Image.open(work / name)), rgb, err_msg=name)

@@ -87,3 +87,12 @@ def test_dis_finds_a_known_shift_and_caches_both_flows(tmp_path):
     again = tmp_path / "again"
     flow.compute([previous, current], str(again), (48, 64))
     np.testing.assert_array_equal(flow.load(str(again), 2)[0], to_previous)  # DIS is deterministic
+
+
+def test_smoothing_the_reliability_map_keeps_its_zeros_and_fades_their_neighbours_in():
+    c = reliability.reliability(*moving_square())
+    soft = reliability.smoothed(c, 1.5)
+    assert np.all(soft[c == 0] == 0) and np.all(soft <= c)
+    assert 0 < soft[15, 16] < 0.9  # next to the uncovered band: weakened, not cut
+    assert soft[35, 45] == 1.0 and soft[0, 0] > 0.999  # far from every unreliable pixel: untouched
+    assert reliability.smoothed(c, 0) is c

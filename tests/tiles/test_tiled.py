@@ -357,3 +357,28 @@ def test_content_targets_kept_per_window_save_forward_passes_and_change_no_bit(w
     assert level.passes == 4 and visits == 2 * (len(grid.tiles(0)) + len(grid.tiles(1))) > len(windows) >= 4
     assert kept_before == 0 and kept == len(windows)
     assert forwards_before - forwards_after == visits - len(windows)  # one content forward per window, not per visit
+
+
+@pytest.mark.parametrize("optimizer", ["nag", "adam"])
+def test_one_optimiser_loop_per_level_changes_no_bit(weights_file, images, monkeypatch, optimizer):
+    """NAG's and Adam's loop (its total-variation executor and optimiser) is built on a level's first visit and
+    reloaded on the others: one loop per level instead of one per visit, and the same picture bit for bit."""
+    levels = []
+    visit = tiled.TiledLevel.visit
+
+    def spy(self, *args):
+        if not levels or levels[-1] is not self:
+            levels.append(self)
+        return visit(self, *args)
+
+    monkeypatch.setattr(tiled.TiledLevel, "visit", spy)
+    cfg = run_cfg(weights_file, images, max_long_edge=128, tile_size=96, max_num_epochs=4, multires=1,
+                  init="content", optimizer=optimizer, **SMALL)
+    runs = {}
+    for keep in (False, True):
+        monkeypatch.setattr(tiled, "KEEP_LOOP", keep)
+        image = api.run(cfg).image
+        runs[keep] = image, levels[-1].loops_built, levels[-1].visits
+    (fresh, built_fresh, visits), (kept, built_kept, _) = runs.values()
+    assert visits > 4 and built_fresh == visits and built_kept == 1
+    assert np.array_equal(kept, fresh)

@@ -1,14 +1,15 @@
 """What a tiled run computes against the untiled run of the same picture and epochs, counted from the geometry
 (no timing: the numbers are the same on every machine).
 
-    python bench/tile_work.py [--sizes 1200x800 4000x3000] [--tile-sizes 512 768 1024] [--epochs 8]
+    python bench/tile_work.py [--sizes 1200x800 4000x3000] [--tile-sizes 512 640 768 1024] [--epochs 8] \
+        [--multires 2]
 
 Per level and in total: tile visits, window pixels through forward + backward per epoch against the picture's
 (``fb x``), and the forward-only passes a tiled level adds (each visit's own Grams, the picture's Grams once per
 pass, the content targets per window not kept), in pixels of the untiled picture. Cost is counted in forward
 units with a backward pass at twice a forward (VGG's convolutions dominate both); ``overhead`` is the tiled run's
-cost over the untiled run's at the top size, which takes ``epochs`` forward + backward passes and one content
-forward. ``window MB`` is the window's share of the peak memory by nstyle's own estimate
+cost over the untiled run's with the same ``--multires`` (each of its levels ``epochs`` forward + backward passes
+and one content forward; the tiled run adds levels until the coarsest fits in one tile). ``window MB`` is the window's share of the peak memory by nstyle's own estimate
 (``nstyle.process.resources``), ``host MB`` the canvas-sized arrays (``TILED_BYTES_PER_PIXEL``).
 """
 from __future__ import annotations
@@ -65,20 +66,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", nargs="+", default=["1200x800", "4000x3000"])
     ap.add_argument("--tile-sizes", nargs="+", type=int, default=[512, 640, 768, 1024])
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=8, help="--max-num-epochs (per level)")
+    ap.add_argument("--multires", type=int, default=2, help="--multires of both runs")
     a = ap.parse_args()
     sys.path.insert(0, ROOT)
     from nstyle import cli
-    from nstyle.algorithm.pyramid import tiled_levels
+    from nstyle.algorithm.pyramid import level_sizes, tiled_levels
     from nstyle.process import resources
 
     rows = []
     for spec_ in a.sizes:
         width, height = (int(v) for v in spec_.lower().split("x"))
         cfg = cli.config_from_args(cli.build_parser().parse_args(
-            ["--max-long-edge", str(max(width, height)), "--max-num-epochs", str(a.epochs), "--init", "content"]))
+            ["--max-long-edge", str(max(width, height)), "--max-num-epochs", str(a.epochs), "--init", "content",
+             "--multires", str(a.multires)]))
         picture = width * height
-        untiled = picture * (a.epochs * (1 + BACKWARD) + 1)
+        untiled = sum(h * w for h, w in level_sizes((height, width, 3), cfg, "photo.jpg")) * (
+            a.epochs * (1 + BACKWARD) + 1)
         for tile in a.tile_sizes:
             levels = tiled_levels(cfg, (height, width, 3), "photo.jpg", tile)
             work = [level_work(cfg, size, tile) for size in levels]
@@ -89,7 +93,7 @@ def main() -> int:
                          "top window": f"{win[1]}x{win[0]}",
                          "fb x (top)": f"{top['fb'] / (picture * a.epochs):.2f}",
                          "extra forwards x (top)": f"{top['forward'] / picture:.1f}",
-                         "coarser levels": f"{sum(_cost(w) for w in work[:-1]) / untiled:.2f}",
+                         "coarser levels x": f"{sum(_cost(w) for w in work[:-1]) / untiled:.2f}",
                          "overhead": f"{cost / untiled:.2f}x",
                          "window MB": f"{(resources.estimate_bytes(win) - resources.BASE_BYTES) / 2**20:.0f}",
                          "host MB": f"{resources.TILED_BYTES_PER_PIXEL * picture / 2**20:.0f}"})

@@ -2,14 +2,15 @@
 (no timing: the numbers are the same on every machine).
 
     python bench/tile_work.py [--sizes 1200x800 4000x3000] [--tile-sizes 512 640 768 1024] [--epochs 8] \
-        [--multires 2]
+        [--multires 2] [--fits off on]
 
 Per level and in total: tile visits, window pixels through forward + backward per epoch against the picture's
-(``fb x``), and the forward-only passes a tiled level adds (each visit's own Grams, the picture's Grams once per
-pass, the content targets per window not kept), in pixels of the untiled picture. Cost is counted in forward
-units with a backward pass at twice a forward (VGG's convolutions dominate both); ``overhead`` is the tiled run's
-cost over the untiled run's with the same ``--multires`` (each of its levels ``epochs`` forward + backward passes
-and one content forward; the tiled run adds levels until the coarsest fits in one tile). ``window MB`` is the window's share of the peak memory by nstyle's own estimate
+(``fb x``), with and without ``--tile-fit`` (``fit``), and the forward-only passes a tiled level adds (each visit's
+own Grams, the picture's Grams once per pass, the content targets of windows not kept), in pixels of the untiled
+picture. Cost is counted in forward units with a backward pass at :data:`BACKWARD` forwards (VGG's convolutions
+dominate both); ``overhead`` is the tiled run's cost over the untiled run's with the same ``--multires`` (each of its levels
+``epochs`` forward + backward passes and one content forward; the tiled run adds levels until the coarsest fits in
+one tile). ``window MB`` is the window's share of the peak memory by nstyle's own estimate
 (``nstyle.process.resources``), ``host MB`` the canvas-sized arrays (``TILED_BYTES_PER_PIXEL``).
 """
 from __future__ import annotations
@@ -23,7 +24,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import ROOT, print_table  # noqa: E402
 
-BACKWARD = 2.0  # a backward pass in forward units
+#: A backward pass in forward units: the loss network computes the image's gradient only, no weight gradients; in a
+#: cProfile of a tiled 1200x800 run a forward-only pass took 0.57 of a forward + backward epoch of the same window.
+BACKWARD = 0.75
 
 
 def level_work(cfg, size: tuple, tile: int) -> dict:
@@ -68,6 +71,7 @@ def main() -> int:
     ap.add_argument("--tile-sizes", nargs="+", type=int, default=[512, 640, 768, 1024])
     ap.add_argument("--epochs", type=int, default=8, help="--max-num-epochs (per level)")
     ap.add_argument("--multires", type=int, default=2, help="--multires of both runs")
+    ap.add_argument("--fits", nargs="+", choices=["off", "on"], default=["off", "on"], help="without / with --tile-fit")
     a = ap.parse_args()
     sys.path.insert(0, ROOT)
     from nstyle import cli
@@ -77,19 +81,20 @@ def main() -> int:
     rows = []
     for spec_ in a.sizes:
         width, height = (int(v) for v in spec_.lower().split("x"))
-        cfg = cli.config_from_args(cli.build_parser().parse_args(
-            ["--max-long-edge", str(max(width, height)), "--max-num-epochs", str(a.epochs), "--init", "content",
-             "--multires", str(a.multires)]))
+        flags = ["--max-long-edge", str(max(width, height)), "--max-num-epochs", str(a.epochs), "--init", "content",
+                 "--multires", str(a.multires)]
+        cfg = cli.config_from_args(cli.build_parser().parse_args(flags))
         picture = width * height
         untiled = sum(h * w for h, w in level_sizes((height, width, 3), cfg, "photo.jpg")) * (
             a.epochs * (1 + BACKWARD) + 1)
-        for tile in a.tile_sizes:
+        for tile, fit in ((t, f) for t in a.tile_sizes for f in a.fits):
+            cfg = cli.config_from_args(cli.build_parser().parse_args(flags + ["--tile-fit"] * (fit == "on")))
             levels = tiled_levels(cfg, (height, width, 3), "photo.jpg", tile)
             work = [level_work(cfg, size, tile) for size in levels]
             cost = sum(_cost(w) for w in work)
             top = work[-1]
             win = top["window"]
-            rows.append({"size": spec_, "tile": tile, "levels": len(levels), "top visits": top["visits"],
+            rows.append({"size": spec_, "tile": tile, "fit": fit, "levels": len(levels), "top visits": top["visits"],
                          "top window": f"{win[1]}x{win[0]}",
                          "fb x (top)": f"{top['fb'] / (picture * a.epochs):.2f}",
                          "extra forwards x (top)": f"{top['forward'] / picture:.1f}",

@@ -100,7 +100,7 @@ def grid_for(cfg: Config, size: Tuple[int, int], tile: int) -> Grid:
     margin, align, feather = window_context(cfg)
     tile = max(tile // align * align, Grid.smallest_tile(margin, align, feather))
     canvas = tuple(padded(n, align) if n > tile else n for n in size)
-    return Grid(canvas, tile, margin, align, feather)
+    return Grid(canvas, tile, margin, align, feather, cfg.tile_fit)
 
 
 def check_tile_size(cfg: Config) -> None:

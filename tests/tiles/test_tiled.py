@@ -149,12 +149,14 @@ def texture(path):
     return str(path)
 
 
-@pytest.mark.parametrize("layers, tile", [(SMALL, 96), (SHALLOW, 64)], ids=["relu3", "relu2"])
-def test_tiled_run_has_no_seams(weights_file, images, tmp_path, layers, tile):
+@pytest.mark.parametrize("layers, tile, fit", [(SMALL, 96, False), (SHALLOW, 64, False), (SMALL, 112, True)],
+                         ids=["relu3", "relu2", "relu3-fit"])
+def test_tiled_run_has_no_seams(weights_file, images, tmp_path, layers, tile, fit):
     """The seam metric (also used by bench/hires.py) within 10% of 1, and it does catch a seam. Layers as shallow as
-    relu2 have a margin narrower than the usual feather band: the band narrows with it."""
+    relu2 have a margin narrower than the usual feather band: the band narrows with it. The same with
+    ``--tile-fit``'s grid."""
     cfg = run_cfg(weights_file, images, content_image=texture(tmp_path / "tex.png"), max_long_edge=256,
-                  init="content", max_num_epochs=16, tile_size=tile, **layers)
+                  init="content", max_num_epochs=16, tile_size=tile, tile_fit=fit, **layers)
     result = api.run(cfg)
     size = result.image.shape[:2]
     grid = tiled.grid_for(cfg, size, cfg.tile_size)

@@ -331,9 +331,8 @@ def test_a_tile_far_below_the_margin_is_refused_before_any_work(weights_file, im
     assert cli.main(argv + ["--tile-size", "300", "--max-long-edge", "200"]) == 0  # covers it: untiled
 
 
-def test_content_targets_kept_per_window_save_forward_passes_and_change_no_bit(weights_file, images, monkeypatch):
-    """The grid takes two positions in turn, so passes 3 and 4 revisit the windows of passes 1 and 2: with the cache
-    their content targets cost no forward pass, and the picture is the one the uncached run makes, bit for bit."""
+def visited_levels(monkeypatch):
+    """A list that gets every TiledLevel as its first visit starts (the runs' levels, in order)."""
     levels = []
     visit = tiled.TiledLevel.visit
 
@@ -343,6 +342,13 @@ def test_content_targets_kept_per_window_save_forward_passes_and_change_no_bit(w
         return visit(self, *args)
 
     monkeypatch.setattr(tiled.TiledLevel, "visit", spy)
+    return levels
+
+
+def test_content_targets_kept_per_window_save_forward_passes_and_change_no_bit(weights_file, images, monkeypatch):
+    """The grid takes two positions in turn, so passes 3 and 4 revisit the windows of passes 1 and 2: with the cache
+    their content targets cost no forward pass, and the picture is the one the uncached run makes, bit for bit."""
+    levels = visited_levels(monkeypatch)
     cfg = run_cfg(weights_file, images, max_long_edge=128, tile_size=96, max_num_epochs=4, multires=1,
                   init="content", **SMALL)
     runs = {}
@@ -365,15 +371,7 @@ def test_content_targets_kept_per_window_save_forward_passes_and_change_no_bit(w
 def test_one_optimiser_loop_per_level_changes_no_bit(weights_file, images, monkeypatch, optimizer):
     """NAG's and Adam's loop (its total-variation executor and optimiser) is built on a level's first visit and
     reloaded on the others: one loop per level instead of one per visit, and the same picture bit for bit."""
-    levels = []
-    visit = tiled.TiledLevel.visit
-
-    def spy(self, *args):
-        if not levels or levels[-1] is not self:
-            levels.append(self)
-        return visit(self, *args)
-
-    monkeypatch.setattr(tiled.TiledLevel, "visit", spy)
+    levels = visited_levels(monkeypatch)
     cfg = run_cfg(weights_file, images, max_long_edge=128, tile_size=96, max_num_epochs=4, multires=1,
                   init="content", optimizer=optimizer, **SMALL)
     runs = {}

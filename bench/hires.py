@@ -3,7 +3,9 @@ tiled; at the comparison sizes also the objective of both pictures evaluated on 
 
     python bench/hires.py --sizes 1200x800 2400x1600 4000x3000 --tile-size 512 --compare 1200x800 \\
         [--epochs 100] [--multires 2] [--optimizer nag] [--init noise] [--weights model/vgg19.params] [--keep DIR] \\
-        [--modes untiled tiled]
+        [--modes untiled tiled fit]
+
+Mode ``fit`` is the tiled run with ``--tile-fit`` (edge tiles as large as their window allows: fewer visits).
 
 The seam metric (``nstyle.tiles.geometry.seam_ratio``, also asserted in ``tests/tiles/test_tiled.py``) is the mean gradient
 magnitude within 1 px of the tile cuts over that elsewhere, the pass furthest from 1; the untiled row gives it along
@@ -26,6 +28,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import (ROOT, add_input_flags, crop_to, print_last_row, print_machine, print_table, run_flags,  # noqa: E402
                     run_json, synthetic_weights)
+
+
+#: Each mode's name in the table.
+MODE_NAMES = {"untiled": "untiled", "tiled": "tiled {tile}", "fit": "tiled {tile} fit"}
 
 
 def seams(rgb: np.ndarray, args: list, tile: int) -> float:
@@ -79,7 +85,7 @@ def main() -> int:
     ap.add_argument("--weights", default=None)
     add_input_flags(ap)
     ap.add_argument("--keep", default=None, help="folder to keep the output pictures in (16-bit PNG)")
-    ap.add_argument("--modes", nargs="+", choices=["untiled", "tiled"], default=["untiled", "tiled"],
+    ap.add_argument("--modes", nargs="+", choices=list(MODE_NAMES), default=["untiled", "tiled"],
                     help="which runs to make at each size")
     a = ap.parse_args()
     sys.path.insert(0, ROOT)
@@ -99,29 +105,31 @@ def main() -> int:
             have = resources.available_bytes()
             fits = have is None or resources.estimate_bytes((height, width)) <= have
             outputs = {}
-            photo_seams = f"{seams(photo(a.content, (height, width)), base, a.tile_size):.3f}"  # the same for both
+            shown = photo(a.content, (height, width))  # the photo at the output size: its own seam metric
             for mode in a.modes:
                 if mode == "untiled" and not fits:
                     rows.append({"size": spec, "mode": "untiled", "peak RSS (MB)": "does not fit"})
                     print_last_row(rows)
                     continue
                 out = os.path.join(keep, f"{spec}-{mode}.png")
-                extra = ["--tile-size", str(a.tile_size)] if mode == "tiled" else ["--tile-size", "100000"]
+                fit = ["--tile-fit"] if mode == "fit" else []
+                extra = ["--tile-size", str(a.tile_size)] + fit if mode != "untiled" else ["--tile-size", "100000"]
                 r = run_json("_hires_probe.py", base + extra + ["--output", out])
-                outputs[mode] = out
-                rows.append({"size": spec, "mode": mode if mode == "untiled" else f"tiled {a.tile_size}",
+                outputs[mode] = out, float(r["wall"])
+                rows.append({"size": spec, "mode": MODE_NAMES[mode].format(tile=a.tile_size),
                              "peak RSS (MB)": f"{r['peak_mb']:.0f}", "wall (s)": f"{r['wall']:.0f}",
                              "epochs": r["epochs"],
-                             "seam metric": f"{seams(saved_picture(out), base, a.tile_size):.3f}",
-                             "photo's seam metric": photo_seams})
+                             "seam metric": f"{seams(saved_picture(out), base + fit, a.tile_size):.3f}",
+                             "photo's seam metric": f"{seams(shown, base + fit, a.tile_size):.3f}"})
                 print_last_row(rows)
-            if spec in a.compare and len(outputs) == 2:
-                ev = objectives(a, w, (width, height), outputs.values())
-                f_u, f_t = (ev[outputs[m]] for m in ("untiled", "tiled"))
-                wall = [float(r["wall (s)"]) for r in rows[-2:]]
-                rows.append({"size": spec, "mode": "tiled / untiled", "objective ratio": f"{f_t / f_u:.3f}",
-                             "wall (s)": f"{wall[1] / wall[0]:.2f}x"})
-                print_last_row(rows)
+            if spec in a.compare and "untiled" in outputs and len(outputs) > 1:
+                ev = objectives(a, w, (width, height), [out for out, _ in outputs.values()])
+                f_u, wall_u = ev[outputs["untiled"][0]], outputs["untiled"][1]
+                for mode, (out, wall) in outputs.items():
+                    if mode != "untiled":
+                        rows.append({"size": spec, "mode": MODE_NAMES[mode].format(tile=a.tile_size) + " / untiled",
+                                     "objective ratio": f"{ev[out] / f_u:.3f}", "wall (s)": f"{wall / wall_u:.2f}x"})
+                        print_last_row(rows)
     columns = ["size", "mode", "peak RSS (MB)", "wall (s)", "epochs", "seam metric", "photo's seam metric",
                "objective ratio"]
     print_table([{c: r.get(c, "") for c in columns} for r in rows])

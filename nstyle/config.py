@@ -85,6 +85,8 @@ class Config:
     tile_size: Optional[int] = flag(None, "optimise the picture in square tiles of this many pixels (memory is set "
                                           "by the tile, not the picture); default: untiled when the run fits in "
                                           "memory, else the largest tile that fits; larger than the picture: untiled")
+    tile_fit: bool = flag(False, "tiled runs: tiles at the picture's edges as large as their window allows (fewer "
+                                 "tile visits, another grid than without it)")
     bit_depth: int = flag(8, "bits per channel of the final image; 16 needs a .png or .tif output", choices=[8, 16])
     quiet: bool = flag(False, "no per-epoch log lines or progress bar")
     resume: bool = flag(False, "continue from <output-dir>/checkpoint.npz (same settings required)")
@@ -202,6 +204,8 @@ class Config:
             skip |= {"content_mask", "style_mask", "mask_guide"}  # unmasked runs keep the hashes they had
         if self.tile_size is None:
             skip.add("tile_size")  # untiled runs keep the hashes (and checkpoints) they had before tiling existed
+        if not self.tile_fit:
+            skip.add("tile_fit")  # runs without it keep the hashes (and checkpoints) they had before it existed
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
 
     def hash(self) -> str:

@@ -136,6 +136,7 @@ class Grid:
     margin: int
     align: int = 16
     feather: int = FEATHER
+    fit: bool = False  # edge cores as large as the window allows (:meth:`fitted_cuts`), not one core long
 
     def __post_init__(self) -> None:
         if self.tile % self.align or self.margin % self.align or self.feather % self.align:
@@ -171,7 +172,7 @@ class Grid:
             raise ValueError(f"a tiled axis must be a multiple of {self.align} (pad it first), not {length}")
         if length <= self.tile:
             return [Span(0, length, 0, length, np.ones(length))]
-        cuts = list(range(shift or self.core, length, self.core))
+        cuts = self.fitted_cuts(length, shift) if self.fit else list(range(shift or self.core, length, self.core))
         if cuts and cuts[0] < 2 * self.feather:
             cuts.pop(0)
         if cuts and length - cuts[-1] < 2 * self.feather:
@@ -188,6 +189,24 @@ class Grid:
             down = np.ones(len(x)) if b == length else 1.0 - _ramp(x - (b - self.feather), self.feather)
             spans.append(Span(a, b, start, stop, up * down))
         return spans
+
+    @property
+    def edge_core(self) -> int:
+        """The longest core a tile at the canvas edge can have: its window needs context and feathering on one side
+        only."""
+        return self.tile - self.margin - self.feather
+
+    def fitted_cuts(self, length: int, shift: int) -> List[int]:
+        """Cuts of an axis with the edge tiles as long as :attr:`edge_core`: the first cut there (half a core
+        earlier when the grid is moved), then one every core until the rest fits in an edge tile. Fewer tiles than
+        cuts every core from 0 (at 1200x800 with 512 px windows 8 and 12 a pass, not 12 and 15); the cuts of the
+        two positions are still half a core apart."""
+        cuts = [self.edge_core - shift]
+        while length - cuts[-1] > self.edge_core:
+            cuts.append(cuts[-1] + self.core)
+        if length - cuts[-1] < 2 * self.feather:  # a last core narrower than the feathered band: move its cut back
+            cuts[-1] = length - 2 * self.feather
+        return cuts
 
     def cuts(self, pass_index: int = 0) -> Tuple[List[int], List[int]]:
         """Row and column positions where cores meet on pass ``pass_index`` (where seams could be)."""

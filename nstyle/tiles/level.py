@@ -61,6 +61,9 @@ PASSES = 4
 #: Prefix of an unfinished visit's loop state in a checkpoint.
 PARTIAL = "visit_loop_"
 
+#: Keep NAG's / Adam's loop (its total-variation executor and optimiser) from visit to visit of a level.
+KEEP_LOOP = True
+
 #: Host memory a level may keep its windows' content targets in (beyond it they are recomputed per visit).
 CONTENT_CACHE_BYTES = 256 * 2**20
 
@@ -97,7 +100,7 @@ def grid_for(cfg: Config, size: Tuple[int, int], tile: int) -> Grid:
     margin, align, feather = window_context(cfg)
     tile = max(tile // align * align, Grid.smallest_tile(margin, align, feather))
     canvas = tuple(padded(n, align) if n > tile else n for n in size)
-    return Grid(canvas, tile, margin, align, feather)
+    return Grid(canvas, tile, margin, align, feather, cfg.tile_fit)
 
 
 def check_tile_size(cfg: Config) -> None:
@@ -199,6 +202,8 @@ class TiledLevel:
         #: each window's content targets by its position, kept for its later visits
         self.content_targets: Dict[Tuple[int, int, int, int], List[mx.nd.NDArray]] = {}
         self.content_cache_bytes = CONTENT_CACHE_BYTES
+        self.loop = None  # NAG's or Adam's loop, kept from the first visit (:meth:`_loop`)
+        self.loops_built = 0  # optimiser loops made (each binds a total-variation executor)
 
     @property
     def tiles(self) -> List[Tile]:
@@ -303,8 +308,8 @@ class TiledLevel:
         cut = self._window_guides(tile)
         executor = self.net.bind_losses(*self._window_targets(window),
                                         None if cut is None else [g[None, None] for layer in cut for g in layer])
-        img = mx.nd.array(window, self.ctx)
-        loop = self.make_loop(executor, self.head, img)
+        loop = self._loop(executor, window)
+        img = loop.img
         done_before = self.pass_index * self.per_visit
         carried = isinstance(loop, NAGLoop)  # NAG and Adam: per-pixel state in full-size arrays
         if carried:
@@ -341,6 +346,18 @@ class TiledLevel:
             self._end_pass()
         self.last_epoch = ep
         return ep
+
+    def _loop(self, executor: mx.executor.Executor, window: np.ndarray):
+        """The optimiser loop for this visit on ``executor`` (the level's one loss executor): NAG's and Adam's is
+        built on the first visit and kept (each visit loads its whole state, :meth:`_load_optimiser`), so a visit
+        binds no total-variation executor and makes no optimiser; L-BFGS's history is per window: a new loop."""
+        if self.loop is not None:
+            return self.loop
+        loop = self.make_loop(executor, self.head, mx.nd.array(window, self.ctx))
+        self.loops_built += 1
+        if KEEP_LOOP and isinstance(loop, NAGLoop):
+            self.loop = loop
+        return loop
 
     def position(self) -> str:
         """Where the level stands, for messages: ``after tile 3/12 of pass 2/4`` or ``in tile 4/12 ...``."""

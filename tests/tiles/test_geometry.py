@@ -9,10 +9,11 @@ from nstyle.tiles.geometry import Grid
 
 
 def grids():
-    """Canvas sizes (multiples of 16), tile sides and margins covering one tile, several, shifted or not."""
+    """Canvas sizes (multiples of 16), tile sides and margins covering one tile, several, shifted or not, with
+    one-core edge tiles or fitted ones (``--tile-fit``)."""
     return st.integers(0, 4).flatmap(lambda m: st.builds(
-        lambda h, w, t: Grid((16 * h, 16 * w), 16 * t, 16 * m), st.integers(1, 60), st.integers(1, 60),
-        st.integers(2 * m + 4, 2 * m + 20)))
+        lambda h, w, t, fit: Grid((16 * h, 16 * w), 16 * t, 16 * m, fit=fit), st.integers(1, 60), st.integers(1, 60),
+        st.integers(2 * m + 4, 2 * m + 20), st.booleans()))
 
 
 @settings(max_examples=200, deadline=None)
@@ -66,11 +67,22 @@ def test_merge_is_the_weighted_sum_of_tiles():
     np.testing.assert_allclose(got[1], want, rtol=1e-12)
 
 
-def test_grid_moves_between_passes():
-    grid = Grid((800, 1200), 512, 80)
+@pytest.mark.parametrize("fit", [False, True])
+def test_grid_moves_between_passes(fit):
+    grid = Grid((800, 1200), 512, 80, fit=fit)
     cuts = [{s.a for s in grid.spans(1200, grid.shift(p))} - {0} for p in (0, 1)]
     assert cuts[0] and cuts[1] and not cuts[0] & cuts[1]
     assert min(abs(a - b) for a in cuts[0] for b in cuts[1]) >= grid.core // 2 - grid.align
+
+
+def test_fitted_edge_tiles_take_fewer_visits():
+    """At 1200x800 with 512 px windows (320 px cores), edge tiles of up to 416 px make 2x4 and 3x4 tiles a pass
+    where cuts every core from 0 make 3x4 and 3x5; the windows stay 512 px."""
+    plain, fitted = Grid((800, 1200), 512, 80), Grid((800, 1200), 512, 80, fit=True)
+    assert [len(plain.tiles(p)) for p in (0, 1)] == [12, 15]
+    assert [len(fitted.tiles(p)) for p in (0, 1)] == [8, 12]
+    assert fitted.edge_core == 416 and {t.shape for p in (0, 1) for t in fitted.tiles(p)} == {(512, 512)}
+    assert fitted.cuts(0) == ([416], [416, 736, 1056]) and fitted.cuts(1) == ([256, 576], [256, 576, 896])
 
 
 def test_margin_rule_for_vgg19_layers():

@@ -149,12 +149,14 @@ def texture(path):
     return str(path)
 
 
-@pytest.mark.parametrize("layers, tile", [(SMALL, 96), (SHALLOW, 64)], ids=["relu3", "relu2"])
-def test_tiled_run_has_no_seams(weights_file, images, tmp_path, layers, tile):
+@pytest.mark.parametrize("layers, tile, fit", [(SMALL, 96, False), (SHALLOW, 64, False), (SMALL, 112, True)],
+                         ids=["relu3", "relu2", "relu3-fit"])
+def test_tiled_run_has_no_seams(weights_file, images, tmp_path, layers, tile, fit):
     """The seam metric (also used by bench/hires.py) within 10% of 1, and it does catch a seam. Layers as shallow as
-    relu2 have a margin narrower than the usual feather band: the band narrows with it."""
+    relu2 have a margin narrower than the usual feather band: the band narrows with it. The same with
+    ``--tile-fit``'s grid."""
     cfg = run_cfg(weights_file, images, content_image=texture(tmp_path / "tex.png"), max_long_edge=256,
-                  init="content", max_num_epochs=16, tile_size=tile, **layers)
+                  init="content", max_num_epochs=16, tile_size=tile, tile_fit=fit, **layers)
     result = api.run(cfg)
     size = result.image.shape[:2]
     grid = tiled.grid_for(cfg, size, cfg.tile_size)
@@ -329,9 +331,8 @@ def test_a_tile_far_below_the_margin_is_refused_before_any_work(weights_file, im
     assert cli.main(argv + ["--tile-size", "300", "--max-long-edge", "200"]) == 0  # covers it: untiled
 
 
-def test_content_targets_kept_per_window_save_forward_passes_and_change_no_bit(weights_file, images, monkeypatch):
-    """The grid takes two positions in turn, so passes 3 and 4 revisit the windows of passes 1 and 2: with the cache
-    their content targets cost no forward pass, and the picture is the one the uncached run makes, bit for bit."""
+def visited_levels(monkeypatch):
+    """A list that gets every TiledLevel as its first visit starts (the runs' levels, in order)."""
     levels = []
     visit = tiled.TiledLevel.visit
 
@@ -341,6 +342,13 @@ def test_content_targets_kept_per_window_save_forward_passes_and_change_no_bit(w
         return visit(self, *args)
 
     monkeypatch.setattr(tiled.TiledLevel, "visit", spy)
+    return levels
+
+
+def test_content_targets_kept_per_window_save_forward_passes_and_change_no_bit(weights_file, images, monkeypatch):
+    """The grid takes two positions in turn, so passes 3 and 4 revisit the windows of passes 1 and 2: with the cache
+    their content targets cost no forward pass, and the picture is the one the uncached run makes, bit for bit."""
+    levels = visited_levels(monkeypatch)
     cfg = run_cfg(weights_file, images, max_long_edge=128, tile_size=96, max_num_epochs=4, multires=1,
                   init="content", **SMALL)
     runs = {}
@@ -357,3 +365,20 @@ def test_content_targets_kept_per_window_save_forward_passes_and_change_no_bit(w
     assert level.passes == 4 and visits == 2 * (len(grid.tiles(0)) + len(grid.tiles(1))) > len(windows) >= 4
     assert kept_before == 0 and kept == len(windows)
     assert forwards_before - forwards_after == visits - len(windows)  # one content forward per window, not per visit
+
+
+@pytest.mark.parametrize("optimizer", ["nag", "adam"])
+def test_one_optimiser_loop_per_level_changes_no_bit(weights_file, images, monkeypatch, optimizer):
+    """NAG's and Adam's loop (its total-variation executor and optimiser) is built on a level's first visit and
+    reloaded on the others: one loop per level instead of one per visit, and the same picture bit for bit."""
+    levels = visited_levels(monkeypatch)
+    cfg = run_cfg(weights_file, images, max_long_edge=128, tile_size=96, max_num_epochs=4, multires=1,
+                  init="content", optimizer=optimizer, **SMALL)
+    runs = {}
+    for keep in (False, True):
+        monkeypatch.setattr(tiled, "KEEP_LOOP", keep)
+        image = api.run(cfg).image
+        runs[keep] = image, levels[-1].loops_built, levels[-1].visits
+    (fresh, built_fresh, visits), (kept, built_kept, _) = runs.values()
+    assert visits > 4 and built_fresh == visits and built_kept == 1
+    assert np.array_equal(kept, fresh)

@@ -16,6 +16,7 @@ import dataclasses
 import os
 import sys
 import time
+import warnings
 from unittest import mock
 
 import numpy as np
@@ -165,9 +166,11 @@ def area_table(engine, cfg, styles, args):
             pictures.setdefault(f"area_{fraction:.0%}".replace("%", "pc"), out)
             runs.append((out, mask))
         for name, c in (("simple", cfg), ("inside", inside)):
-            per = np.nanmean([[np.linalg.norm(x - y) / np.linalg.norm(y) if np.all(np.isfinite(x)) and np.any(x)
-                               else np.nan for x, y in zip(guided_grams(engine, c, out, mask), target)]
-                              for out, mask in runs], axis=0)
+            with warnings.catch_warnings():  # a layer where `inside` keeps no neuron at any position: NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                per = np.nanmean([[np.linalg.norm(x - y) / np.linalg.norm(y) if np.all(np.isfinite(x)) and np.any(x)
+                                   else np.nan for x, y in zip(guided_grams(engine, c, out, mask), target)]
+                                  for out, mask in runs], axis=0)
             found[fraction, name] = per
             print(f"| square, {len(offsets)} positions | {fraction:.0%} | {name} | "
                   f"{' '.join(f'{d:.3f}' for d in per)} | {np.nanmean(per):.3f} |")

@@ -4,8 +4,10 @@ and does a region's style strength change with its area? Prints one table (Markd
     python bench/masks.py --weights model/vgg19.params [--size 256] [--epochs 100] [--content C --styles A B]
                          [--time | --time-only [--repeat 3]] [--out DIR]
 
-Without images it uses scikit-image's astronaut and two of its textures. ``--time`` adds seconds per epoch and the
-peak memory of a masked run against an unmasked one, each in its own process (run it alone on the machine). ``--out`` keeps the pictures.
+Without images it uses scikit-image's astronaut and two of its textures. The area table always paints
+scikit-image's grass photo (a stationary content: the same inside a small and a large square) with the first
+style. ``--time`` adds seconds per epoch and the peak memory of a masked run against an unmasked one, each in its
+own process (run it alone on the machine). ``--out`` keeps the pictures.
 Distances are relative Frobenius norms ``|G - S| / |S|`` of the result's guided Grams (each region's guide) against
 each style's Gram, averaged over the style layers.
 """
@@ -14,6 +16,7 @@ import dataclasses
 import os
 import sys
 import time
+import warnings
 from unittest import mock
 
 import numpy as np
@@ -120,38 +123,64 @@ def band_table(engine, cfg, content, styles, targets, args):
     return pictures
 
 
-def square_mask(size, fraction):
-    """A centred square covering ``fraction`` of a ``size`` x ``size`` picture."""
+def square_mask(size, fraction, offset=0):
+    """A square covering ``fraction`` of a ``size`` x ``size`` picture, centred then moved ``offset`` px down and
+    right."""
     side = int(round(size * np.sqrt(fraction)))
     mask = np.zeros((size, size))
-    top = (size - side) // 2
+    top = (size - side) // 2 + offset
     mask[top:top + side, top:top + side] = 1
     return mask
 
 
-def area_table(engine, cfg, content, styles, args):
-    """A centred square region of 10% and of 50% of the picture, one style: its distance to the style per layer.
-    Measured with ``simple`` guides (as the run optimises) and with ``inside`` guides (only neurons that see the
-    region alone: the region's own texture, without the content around it that a deep neuron near the edge sees)."""
+def stationary_content(size):
+    """A content whose statistics do not depend on where a region lies: scikit-image's grass photo (grey, as
+    three channels), so a 10% and a 50% square hold the same kind of content."""
+    from skimage import data
+    from skimage.transform import resize
+
+    return (resize(np.stack([data.grass()] * 3, -1), (size, size)) * 255).astype(np.uint8)
+
+
+#: square positions per area, as offsets of a centred square (px at 256; scaled with --size)
+OFFSETS = {0.1: (0, -64, 64), 0.5: (0, -32, 32)}
+
+
+def area_table(engine, cfg, styles, args):
+    """A square region of 10% and of 50% of a stationary content (:func:`stationary_content`), one style, each at
+    three positions: its distance to the style per layer, averaged over the positions. Measured with ``simple``
+    guides (as the run optimises) and with ``inside`` guides (only neurons whose receptive field lies inside the
+    region: the region's own texture, without the unstyled surroundings a deep neuron near the edge sees)."""
+    content = stationary_content(args.size)
     layers = cfg.style_layer_list
     print(f"\n| region | area | guides | distance to its style, per layer ({', '.join(layers)}) | mean |")
     print("|---|---|---|---|---|")
     inside = dataclasses.replace(cfg, mask_guide="inside")
     target = guided_grams(engine, cfg, styles[0], np.ones(content.shape[:2]))
-    found = {}
-    for fraction in (0.1, 0.5):
-        mask = square_mask(args.size, fraction)
-        out = run(content, styles[:1], [mask], args)
+    found, pictures = {}, {}
+    for fraction, offsets in OFFSETS.items():
+        runs = []
+        for offset in offsets:
+            mask = square_mask(args.size, fraction, offset * args.size // 256)
+            out = run(content, styles[:1], [mask], args)
+            pictures.setdefault(f"area_{fraction:.0%}".replace("%", "pc"), out)
+            runs.append((out, mask))
         for name, c in (("simple", cfg), ("inside", inside)):
-            per = [np.linalg.norm(x - y) / np.linalg.norm(y) if np.all(np.isfinite(x)) and np.any(x) else np.nan
-                   for x, y in zip(guided_grams(engine, c, out, mask), target)]
+            with warnings.catch_warnings():  # a layer where `inside` keeps no neuron at any position: NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                per = np.nanmean([[np.linalg.norm(x - y) / np.linalg.norm(y) if np.all(np.isfinite(x)) and np.any(x)
+                                   else np.nan for x, y in zip(guided_grams(engine, c, out, mask), target)]
+                                  for out, mask in runs], axis=0)
             found[fraction, name] = per
-            print(f"| centred square | {fraction:.0%} | {name} | {' '.join(f'{d:.3f}' for d in per)} | "
-                  f"{np.nanmean(per):.3f} |")
+            print(f"| square, {len(offsets)} positions | {fraction:.0%} | {name} | "
+                  f"{' '.join(f'{d:.3f}' for d in per)} | {np.nanmean(per):.3f} |")
     for name in ("simple", "inside"):
         both = [(x, y) for x, y in zip(found[0.1, name], found[0.5, name]) if np.isfinite(x) and np.isfinite(y)]
         change = abs(np.mean([x for x, _ in both]) / np.mean([y for _, y in both]) - 1)
-        print(f"change of style strength with area ({name} guides, layers measurable at both sizes): {change:.1%}")
+        per = " ".join(f"{abs(x / y - 1):.0%}" for x, y in zip(found[0.1, name], found[0.5, name]))
+        print(f"change of style strength with area ({name} guides, layers measurable at both sizes): {change:.1%}"
+              f" (per layer: {per})")
+    return pictures
 
 
 def timed_run(content, styles, masks, args, out):
@@ -217,20 +246,25 @@ def main():
         return timing(content, styles, args)
     engine, cfg = api.Engine(), Config(weights=args.weights, content_mask=["x", "y"])
     if args.only_area:
-        return area_table(engine, cfg, content, styles, args)
+        return save(area_table(engine, cfg, styles, args), args.out)
     if args.only_bands:
         whole = np.ones(content.shape[:2])
         targets = [guided_grams(engine, cfg, s, whole) for s in styles]
         return band_table(engine, cfg, content, styles, targets, args)
     targets, pictures = region_table(engine, cfg, content, styles, args)
     pictures.update(band_table(engine, cfg, content, styles, targets, args))
-    area_table(engine, cfg, content, styles, args)
+    pictures.update(area_table(engine, cfg, styles, args))
     if args.time:
         timing(content, styles, args)
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
+    save(pictures, args.out)
+
+
+def save(pictures, out):
+    """The pictures by name as PNGs in ``out`` (nothing without ``--out``)."""
+    if out:
+        os.makedirs(out, exist_ok=True)
         for name, picture in pictures.items():
-            images.save_image(picture, os.path.join(args.out, name.replace(" ", "_") + ".png"))
+            images.save_image(picture, os.path.join(out, name.replace(" ", "_") + ".png"))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ class LossNet:
     """VGG19 on a fixed ``HxW`` with Gram and content heads, built only as deep as the deepest layer asked for.
 
     With ``regions`` the Grams are guided: one per style layer and region, each with its guide variable
-    (:func:`guide_name`, ``1x1xhxw``), given to :meth:`gram_targets` and :meth:`bind_losses` as ``guides``.
+    (:func:`guide_name`), given to :meth:`gram_targets` and :meth:`bind_losses` as ``guides`` (``1x1xhxw``; the
+    graph holds each spread over its layer's channels, :func:`nstyle.algorithm.losses.spread_guide`).
 
     :meth:`gram_targets` / :meth:`content_targets` run a target executor on a preprocessed image (the Grams', or
     one only as deep as the content layers, a quarter cheaper with the classic layers; each bound on first use,
@@ -77,8 +78,7 @@ class LossNet:
 
     def _bind(self, out: mx.sym.Symbol, extra: Dict[str, mx.nd.NDArray]) -> mx.executor.Executor:
         """Bind ``out`` with the shared weights and a gradient only for ``data``."""
-        guide_shapes = {guide_name(i, r): (1, 1) + s[2:] for i, s in enumerate(self.style_shapes)
-                        for r in range(self.regions)}
+        guide_shapes = {guide_name(i, r): s for i, s in enumerate(self.style_shapes) for r in range(self.regions)}
         arguments = out.list_arguments()
         arg_shapes, _, _ = out.infer_shape(data=self.data_shape,
                                            **{k: v for k, v in guide_shapes.items() if k in arguments})
@@ -98,8 +98,8 @@ class LossNet:
         """The guide arrays by variable name (none without regions)."""
         if not self.regions or guides is None:
             return {}
-        names = [guide_name(i, r) for i in range(len(self.style_shapes)) for r in range(self.regions)]
-        return {n: mx.nd.array(g) for n, g in zip(names, guides)}
+        names = [(guide_name(i, r), s[1]) for i, s in enumerate(self.style_shapes) for r in range(self.regions)]
+        return {n: mx.nd.array(losses.spread_guide(g, c)) for (n, c), g in zip(names, guides)}
 
     def _features_of(self, kind: str, image_np: np.ndarray,
                      guides: Optional[Sequence[np.ndarray]] = None) -> List[mx.nd.NDArray]:

@@ -12,7 +12,7 @@ def guided_loss_executor(shape, target):
     """``sum((G - target)^2)`` of the graph's guided Gram, bound in float64 with a gradient for the feature."""
     feature, guide = mx.sym.Variable("feature"), mx.sym.Variable("guide")
     loss = mx.sym.sum(mx.sym.square(losses.guided_gram(feature, guide, shape) - mx.sym.Variable("target")))
-    args = {"feature": mx.nd.zeros(shape, dtype="float64"), "guide": mx.nd.zeros((1, 1) + shape[2:], dtype="float64"),
+    args = {"feature": mx.nd.zeros(shape, dtype="float64"), "guide": mx.nd.zeros(shape, dtype="float64"),
             "target": mx.nd.array(target, dtype="float64")}
     grads = {"feature": mx.nd.zeros(shape, dtype="float64")}
     return loss.bind(mx.cpu(), args=args, args_grad=grads, grad_req={"feature": "write", "guide": "null",
@@ -35,7 +35,7 @@ def test_guided_gram_and_gradient_against_numpy_and_finite_differences():
     target = a @ a.T * 5  # a Gram: symmetric
     ex = guided_loss_executor(shape, target)
     ex.arg_dict["feature"][:] = f
-    ex.arg_dict["guide"][:] = t[None, None]
+    ex.arg_dict["guide"][:] = losses.spread_guide(t, shape[1])
     ex.forward(is_train=True)
     ex.backward([mx.nd.ones((1,), dtype="float64")])  # the head gradient, as in a run
     # the graph's Gram is N times the per-position guided Gram of the paper
@@ -58,7 +58,7 @@ def test_an_all_ones_guide_gives_the_classic_gram_exactly():
     f = np.random.RandomState(1).randn(1, 4, 6, 7).astype(np.float32)
     plain = losses.gram(mx.sym.Variable("x"), f.shape).bind(mx.cpu(), {"x": mx.nd.array(f)})
     guided = losses.guided_gram(mx.sym.Variable("x"), mx.sym.Variable("g"), f.shape).bind(
-        mx.cpu(), {"x": mx.nd.array(f), "g": mx.nd.ones((1, 1, 6, 7))})
+        mx.cpu(), {"x": mx.nd.array(f), "g": mx.nd.ones(f.shape)})
     plain.forward()
     guided.forward()
     assert np.array_equal(plain.outputs[0].asnumpy(), guided.outputs[0].asnumpy())

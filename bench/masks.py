@@ -150,9 +150,7 @@ def area_table(engine, cfg, styles, args):
     """A square region of 10% and of 50% of a stationary content (:func:`stationary_content`), one style, each at
     three positions: its distance to the style per layer, averaged over the positions. Measured with ``simple``
     guides (as the run optimises) and with ``inside`` guides (only neurons whose receptive field lies inside the
-    region: the region's own texture, without the unstyled surroundings a deep neuron near the edge sees). The
-    floor row is the painting's own square at the same places: a Gram over fewer cells lies further from the whole
-    painting's by sampling alone, so a small region's distance is also given over its floor."""
+    region: the region's own texture, without the unstyled surroundings a deep neuron near the edge sees)."""
     content = stationary_content(args.size)
     layers = cfg.style_layer_list
     print(f"\n| region | area | guides | distance to its style, per layer ({', '.join(layers)}) | mean |")
@@ -161,13 +159,6 @@ def area_table(engine, cfg, styles, args):
     target = guided_grams(engine, cfg, styles[0], np.ones(content.shape[:2]))
     found, pictures = {}, {}
     for fraction, offsets in OFFSETS.items():
-        floor = np.mean([[np.linalg.norm(x - y) / np.linalg.norm(y) for x, y in
-                          zip(guided_grams(engine, cfg, styles[0], square_mask(args.size, fraction,
-                                                                                offset * args.size // 256)), target)]
-                         for offset in offsets], axis=0)
-        found[fraction, "floor"] = floor
-        print(f"| the painting's own square, {len(offsets)} positions | {fraction:.0%} | simple | "
-              f"{' '.join(f'{d:.3f}' for d in floor)} | {np.mean(floor):.3f} |")
         runs = []
         for offset in offsets:
             mask = square_mask(args.size, fraction, offset * args.size // 256)
@@ -183,17 +174,12 @@ def area_table(engine, cfg, styles, args):
             found[fraction, name] = per
             print(f"| square, {len(offsets)} positions | {fraction:.0%} | {name} | "
                   f"{' '.join(f'{d:.3f}' for d in per)} | {np.nanmean(per):.3f} |")
-    for name in ("floor", "simple", "inside"):
+    for name in ("simple", "inside"):
         both = [(x, y) for x, y in zip(found[0.1, name], found[0.5, name]) if np.isfinite(x) and np.isfinite(y)]
         change = abs(np.mean([x for x, _ in both]) / np.mean([y for _, y in both]) - 1)
         per = " ".join(f"{abs(x / y - 1):.0%}" for x, y in zip(found[0.1, name], found[0.5, name]))
         print(f"change of style strength with area ({name} guides, layers measurable at both sizes): {change:.1%}"
               f" (per layer: {per})")
-    relative = {f: found[f, "simple"] / found[f, "floor"] for f in OFFSETS}
-    print("distance over the painting's own square's (simple guides), per layer: "
-          + "; ".join(f"{f:.0%}: {' '.join(f'{r:.2f}' for r in relative[f])} (mean {np.mean(relative[f]):.2f})"
-                      for f in OFFSETS)
-          + f"; change with area of the mean: {abs(np.mean(relative[0.1]) / np.mean(relative[0.5]) - 1):.1%}")
     return pictures
 
 

@@ -1,5 +1,6 @@
 """Fixed costs before the first evaluation (issue 28), shown by counts: binds, weight copies, style-cache hits."""
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -93,8 +94,14 @@ def test_style_cache_that_cannot_be_written_warns_and_runs(images, weights_file,
     blocked = tmp_path / "file"
     blocked.write_text("x")
     engine = Engine()
-    result = api.run(cfg_for(images, weights_file, style_cache=str(blocked / "cache"), max_num_epochs=1),
-                     engine=engine)
+    # on the "nstyle" logger itself: an in-process CLI run earlier in the session stops it propagating to caplog's
+    nstyle_log = logging.getLogger("nstyle")
+    nstyle_log.addHandler(caplog.handler)
+    try:
+        result = api.run(cfg_for(images, weights_file, style_cache=str(blocked / "cache"), max_num_epochs=1),
+                         engine=engine)
+    finally:
+        nstyle_log.removeHandler(caplog.handler)
     assert result.epochs == 1 and engine.gram_computations == 1
     assert [r.levelname for r in caplog.records if "style cache" in r.getMessage()] == ["WARNING"]
     assert os.listdir(tmp_path) == ["file"]

@@ -16,7 +16,7 @@ from test_cli import run_module
 
 #: The picture's pixels summed in the page (a canvas of the <img>): changes when the picture does.
 PIXELS = """(function () { var img = document.getElementById('picture');
-  if (!img.naturalWidth) return null;
+  if (!img || !img.naturalWidth) return null;
   var c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
   var g = c.getContext('2d'); g.drawImage(img, 0, 0);
   var d = g.getImageData(0, 0, c.width, c.height).data, s = 0;

@@ -4,7 +4,7 @@ no longer reloads)."""
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import NStyleError
 from ..process.interrupts import StopRequest
@@ -16,8 +16,9 @@ from .log import LOG_NAME, read_log
 class ReportRefresh:
     """A :class:`~nstyle.process.watch.BatchWatch` that rewrites the report on every change of a run's state."""
 
-    def __init__(self, folder: str) -> None:
+    def __init__(self, folder: str, intact: Optional[Callable[[], bool]] = None) -> None:
         self.folder = folder
+        self.intact = intact  # whether the batch's folder is still there (nothing is written into a replacement)
         self.runs: List[Dict[str, Any]] = []
         self.states: Dict[str, str] = {}
         self.broken = False  # a write failed: no more until the end
@@ -34,7 +35,7 @@ class ReportRefresh:
     def write(self) -> None:
         """Rewrite the page; if it cannot be written (a full disk), stop trying: the runs matter more, and the
         report's last write, at the end of the batch, says what went wrong."""
-        if self.broken:
+        if self.broken or (self.intact is not None and not self.intact()):
             return
         try:
             report.write(self.folder, read_log(os.path.join(self.folder, LOG_NAME)), self.runs, self.states,

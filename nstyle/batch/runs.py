@@ -74,8 +74,8 @@ def run_batch(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[En
     with BatchFolder(output_dir) as folder:
         log.info("%d run(s) into %s", len(jobs), output_dir)
         try:
-            outcomes = run_jobs(jobs, output_dir, quiet, engine, client, together(ReportRefresh(output_dir), watch),
-                                folder)
+            refresh = ReportRefresh(output_dir, folder.intact)
+            outcomes = run_jobs(jobs, output_dir, quiet, engine, client, together(refresh, watch), folder)
         except NStyleError:
             if folder.intact():
                 with contextlib.suppress(NStyleError):

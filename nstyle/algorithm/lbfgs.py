@@ -18,6 +18,9 @@ variables scaled by one power of two, ``x = c * y``, chosen so that the first tr
 least 0). L-BFGS-B's later steps are invariant to such a scaling up to rounding (its initial Hessian is rescaled by
 ``s.y / y.y`` every iteration), so in effect only the first step changes. nstyle's L-BFGS loop uses it: its first
 iteration costs 2 evaluations (the start and one trial) instead of 3 to 4 (``tests/algorithm/test_lbfgs.py``).
+On a boxed problem the same iterates come, to the bit, from the objective scaled by ``c^2`` in the unscaled
+variables, whose bounds do not depend on the start's value: SciPy then sets them up (Python loops over every
+variable, in both pinned SciPy versions) while the caller evaluates the start (:class:`_Worker`).
 """
 from __future__ import annotations
 

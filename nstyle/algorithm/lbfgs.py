@@ -94,11 +94,11 @@ class _Worker:
 
     def __init__(self, fun: ValueAndGrad, x0: np.ndarray, history: int, bounds: Optional[Bounds],
                  polyak_start: bool = False) -> None:
-        self.fun, self.x0 = fun, x0.copy()
+        self.fun, self.x0 = fun, x0.copy()  # read only, here and in the thread
         self.requests: "queue.Queue[object]" = queue.Queue()
         self.results: "queue.Queue[tuple]" = queue.Queue()
         self.started = False
-        thread = threading.Thread(target=_solve, args=(fun, x0.copy(), history, bounds, self.requests, self.results,
+        thread = threading.Thread(target=_solve, args=(fun, self.x0, history, bounds, self.requests, self.results,
                                                        polyak_start), daemon=True, name="nstyle-lbfgsb")
         thread.start()
         # the thread holds no reference to this object: when the solver drops it, the thread is told to end

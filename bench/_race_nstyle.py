@@ -7,7 +7,9 @@ timed exclusively (a phase inside another counts only for itself): import, readi
 weights read, bind, targets, the first evaluation, the later evaluations, snapshots, the final save and the rest.
 The timers wrap nstyle's functions in this process only. MXNet runs operators asynchronously, so a phase's work
 may finish inside a later phase that waits for it: when profiling, every phase boundary first waits for all
-pending work (``mx.nd.waitall``), so each phase is charged its own compute. ``counts.txt`` has how many graphs
+pending work (``mx.nd.waitall``), so each phase is charged its own compute. The first evaluation runs while
+L-BFGS-B's thread sets up its bounds (``nstyle.algorithm.lbfgs``), so that part of the set-up is in its wall time;
+the rest is "L-BFGS-B's own work". ``counts.txt`` has how many graphs
 were bound and how many forward and backward passes ran.
 
     python bench/_race_nstyle.py CONTENT STYLE WEIGHTS EDGE OUT_DIR SECONDS [ITERATIONS [STYLE_CACHE]]

@@ -18,6 +18,9 @@ variables scaled by one power of two, ``x = c * y``, chosen so that the first tr
 least 0). L-BFGS-B's later steps are invariant to such a scaling up to rounding (its initial Hessian is rescaled by
 ``s.y / y.y`` every iteration), so in effect only the first step changes. nstyle's L-BFGS loop uses it: its first
 iteration costs 2 evaluations (the start and one trial) instead of 3 to 4 (``tests/algorithm/test_lbfgs.py``).
+On a boxed problem the same iterates come, to the bit, from the objective scaled by ``c^2`` in the unscaled
+variables, whose bounds do not depend on the start's value: SciPy then sets them up (Python loops over every
+variable, in both pinned SciPy versions) while the caller evaluates the start (:class:`_Worker`).
 """
 from __future__ import annotations
 
@@ -83,13 +86,19 @@ class LBFGSB:
 
 
 class _Worker:
-    """One SciPy driver call in a daemon thread, handing over each iterate and waiting for the next request."""
+    """One SciPy driver call in a daemon thread, handing over each iterate and waiting for the next request.
+
+    The thread starts the driver at once; the first :meth:`next` evaluates the start on the caller's thread meanwhile
+    (MXNet computes without Python's lock), so SciPy's set-up, Python loops over every variable's bounds, runs
+    during that evaluation instead of after it (on a fully boxed problem, where the set-up needs no scale)."""
 
     def __init__(self, fun: ValueAndGrad, x0: np.ndarray, history: int, bounds: Optional[Bounds],
                  polyak_start: bool = False) -> None:
-        self.requests: "queue.Queue[str]" = queue.Queue()
+        self.fun, self.x0 = fun, x0.copy()  # read only, here and in the thread
+        self.requests: "queue.Queue[object]" = queue.Queue()
         self.results: "queue.Queue[tuple]" = queue.Queue()
-        thread = threading.Thread(target=_solve, args=(fun, x0.copy(), history, bounds, self.requests, self.results,
+        self.started = False
+        thread = threading.Thread(target=_solve, args=(fun, self.x0, history, bounds, self.requests, self.results,
                                                        polyak_start), daemon=True, name="nstyle-lbfgsb")
         thread.start()
         # the thread holds no reference to this object: when the solver drops it, the thread is told to end
@@ -97,7 +106,12 @@ class _Worker:
 
     def next(self) -> Tuple[str, np.ndarray, float]:
         """Let the solver make one more iteration: ``("iterate" | "end", x, f)``; re-raises the solver's errors."""
-        self.requests.put("go")
+        if self.started:
+            self.requests.put("go")
+        else:  # the start's value and gradient, for the driver's first request
+            self.started = True
+            f0, g0 = self.fun(self.x0)
+            self.requests.put((float(f0), np.asarray(g0, np.float64)))
         kind, x, f = self.results.get()
         if kind == "error":
             raise x
@@ -113,8 +127,7 @@ def polyak_scale(f: float, g: np.ndarray, bounds: Optional[Bounds]) -> float:
     if not (np.isfinite(f) and f > 0 and np.isfinite(gg) and gg > 0):
         return 1.0
     alpha = f / gg
-    boxed = bounds is not None and bool(np.all(np.isfinite(bounds.lb)) and np.all(np.isfinite(bounds.ub)))
-    c = float(np.sqrt(alpha)) if boxed else alpha * float(np.sqrt(gg))
+    c = float(np.sqrt(alpha)) if boxed(bounds) else alpha * float(np.sqrt(gg))
     return float(2.0 ** np.round(np.log2(c)))
 
 
@@ -129,42 +142,61 @@ def bound_pairs(bounds: Optional[Bounds]) -> Optional[List[Tuple[float, float]]]
     return list(zip(np.asarray(bounds.lb, np.float64).tolist(), np.asarray(bounds.ub, np.float64).tolist()))
 
 
+def boxed(bounds: Optional[Bounds]) -> bool:
+    """Whether every variable has a finite lower and upper bound (SciPy's L-BFGS-B then tries a unit step)."""
+    return bounds is not None and bool(np.all(np.isfinite(bounds.lb)) and np.all(np.isfinite(bounds.ub)))
+
+
 def _solve(fun: ValueAndGrad, x0: np.ndarray, history: int, bounds: Optional[Bounds],
-           requests: "queue.Queue[str]", results: "queue.Queue[tuple]", polyak_start: bool = False) -> None:
-    """The worker thread: run L-BFGS-B, pausing at each iterate; end when told to or when SciPy stops."""
+           requests: "queue.Queue[object]", results: "queue.Queue[tuple]", polyak_start: bool = False) -> None:
+    """The worker thread: run L-BFGS-B, pausing at each iterate; end when told to or when SciPy stops.
+
+    The Polyak start's scale enters as ``F(y) = s * f(v * y)``: on a boxed problem as the objective's factor
+    ``s = c^2`` (``v = 1``), which gives the same iterates to the bit as variables scaled by ``c`` (every quantity
+    of the solver is then a power-of-two multiple of the scaled variables' one) but leaves the bounds as they are,
+    so the driver sets them up before the start's value is known; otherwise as the variables' scale ``v = c``."""
     last: Dict[str, object] = {}
-    scale, first = 1.0, None
+    first: Optional[Tuple[float, np.ndarray]] = None
+    s, v = 1.0, 1.0
+    early = not polyak_start or boxed(bounds)  # the driver's set-up needs no scale
+
+    def receive_first() -> None:
+        nonlocal first, s, v
+        request = requests.get()
+        if request == _STOP:
+            raise _Stopped
+        first = request  # type: ignore[assignment]
+        c = polyak_scale(first[0], first[1], bounds) if polyak_start else 1.0
+        s, v = (c * c, 1.0) if early else (1.0, c)
 
     def evaluate(y: np.ndarray) -> Tuple[float, np.ndarray]:
-        x = y * scale if scale != 1.0 else y
-        if first is not None and np.array_equal(x, x0):  # the start, already evaluated to choose the scale
+        if first is None:
+            receive_first()
+        x = y * v if v != 1.0 else y
+        if np.array_equal(x, x0):  # the start, evaluated by the caller
             f, g = first
         else:
             f, g = fun(x)
         last.update(x=x.copy(), f=float(f))
-        return f, g * scale if scale != 1.0 else g
+        return (f * s if s != 1.0 else f), (g * (s * v) if s * v != 1.0 else g)
 
     def iterate(y: np.ndarray) -> None:
         # the line search ends on the point it accepts, so the last evaluation is this iterate's
-        x = y * scale if scale != 1.0 else y
+        x = y * v if v != 1.0 else y
         f = last["f"] if np.array_equal(last["x"], x) else float(fun(x)[0])
         results.put(("iterate", x.copy(), f))
         if requests.get() == _STOP:
             raise _Stopped
 
-    if requests.get() == _STOP:
-        return
     try:
-        if polyak_start:
-            f0, g0 = fun(x0)
-            first = (float(f0), np.asarray(g0, np.float64))
-            scale = polyak_scale(first[0], first[1], bounds)
-        lb_ub = None if bounds is None or scale == 1.0 else Bounds(bounds.lb / scale, bounds.ub / scale)
-        x_end, f_end, _ = fmin_l_bfgs_b(evaluate, x0 / scale if scale != 1.0 else x0,
+        if not early:  # the variables' scale is needed before the driver starts
+            receive_first()
+        lb_ub = None if bounds is None or v == 1.0 else Bounds(bounds.lb / v, bounds.ub / v)
+        x_end, f_end, _ = fmin_l_bfgs_b(evaluate, x0 / v if v != 1.0 else x0,
                                         bounds=bound_pairs(bounds if lb_ub is None else lb_ub), m=history,
                                         factr=0.0, pgtol=0.0, maxfun=2**31 - 1, maxiter=2**31 - 1,
                                         callback=iterate)
-        results.put(("end", np.asarray(x_end, np.float64) * scale, float(f_end)))
+        results.put(("end", np.asarray(x_end, np.float64) * v, float(f_end) / s))
     except _Stopped:
         pass
     except Exception as exc:  # handed to the caller's thread

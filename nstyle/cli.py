@@ -191,6 +191,9 @@ def build_video_parser() -> argparse.ArgumentParser:
     video.add_argument("--temporal-weight", type=float, default=TEMPORAL_WEIGHT, metavar="GAMMA",
                        help="weight of the temporal loss, in artistic-videos' units; 0: every frame on its own "
                        f"from --init (default: {TEMPORAL_WEIGHT:g})")
+    video.add_argument("--temporal-frames", default="1", metavar="J1,J2,...",
+                       help="the earlier frames t-j the temporal loss holds frame t to, closest first "
+                       "(1,10,20,40: Ruder's long-term terms; default: 1, the previous frame only)")
     video.add_argument("--frame-rate", type=float, metavar="FPS",
                        help="frames per second of the output (default: the clip's; 25 for frame folders)")
     add_config_flags(groups, skip=["content_image", "output"])
@@ -290,7 +293,8 @@ def video_command(ns: argparse.Namespace) -> int:
     from .video.run import stylize_clip
 
     cfg = dataclasses.replace(config_from_args(ns), content_image=ns.content_video)
-    stylize_clip(cfg, VideoSettings(ns.content_video, ns.video_output, ns.temporal_weight, ns.frame_rate))
+    stylize_clip(cfg, VideoSettings(ns.content_video, ns.video_output, ns.temporal_weight, ns.frame_rate,
+                                    ns.temporal_frames))
     return 0
 
 

@@ -163,6 +163,8 @@ def build_batch_parser() -> argparse.ArgumentParser:
                        "order, on one worker), as nstyle video makes it")
     batch.add_argument("--temporal-weight", type=float, default=TEMPORAL_WEIGHT, metavar="GAMMA",
                        help=f"the clips' temporal loss weight, as for nstyle video (default: {TEMPORAL_WEIGHT:g})")
+    batch.add_argument("--temporal-frames", default="1", metavar="J1,J2,...",
+                       help="the clips' temporal frames, as for nstyle video (default: 1)")
     batch.add_argument("--style-image", dest="styles", nargs="+", default=[], metavar="PATH",
                        help="style files, directories or glob patterns; every content is run with every style")
     batch.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
@@ -313,11 +315,12 @@ def batch_command(ns: argparse.Namespace) -> int:
     if ns.manifest:
         if ns.contents or ns.videos or ns.styles:
             raise NStyleError("use either --manifest or --content-image/--content-video/--style-image, not both")
-        jobs = batch.jobs_from_manifest(ns.manifest, base, output_dir, ns.temporal_weight)
+        jobs = batch.jobs_from_manifest(ns.manifest, base, output_dir, ns.temporal_weight, ns.temporal_frames)
     else:
         if not (ns.contents or ns.videos) or not ns.styles:
             raise NStyleError("batch needs --content-image (or --content-video) and --style-image (or --manifest)")
-        jobs = batch.jobs_from_args(ns.contents, ns.styles, base, output_dir, ns.videos, ns.temporal_weight)
+        jobs = batch.jobs_from_args(ns.contents, ns.styles, base, output_dir, ns.videos, ns.temporal_weight,
+                                    ns.temporal_frames)
     if any(j.is_video for j in jobs):
         from .video.plan import require_video
 

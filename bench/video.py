@@ -2,6 +2,7 @@
 
     python bench/video.py [--frames 48] [--size 320x240] [--epochs 10] [--strip strip.jpg] [--no-time]
     python bench/video.py --gammas 1000,300 --smoothing 2 --reference-epochs 30 ...   (a sweep: more rows)
+    python bench/video.py --frames 41 --temporal-frames 1,10,20,40 --long-range 10 ... (long-term terms)
     python bench/video.py --time-only --frames 8 --size 320x240 --epochs 10         (seconds and memory only)
 
 The clip is made from the classic photo (``shared/data/IMG_4343.jpg``): a camera that pans right, tilts a little
@@ -22,12 +23,15 @@ epochs at most, working size = the clip's size. Rows:
   classic stopping rule alone, to show what the floor does.
 - on request: other temporal weights (``--gammas``), the loss's reliability map smoothed
   (``--smoothing``, :data:`nstyle.video.reliability.SMOOTHING`), a start blended with the frame
-  (``--warped-shares``, :data:`nstyle.video.run.WARPED_SHARE`), independent frames with more epochs
+  (``--warped-shares``, :data:`nstyle.video.run.WARPED_SHARE`), long-term terms (``--temporal-frames``, the
+  earlier frames the loss holds each frame to), independent frames with more epochs
   (``--reference-epochs``: closer to converged, the fair reference for the warped rows, which continue the previous
   frame's optimisation).
 
 E is Lai et al. 2018's warping error (:mod:`nstyle.video.consistency`), flows and reliability from the input
-clip, outputs on 0..1; "vs indep." is E over the independent-from-content row's. Style and content are the mean
+clip, outputs on 0..1; "vs indep." is E over the independent-from-content row's. ``--long-range J`` adds the
+same error against frame ``t-J`` (what the long-term terms are for: a region an occluder hid and uncovered again
+should look as it did before). Style and content are the mean
 per-frame weighted losses, with their change against independent-from-content frames. Then (unless ``--no-time``;
 ``--time-only`` runs only this part: one temporal run of the clip, then the still) the seconds per frame of the
 temporal run split into flow (DIS both ways), stylization and encoding (H.264), against one still of frame 1 with
@@ -60,13 +64,13 @@ from nstyle.video import consistency, flow, reliability, writing  # noqa: E402
 from nstyle.video import run as video_run  # noqa: E402
 from nstyle.video.plan import TEMPORAL_WEIGHT  # noqa: E402
 
-#: (row name, init, temporal weight, module constants set for the row, epochs or None for ``--epochs``); init
-#: None: the input.
-ROWS = [("input (floor)", None, None, {}, None), ("independent, from noise", "noise", 0.0, {}, None),
-        ("independent, from content", "content", 0.0, {}, None), ("warped init only", "content", 1e-9, {}, None),
-        ("warped init + temporal loss", "content", TEMPORAL_WEIGHT, {}, None),
+#: (row name, init, temporal weight, module constants set for the row, ``stylize_video`` options of the row such as
+#: another ``max_num_epochs`` or ``temporal_frames``); init None: the input.
+ROWS = [("input (floor)", None, None, {}, {}), ("independent, from noise", "noise", 0.0, {}, {}),
+        ("independent, from content", "content", 0.0, {}, {}), ("warped init only", "content", 1e-9, {}, {}),
+        ("warped init + temporal loss", "content", TEMPORAL_WEIGHT, {}, {}),
         ("warped init + temporal loss, no epoch floor", "content", TEMPORAL_WEIGHT,
-         {(video_run, "LATER_FRAME_SHARE"): 0.0}, None)]
+         {(video_run, "LATER_FRAME_SHARE"): 0.0}, {})]
 BASELINE = "independent, from content"
 TEMPORAL = "warped init + temporal loss"
 
@@ -106,41 +110,49 @@ def read01(paths: Sequence[str]) -> List[np.ndarray]:
 
 
 def stylize(clip: str, weights: str, a, init: str, gamma: float, work: str, knobs: Optional[Dict] = None,
-            epochs: Optional[int] = None) -> Dict[str, object]:
-    """One row: stylize the clip (``knobs``: ``{(module, name): value}`` constants set for this row only; ``epochs``:
-    another epoch limit), return its frames' paths and per-frame reports."""
+            options: Optional[Dict] = None) -> Dict[str, object]:
+    """One row: stylize the clip (``knobs``: ``{(module, name): value}`` constants set for this row only;
+    ``options``: ``stylize_video`` options that differ, e.g. another ``max_num_epochs``), return its frames' paths
+    and per-frame reports."""
+    settings = {"max_num_epochs": a.epochs, **(options or {})}
     kept = {key: getattr(*key) for key in (knobs or {})}
     for (module, name), value in (knobs or {}).items():
         setattr(module, name, value)
     try:
         result = stylize_video(clip, a.style, output=os.path.join(work, "out.mp4"), output_dir=work, weights=weights,
-                               max_long_edge=max(a.size), optimizer="lbfgs", init=init,
-                               max_num_epochs=epochs or a.epochs, temporal_weight=gamma, gpu=-1, quiet=True)
+                               max_long_edge=max(a.size), optimizer="lbfgs", init=init, temporal_weight=gamma,
+                               gpu=-1, quiet=True, **settings)
     finally:
         for (module, name), value in kept.items():
             setattr(module, name, value)
     return {"frames": sorted(glob.glob(os.path.join(work, "frames", "*.png"))), "reports": result.reports}
 
 
-def sweep_rows(a) -> List[Tuple[str, str, float, Dict, Optional[int]]]:
-    """The rows ``--gammas``, ``--smoothing``, ``--warped-shares`` and ``--reference-epochs`` add: other temporal
-    weights, the loss's reliability map smoothed (at ``--smoothing-gamma``), a start blended with the frame,
-    independent frames run longer."""
-    rows = [(f"warped init + temporal loss, γ={g:g}", "content", g, {}, None) for g in a.gammas]
+def sweep_rows(a) -> List[Tuple[str, str, float, Dict, Dict]]:
+    """The rows ``--gammas``, ``--smoothing``, ``--warped-shares``, ``--temporal-frames`` and ``--reference-epochs``
+    add: other temporal weights, the loss's reliability map smoothed (at ``--smoothing-gamma``), a start blended
+    with the frame, long-term terms, independent frames run longer."""
+    rows = [(f"warped init + temporal loss, γ={g:g}", "content", g, {}, {}) for g in a.gammas]
     rows += [(f"warped init + temporal loss, γ={a.smoothing_gamma:g}, c smoothed σ={s:g}", "content",
-              a.smoothing_gamma, {(reliability, "SMOOTHING"): s}, None) for s in a.smoothing]
+              a.smoothing_gamma, {(reliability, "SMOOTHING"): s}, {}) for s in a.smoothing]
     rows += [(f"warped share {w:g} of the start + temporal loss", "content", TEMPORAL_WEIGHT,
-              {(video_run, "WARPED_SHARE"): w}, None) for w in a.warped_shares]
-    rows += [(f"independent, from content, {n} epochs", "content", 0.0, {}, n) for n in a.reference_epochs]
+              {(video_run, "WARPED_SHARE"): w}, {}) for w in a.warped_shares]
+    rows += [(f"warped init + temporal loss, frames {f}", "content", TEMPORAL_WEIGHT, {}, {"temporal_frames": f})
+             for f in a.temporal_frames]
+    rows += [(f"independent, from content, {n} epochs", "content", 0.0, {}, {"max_num_epochs": n})
+             for n in a.reference_epochs]
     return rows
 
 
-def loss_row(name: str, error: float, base: Dict[str, float], reports) -> Dict[str, object]:
-    """A table row: the error against the baseline's, the mean losses and their change, epochs (seconds are left to
-    ``--time-only``, measured on an idle machine)."""
+def loss_row(name: str, error: float, base: Dict[str, float], reports,
+             far: Optional[Tuple[str, float]] = None) -> Dict[str, object]:
+    """A table row: the error against the baseline's, the long-range error ``far`` (column, value) if measured, the
+    mean losses and their change, epochs (seconds are left to ``--time-only``, measured on an idle machine)."""
     row: Dict[str, object] = {"row": name, "E (x1e-3)": f"{1e3 * error:.3f}"}
     if base.get("E"):
         row["vs indep."] = f"{error / base['E']:.2f}"
+    if far is not None:
+        row[far[0]] = f"{1e3 * far[1]:.3f}" + (f" ({far[1] / base['far']:.2f})" if base.get("far") else "")
     if not reports:
         return row
     style = float(np.mean([r.style_loss for r in reports]))
@@ -211,6 +223,11 @@ def parse(argv) -> argparse.Namespace:
     ap.add_argument("--warped-shares", type=floats, default=[],
                     help="extra rows whose later frames start from this share of the warped result, the rest the "
                     "frame's content (0.5)")
+    ap.add_argument("--temporal-frames", action="append", default=[], metavar="J1,J2,...",
+                    help="an extra row with these temporal frames (long-term terms; repeat for more rows: 1,10,20,40)")
+    ap.add_argument("--long-range", type=int, default=0, metavar="J",
+                    help="add a column: the same error E against frame t-J instead of t-1 (flows and reliability "
+                    "from the input clip; 10)")
     ap.add_argument("--reference-epochs", type=lambda t: [int(v) for v in floats(t)], default=[],
                     help="extra rows of independent frames from the content with these epoch limits (30)")
     ap.add_argument("--no-time", action="store_true", help="skip the seconds-per-frame table")
@@ -242,26 +259,32 @@ def main(argv=None) -> None:
             run = stylize(clip, weights, a, "content", TEMPORAL_WEIGHT, os.path.join(tmp, "temporal"))
             print(timings(clip_paths, run["frames"], run["reports"], weights, a, tmp))
             return
-        pairs = consistency.input_flows(read01(clip_paths))
+        inputs01 = read01(clip_paths)
+        pairs = consistency.input_flows(inputs01)
+        far_pairs = consistency.input_flows(inputs01, a.long_range) if a.long_range else None
+        far_column = f"E t-{a.long_range} (x1e-3)"
         rows, base, outputs = [], {}, {}
-        for name, init, gamma, knobs, epochs in ROWS + sweep_rows(a):
+        for name, init, gamma, knobs, options in ROWS + sweep_rows(a):
             if skipped(a, name, init):
                 continue
             if init is None:
                 paths, reports = clip_paths, []
             else:
-                run = stylize(clip, weights, a, init, gamma, os.path.join(tmp, f"row{len(rows)}"), knobs, epochs)
+                run = stylize(clip, weights, a, init, gamma, os.path.join(tmp, f"row{len(rows)}"), knobs, options)
                 paths, reports = run["frames"], run["reports"]
             outputs[name] = (paths, reports)
-            error = consistency.warping_error(read01(paths), pairs)
-            row = loss_row(name, error, base, reports)
+            outputs01 = read01(paths)
+            error = consistency.warping_error(outputs01, pairs)
+            far = (far_column, consistency.warping_error(outputs01, far_pairs, a.long_range)) if far_pairs else None
+            row = loss_row(name, error, base, reports, far)
             if name == BASELINE:
-                base = {"E": error, "style": row["_style"], "content": row["_content"]}
-                row = loss_row(name, error, base, reports)
+                base = {"E": error, "style": row["_style"], "content": row["_content"], "far": far and far[1]}
+                row = loss_row(name, error, base, reports, far)
             rows.append(row)
-            print(f"{name}: E {error:.6f}, style {row.get('style', '-')}, content {row.get('content', '-')}",
-                  flush=True)
-        columns = ["row", "E (x1e-3)", "vs indep.", "style", "content", "style+content", "epochs/frame"]
+            print(f"{name}: E {error:.6f}{f', E t-{a.long_range} {far[1]:.6f}' if far else ''}, style "
+                  f"{row.get('style', '-')}, content {row.get('content', '-')}", flush=True)
+        columns = ["row", "E (x1e-3)", "vs indep."] + ([far_column] if far_pairs else []) + [
+            "style", "content", "style+content", "epochs/frame"]
         print()
         print(table(rows, columns))
         if not a.no_time:

@@ -163,6 +163,8 @@ def build_batch_parser() -> argparse.ArgumentParser:
                        "order, on one worker), as nstyle video makes it")
     batch.add_argument("--temporal-weight", type=float, default=TEMPORAL_WEIGHT, metavar="GAMMA",
                        help=f"the clips' temporal loss weight, as for nstyle video (default: {TEMPORAL_WEIGHT:g})")
+    batch.add_argument("--temporal-frames", default="1", metavar="J1,J2,...",
+                       help="the clips' temporal frames, as for nstyle video (default: 1)")
     batch.add_argument("--style-image", dest="styles", nargs="+", default=[], metavar="PATH",
                        help="style files, directories or glob patterns; every content is run with every style")
     batch.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
@@ -191,6 +193,9 @@ def build_video_parser() -> argparse.ArgumentParser:
     video.add_argument("--temporal-weight", type=float, default=TEMPORAL_WEIGHT, metavar="GAMMA",
                        help="weight of the temporal loss, in artistic-videos' units; 0: every frame on its own "
                        f"from --init (default: {TEMPORAL_WEIGHT:g})")
+    video.add_argument("--temporal-frames", default="1", metavar="J1,J2,...",
+                       help="the earlier frames t-j the temporal loss holds frame t to, closest first "
+                       "(1,10,20,40: Ruder's long-term terms; default: 1, the previous frame only)")
     video.add_argument("--frame-rate", type=float, metavar="FPS",
                        help="frames per second of the output (default: the clip's; 25 for frame folders)")
     add_config_flags(groups, skip=["content_image", "output"])
@@ -290,7 +295,8 @@ def video_command(ns: argparse.Namespace) -> int:
     from .video.run import stylize_clip
 
     cfg = dataclasses.replace(config_from_args(ns), content_image=ns.content_video)
-    stylize_clip(cfg, VideoSettings(ns.content_video, ns.video_output, ns.temporal_weight, ns.frame_rate))
+    stylize_clip(cfg, VideoSettings(ns.content_video, ns.video_output, ns.temporal_weight, ns.frame_rate,
+                                    ns.temporal_frames))
     return 0
 
 
@@ -309,11 +315,12 @@ def batch_command(ns: argparse.Namespace) -> int:
     if ns.manifest:
         if ns.contents or ns.videos or ns.styles:
             raise NStyleError("use either --manifest or --content-image/--content-video/--style-image, not both")
-        jobs = batch.jobs_from_manifest(ns.manifest, base, output_dir, ns.temporal_weight)
+        jobs = batch.jobs_from_manifest(ns.manifest, base, output_dir, ns.temporal_weight, ns.temporal_frames)
     else:
         if not (ns.contents or ns.videos) or not ns.styles:
             raise NStyleError("batch needs --content-image (or --content-video) and --style-image (or --manifest)")
-        jobs = batch.jobs_from_args(ns.contents, ns.styles, base, output_dir, ns.videos, ns.temporal_weight)
+        jobs = batch.jobs_from_args(ns.contents, ns.styles, base, output_dir, ns.videos, ns.temporal_weight,
+                                    ns.temporal_frames)
     if any(j.is_video for j in jobs):
         from .video.plan import require_video
 

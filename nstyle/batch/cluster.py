@@ -50,6 +50,8 @@ TOPIC = "nstyle-run-started"
 FRAMES_TOPIC = "nstyle-clip-frame"
 #: Seconds between looks at finished runs, signals and worker events while waiting.
 POLL = 0.1
+#: A clip run's temporal settings: ``(temporal weight, temporal frames)``.
+Clip = Tuple[float, Tuple[int, ...]]
 
 
 def require_dask(flag: str) -> Any:
@@ -206,6 +208,7 @@ class Task:
     reproducible: bool  # whether the client is in reproducible mode (the worker must be too)
     version: str = __version__
     temporal_weight: Optional[float] = None  # a clip (the content) with this temporal weight; None: a picture
+    temporal_frames: Tuple[int, ...] = (1,)  # a clip's --temporal-frames
     frames: List[bytes] = field(default_factory=list)  # a clip's finished frames (PNG files) to resume from
 
 
@@ -356,7 +359,8 @@ def _run_clip(task: Task, cfg: Config, scratch: str, cancelled: Callable[[Any], 
                                             "png": f.read()})
 
     try:
-        video = VideoSettings(cfg.content_image, os.path.join(folder, "out"), task.temporal_weight)
+        video = VideoSettings(cfg.content_image, os.path.join(folder, "out"), task.temporal_weight,
+                              temporal_frames=task.temporal_frames)
         cfg = dataclasses.replace(cfg, output_dir=folder)
         begin_clip(cfg, video)
         for index, png in enumerate(task.frames, start=1):
@@ -388,20 +392,27 @@ def _read(path: str) -> Optional[bytes]:
         return None  # the worker's read then fails with the usual message
 
 
-def make_task(batch: str, name: str, cfg: Config, temporal_weight: Optional[float] = None) -> Task:
+def make_task(batch: str, name: str, cfg: Config, clip: Optional[Clip] = None) -> Task:
     """The :class:`Task` for one run: input bytes read now; the weights path made absolute when it is a file here.
-    A clip's work folder is made ready here, and the finished frames of an interrupted run (``cfg.resume``) go
-    with the task."""
+    A clip's (``clip``: its temporal weight and frames) work folder is made ready here, and the finished frames of
+    an interrupted run (``cfg.resume``) go with the task."""
     weights = os.path.abspath(cfg.weights) if os.path.isfile(cfg.weights) else cfg.weights
     frames: List[bytes] = []
-    if temporal_weight is not None:
-        from ..video.plan import VideoSettings
+    gamma, steps = clip if clip is not None else (None, (1,))
+    if clip is not None:
         from ..video.run import begin_clip
 
-        frames = begin_clip(cfg, VideoSettings(cfg.content_image, cfg.output, temporal_weight))
+        frames = begin_clip(cfg, video_settings(cfg, clip))
     return Task(batch, name, dataclasses.replace(cfg, weights=weights),
                 {p: _read(p) for p in _input_paths(cfg)}, file_checksum(weights),
-                runtime.reproducible_requested(), temporal_weight=temporal_weight, frames=frames)
+                runtime.reproducible_requested(), temporal_weight=gamma, temporal_frames=steps, frames=frames)
+
+
+def video_settings(cfg: Config, clip: Clip) -> Any:
+    """The :class:`~nstyle.video.plan.VideoSettings` of a clip run (its content and output are the config's)."""
+    from ..video.plan import VideoSettings
+
+    return VideoSettings(cfg.content_image, cfg.output, clip[0], temporal_frames=clip[1])
 
 
 def _keep_frame(event: Any, batch: str, folders: Dict[str, str]) -> bool:
@@ -440,7 +451,7 @@ def _allowed_failures(client: Any) -> int:
 
 
 def _collect(future: Any, name: str, cfg: Config, submitted: float, allowed: int,
-             check: Callable[[], None], temporal_weight: Optional[float] = None) -> Finished:
+             check: Callable[[], None], clip: Optional[Clip] = None) -> Finished:
     """The :class:`Finished` of a completed future; a done run's image (a clip's frames and video) is saved here,
     by the client, after ``check()``."""
     from distributed.scheduler import KilledWorker
@@ -465,11 +476,10 @@ def _collect(future: Any, name: str, cfg: Config, submitted: float, allowed: int
     if fin.status == "done":
         check()
         try:
-            if temporal_weight is not None:
-                from ..video.plan import VideoSettings
+            if clip is not None:
                 from ..video.run import save_clip
 
-                save_clip(cfg, VideoSettings(cfg.content_image, cfg.output, temporal_weight), fin.image)
+                save_clip(cfg, video_settings(cfg, clip), fin.image)
             else:
                 api.prepare_output(dataclasses.replace(cfg, output_dir=None))
                 images.save_image(fin.image, cfg.output)
@@ -513,9 +523,9 @@ def scheduler_lost(client: Any, left: int) -> NStyleError:
 
 
 def run(client: Any, runs: Sequence[Tuple[str, Config]], log_line: Callable[[str], None],
-        check: Callable[[], None] = lambda: None, clips: Optional[Dict[str, float]] = None) -> Iterator[Finished]:
+        check: Callable[[], None] = lambda: None, clips: Optional[Dict[str, Clip]] = None) -> Iterator[Finished]:
     """Run ``(name, config)`` pairs on ``client``'s cluster; yield each :class:`Finished` as it comes back.
-    ``clips``: the runs whose content is a video clip, by name, with their temporal weight.
+    ``clips``: the runs whose content is a video clip, by name, with their temporal weight and frames.
 
     Done runs' images are saved to ``config.output`` before they are yielded (after ``check()``, which may end the
     batch by raising); a scheduler that goes away ends it with one line (:func:`scheduler_lost`). Runs are

@@ -17,14 +17,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ..config import Config, parse_value
 from ..errors import NStyleError
 from ..files.images import output_format
-from ..video.plan import TEMPORAL_WEIGHT
+from ..video.plan import TEMPORAL_WEIGHT, temporal_frames
 from ..video.writing import CONTAINERS
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 #: Config fields a manifest may not set (they are the row's own columns or belong to the whole batch).
 NOT_COLUMNS = {"content_image", "style_image", "output", "output_dir", "resume", "quiet"}
-#: A manifest's own columns: what a row stylizes, into what, and a clip's temporal weight.
-ROW_COLUMNS = {"content", "content_video", "style", "output", "temporal_weight"}
+#: A manifest's own columns: what a row stylizes, into what, and a clip's temporal weight and frames.
+ROW_COLUMNS = {"content", "content_video", "style", "output", "temporal_weight", "temporal_frames"}
 #: Columns holding file names (resolved from the manifest's folder, as ``content`` and ``style`` are).
 MASK_COLUMNS = ("content_mask", "style_mask")
 
@@ -36,6 +36,7 @@ class Job:
     name: str
     cfg: Config
     temporal_weight: Optional[float] = None  # a clip (``cfg.content_image``) with this weight; None: a picture
+    temporal_frames: Tuple[int, ...] = (1,)  # a clip's --temporal-frames
 
     @property
     def output(self) -> str:
@@ -111,16 +112,28 @@ def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]]
 
 
 def jobs_from_args(contents: Sequence[str], styles: Sequence[str], base: Config, output_dir: str,
-                   videos: Sequence[str] = (), temporal_weight: Optional[float] = None) -> List[Job]:
-    """Every content (pictures, then clips ``videos`` with ``temporal_weight``) with every style."""
+                   videos: Sequence[str] = (), temporal_weight: Optional[float] = None,
+                   frames: Any = (1,)) -> List[Job]:
+    """Every content (pictures, then clips ``videos`` with ``temporal_weight`` and temporal ``frames``) with every
+    style."""
     gamma = TEMPORAL_WEIGHT if temporal_weight is None else float(temporal_weight)
     if not (math.isfinite(gamma) and gamma >= 0):
         raise NStyleError(f"--temporal-weight {temporal_weight}: must be a finite number >= 0")
+    steps = temporal_frames(frames)
     sources = [(c, None) for c in (expand(contents, "content") if contents else [])]
     sources += [(v, gamma) for v in expand_videos(videos)]
     pairs = [(c, g, s) for c, g in sources for s in expand(styles, "style")]
     cfgs = [dataclasses.replace(base, content_image=c, style_image=s) for c, _, s in pairs]
-    return name_jobs(cfgs, output_dir, [None] * len(cfgs), [g for _, g, _ in pairs])
+    return with_frames(name_jobs(cfgs, output_dir, [None] * len(cfgs), [g for _, g, _ in pairs]),
+                       [steps] * len(cfgs))
+
+
+def with_frames(jobs: List[Job], frames: Sequence[Tuple[int, ...]]) -> List[Job]:
+    """``jobs`` with each clip's temporal frames set (pictures keep the default)."""
+    for job, steps in zip(jobs, frames):
+        if job.is_video:
+            job.temporal_frames = steps
+    return jobs
 
 
 #: A manifest larger than this is not a list of runs (and would only be read into memory).
@@ -207,14 +220,16 @@ def row_temporal_weight(row: Dict[str, str], default: float) -> float:
     return value
 
 
-def jobs_from_manifest(path: str, base: Config, output_dir: str, temporal_weight: Optional[float] = None) -> List[Job]:
-    """One job per CSV row (a picture in ``content``, or a clip in ``content_video``); every problem is reported
-    with its row number before anything runs."""
+def jobs_from_manifest(path: str, base: Config, output_dir: str, temporal_weight: Optional[float] = None,
+                       frames: Any = (1,)) -> List[Job]:
+    """One job per CSV row (a picture in ``content``, or a clip in ``content_video``, with its ``temporal_weight``
+    and ``temporal_frames`` or the flags'); every problem is reported with its row number before anything runs."""
     folder = os.path.dirname(os.path.abspath(path))
     fields = {f.name for f in dataclasses.fields(Config)} - NOT_COLUMNS
     default_gamma = TEMPORAL_WEIGHT if temporal_weight is None else float(temporal_weight)
+    default_steps = temporal_frames(frames)
     problems: List[str] = []
-    cfgs, outputs, weights = [], [], []
+    cfgs, outputs, weights, steps = [], [], [], []
     header, rows = manifest_rows(path)
     unknown = [h for h in header if h not in fields | ROW_COLUMNS]
     if unknown:
@@ -241,6 +256,12 @@ def jobs_from_manifest(path: str, base: Config, output_dir: str, temporal_weight
                 problems.append(f"row {number}: column temporal_weight: {row['temporal_weight']!r} is not a number "
                                 ">= 0")
                 gamma = default_gamma
+        try:
+            steps.append(temporal_frames(row["temporal_frames"]) if row.get("temporal_frames") else default_steps)
+        except NStyleError:
+            problems.append(f"row {number}: column temporal_frames: {row['temporal_frames']!r} is not a list of "
+                            'whole numbers >= 1 (such as "1,10,20,40", quoted)')
+            steps.append(default_steps)
         settings = {}
         for key, text in row.items():
             if key in fields and text != "":
@@ -268,4 +289,4 @@ def jobs_from_manifest(path: str, base: Config, output_dir: str, temporal_weight
         raise NStyleError(f"manifest {path}: " + "; ".join(problems[:5]) + more)
     if not cfgs:
         raise NStyleError(f"manifest {path} has no rows")
-    return name_jobs(cfgs, output_dir, outputs, weights)
+    return with_frames(name_jobs(cfgs, output_dir, outputs, weights), steps)

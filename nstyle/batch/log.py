@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from ..config import Config
 from ..errors import NStyleError
@@ -14,12 +14,15 @@ from .jobs import Job
 LOG_NAME = "runs.jsonl"
 
 
-def effective_config(cfg: Config, temporal_weight: Optional[float] = None) -> Dict[str, Any]:
+def effective_config(cfg: Config, temporal_weight: Optional[float] = None,
+                     temporal_frames: Sequence[int] = (1,)) -> Dict[str, Any]:
     """What decides a run's pixels: the settings plus checksums of the weights and input files (and a clip's
-    temporal weight)."""
+    temporal weight and, when not the short-term default, its temporal frames)."""
     record = cfg.numeric_dict()
     if temporal_weight is not None:
         record["temporal_weight"] = temporal_weight
+    if list(temporal_frames) != [1]:
+        record["temporal_frames"] = list(temporal_frames)
     record["weights_sha256"] = file_checksum(cfg.weights)
     record["inputs_sha256"] = [file_checksum(p) for p in [cfg.content_image, *cfg.style_images]]
     return record

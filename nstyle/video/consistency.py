@@ -18,10 +18,11 @@ from . import flow, reliability, warping
 Pair = Tuple[np.ndarray, np.ndarray]
 
 
-def input_flows(frames01: Sequence[np.ndarray]) -> List[Pair]:
-    """The flows of every neighbouring pair of the input frames (``HxWx3`` on 0..1), as the video run computes them."""
+def input_flows(frames01: Sequence[np.ndarray], step: int = 1) -> List[Pair]:
+    """The flows of every pair of the input frames (``HxWx3`` on 0..1) ``step`` apart (1: neighbours), as the video
+    run computes them."""
     dis, pairs = flow.make_dis(), []
-    for previous, current in zip(frames01, frames01[1:]):
+    for previous, current in zip(frames01, frames01[step:]):
         pairs.append(flow.pair_flows(dis, flow.grey(previous), flow.grey(current)))
     return pairs
 
@@ -35,9 +36,10 @@ def pair_error(previous: np.ndarray, current: np.ndarray, pair: Pair) -> float:
     return float(np.sum(c * squared) / max(float(np.sum(c)), 1.0))
 
 
-def warping_error(outputs01: Sequence[np.ndarray], pairs: Sequence[Pair]) -> float:
-    """Lai et al.'s ``E`` of the output frames ``outputs01`` under the input clip's flows ``pairs`` (one per
-    neighbouring pair, ``len(outputs01) - 1`` of them)."""
-    if len(pairs) != len(outputs01) - 1 or not pairs:
-        raise ValueError(f"{len(outputs01)} frames need {len(outputs01) - 1} flow pairs, got {len(pairs)}")
-    return float(np.mean([pair_error(a, b, p) for a, b, p in zip(outputs01, outputs01[1:], pairs)]))
+def warping_error(outputs01: Sequence[np.ndarray], pairs: Sequence[Pair], step: int = 1) -> float:
+    """Lai et al.'s ``E`` of the output frames ``outputs01`` under the input clip's flows ``pairs`` (one per pair of
+    frames ``step`` apart, ``len(outputs01) - step`` of them; ``step`` > 1: the same formula against frame
+    ``t-step``, a long-range error)."""
+    if len(pairs) != len(outputs01) - step or not pairs:
+        raise ValueError(f"{len(outputs01)} frames need {len(outputs01) - step} flow pairs, got {len(pairs)}")
+    return float(np.mean([pair_error(a, b, p) for a, b, p in zip(outputs01, outputs01[step:], pairs)]))

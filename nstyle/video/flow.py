@@ -2,13 +2,16 @@
 
 For each pair ``(t-1, t)`` the cache holds ``flow`` (frame ``t`` to ``t-1``, what warps the previous result onto
 frame ``t``) and ``back`` (frame ``t-1`` to ``t``, for the consistency check), ``HxWx2`` float32 ``(dx, dy)`` at the
-working size, in ``<work folder>/flow/NNNNN.npz`` (``NNNNN`` = ``t``, 1-based). A file whose size differs is
-recomputed; each is written atomically, so an interrupted pass resumes where it stopped.
+working size, in ``<work folder>/flow/NNNNN.npz`` (``NNNNN`` = ``t``, 1-based). The long-term terms
+(``--temporal-frames``) add the same pair of flows between frame ``t`` and frame ``t-j`` for each ``j > 1``, in
+``flow/stepJ/NNNNN.npz``. A file whose size differs is recomputed; each is written atomically, so an interrupted pass
+resumes where it stopped.
 """
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterable, Optional, Tuple
+from collections import deque
+from typing import Callable, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -39,14 +42,21 @@ def pair_flows(dis, previous: np.ndarray, current: np.ndarray) -> Tuple[np.ndarr
     return dis.calc(current, previous, None), dis.calc(previous, current, None)
 
 
-def path_for(folder: str, index: int) -> str:
-    """The cache file of the pair ending at frame ``index`` (1-based)."""
-    return os.path.join(folder, "flow", f"{index:05d}.npz")
+def step_folder(folder: str, step: int) -> str:
+    """The folder of the cached flows between frames ``step`` apart."""
+    return os.path.join(folder, "flow") if step == 1 else os.path.join(folder, "flow", f"step{step}")
 
 
-def load(folder: str, index: int, size: Optional[Tuple[int, int]] = None) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-    """The cached ``(flow, back)`` of the pair ending at frame ``index``, or None (missing, unreadable, other size)."""
-    path = path_for(folder, index)
+def path_for(folder: str, index: int, step: int = 1) -> str:
+    """The cache file of the pair (``index - step``, ``index``) (1-based)."""
+    return os.path.join(step_folder(folder, step), f"{index:05d}.npz")
+
+
+def load(folder: str, index: int, size: Optional[Tuple[int, int]] = None,
+         step: int = 1) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """The cached ``(flow, back)`` of the pair (``index - step``, ``index``), or None (missing, unreadable, other
+    size)."""
+    path = path_for(folder, index, step)
     try:
         with np.load(path, allow_pickle=False) as data:
             flow, back = data["flow"], data["back"]
@@ -58,21 +68,26 @@ def load(folder: str, index: int, size: Optional[Tuple[int, int]] = None) -> Opt
 
 
 def compute(frames01: Iterable[np.ndarray], folder: str, size: Tuple[int, int],
-            on_pair: Optional[Callable[[int, bool], None]] = None) -> int:
-    """Compute and cache the flows of every neighbouring pair of ``frames01`` (``HxWx3`` 0..1 at ``size``); pairs
-    already cached at this size are kept. ``on_pair(index, computed)`` after each pair; returns the frame count."""
-    os.makedirs(os.path.join(folder, "flow"), exist_ok=True)
-    dis, previous, count = None, None, 0
+            on_pair: Optional[Callable[[int, bool], None]] = None, steps: Sequence[int] = (1,)) -> int:
+    """Compute and cache the flows of every neighbouring pair of ``frames01`` (``HxWx3`` 0..1 at ``size``) and, for
+    each ``j`` in ``steps`` above 1, of every pair ``j`` frames apart; pairs already cached at this size are kept.
+    ``on_pair(index, computed)`` after each frame's pairs (``computed``: any was not cached); returns the frame
+    count."""
+    steps = sorted(set(steps) | {1})
+    for step in steps:
+        os.makedirs(step_folder(folder, step), exist_ok=True)
+    dis, earlier, count = None, deque(maxlen=steps[-1]), 0  # earlier[-j]: the grey frame j before this one
     for count, frame in enumerate(frames01, start=1):
         current = grey(frame)
-        if previous is not None:
-            cached = load(folder, count, size) is not None
-            if not cached:
-                dis = dis or make_dis()
-                flow, back = pair_flows(dis, previous, current)
-                with atomic_path(path_for(folder, count)) as tmp:
-                    write_npz(tmp, {"flow": flow.astype(np.float32), "back": back.astype(np.float32)})
+        if earlier:
+            computed = False
+            for step in (s for s in steps if s <= len(earlier)):
+                if load(folder, count, size, step) is None:
+                    dis, computed = dis or make_dis(), True
+                    flow, back = pair_flows(dis, earlier[-step], current)
+                    with atomic_path(path_for(folder, count, step)) as tmp:
+                        write_npz(tmp, {"flow": flow.astype(np.float32), "back": back.astype(np.float32)})
             if on_pair:
-                on_pair(count, not cached)
-        previous = current
+                on_pair(count, computed)
+        earlier.append(current)
     return count

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 from ..config import Config
 from ..errors import NStyleError
@@ -25,6 +25,9 @@ class VideoSettings:
     output: Optional[str] = None  # video file or folder for PNG frames (default: <output-dir>/final.mp4)
     temporal_weight: float = TEMPORAL_WEIGHT
     frame_rate: Optional[float] = None  # frames per second (default: the clip's; 25 for frame folders)
+    #: the earlier frames ``t-j`` the temporal loss holds frame ``t`` to: ``(1,)`` short-term (Ruder's default),
+    #: more for the long-term terms; a list or its text ``"1,10,20,40"``
+    temporal_frames: Union[str, Sequence[int]] = (1,)
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Plan:
     output: Optional[str]
     kind: str  # "video" or "frames"
     key: str
+    steps: Tuple[int, ...] = (1,)  # the temporal frames j, checked and sorted (closest first)
 
 
 def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
@@ -47,6 +51,7 @@ def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
         raise NStyleError("--bit-depth 16: not available for video (H.264 yuv420p holds 8 bits)")
     if not (math.isfinite(video.temporal_weight) and video.temporal_weight >= 0):
         raise NStyleError(f"--temporal-weight {video.temporal_weight}: must be a finite number >= 0")
+    steps = temporal_frames(video.temporal_frames)
     if video.frame_rate is not None and not (math.isfinite(video.frame_rate) and video.frame_rate > 0):
         raise NStyleError(f"--frame-rate {video.frame_rate}: must be > 0")
     if cfg.multires:
@@ -66,7 +71,23 @@ def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
         if os.path.exists(path):
             images.open_image(path).close()
     work.check_outputs(cfg, clip, folder, output)
-    return Plan(clip, size, folder, output, kind, work.key(cfg, clip, size, video.temporal_weight, flow.PRESET))
+    run_key = work.key(cfg, clip, size, video.temporal_weight, flow.PRESET, steps)
+    return Plan(clip, size, folder, output, kind, run_key, steps)
+
+
+def temporal_frames(value: Union[str, Sequence[int]]) -> Tuple[int, ...]:
+    """``--temporal-frames`` checked: whole numbers >= 1 (text ``"1,10,20,40"`` or a list), sorted closest first,
+    without repeats."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    steps = []
+    for item in items:
+        text = str(item).strip()
+        if isinstance(item, bool) or not text.isdigit() or int(text) < 1:
+            shown = value if isinstance(value, str) else ",".join(str(i) for i in items)
+            raise NStyleError(f"--temporal-frames {shown}: must be whole numbers >= 1 separated by commas "
+                              f"(such as 1,10,20,40); {text!r} is not")
+        steps.append(int(text))
+    return tuple(sorted(set(steps)))
 
 
 def require_video() -> None:

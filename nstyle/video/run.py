@@ -3,7 +3,8 @@
 Everything is checked before any work (:func:`nstyle.video.plan.plan`); then the flows of all neighbouring pairs
 are computed and cached (:mod:`nstyle.video.flow`); then frame 1 is stylized as a still, and each later frame starts
 from the previous result warped onto it (disoccluded pixels from the frame itself) with the temporal loss added to
-its objective (:mod:`nstyle.video.temporal`). Each finished frame is written to the work folder at once; the video is
+its objective (:mod:`nstyle.video.temporal`; with ``--temporal-frames``, also towards the frames ``t-j``). Each
+finished frame is written to the work folder at once; the video is
 encoded from those files at the end. ``--temporal-weight 0`` stylizes every frame on its own from ``--init``.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ..process.interrupts import stop_on_signals
 from ..process.progress import Progress
 from . import flow, reading, reliability, warping, work, writing
 from .plan import Plan, VideoSettings, plan
-from .temporal import TemporalLoss, scaled_weight
+from .temporal import TemporalLoss, TemporalSum, closest_first, scaled_weight
 
 log = logging.getLogger("nstyle")
 
@@ -136,12 +137,14 @@ def begin_clip(cfg: Config, video: VideoSettings, folder: Optional[str] = None) 
 
 
 def compute_flows(p: Plan, quiet: bool) -> None:
-    """The flows of every neighbouring pair at the working size, cached in the work folder (before any frame)."""
+    """The flows of every neighbouring pair (and of the pairs ``--temporal-frames`` adds) at the working size, cached
+    in the work folder (before any frame)."""
     computed = []
     with Progress(p.clip.count - 1, quiet=quiet, label="flow") as bar:
         frames01 = (images.resize01(rgb, p.size) for rgb in reading.frames(p.clip))
         try:
-            flow.compute(frames01, p.folder, p.size, lambda index, new: (computed.append(new), bar.update(index - 1)))
+            flow.compute(frames01, p.folder, p.size, lambda index, new: (computed.append(new), bar.update(index - 1)),
+                         p.steps)
         except NStyleError:  # a broken frame: the frames before it are stylized, then the same error ends the run
             log.warning("flow: stopped at a frame that cannot be read; the frames before it are stylized first")
     log.info("flow: %d pairs at %dx%d (%d computed, %d cached)", len(computed), p.size[1], p.size[0],
@@ -213,10 +216,7 @@ def temporal_start(engine: Engine, cfg: Config, p: Plan, index: int, rgb: np.nda
                    gamma: float) -> Tuple[np.ndarray, TemporalLoss]:
     """Frame ``index``'s start image and temporal loss: the previous result warped onto it, the disoccluded
     pixels taken from the frame itself (network space, ``1x3xHxW``)."""
-    cached = flow.load(p.folder, index, p.size)
-    if cached is None:
-        raise NStyleError(f"the flow of frames {index - 1}-{index} is missing from {p.folder}; run again")
-    to_previous, to_current = cached
+    to_previous, to_current = cached_flows(p, index, 1)
     warped = images.from_pixels(warping.warp(previous, to_previous))
     content = images.to_network(images.resize01(rgb, p.size))
     hidden = reliability.disoccluded(to_previous, to_current)[None, None]
@@ -224,7 +224,34 @@ def temporal_start(engine: Engine, cfg: Config, p: Plan, index: int, rgb: np.nda
     start = np.where(hidden, content, blended)
     c = reliability.loss_weights(to_previous, to_current)
     weight = scaled_weight(gamma, content_shapes(engine, cfg, p.size), int(np.prod(start.shape)))
-    return start, TemporalLoss(warped, c, weight)
+    if p.steps == (1,):
+        return start, TemporalLoss(warped, c, weight)
+    return start, long_term_loss(p, index, warped, c, weight)
+
+
+def cached_flows(p: Plan, index: int, step: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The cached flows between frames ``index - step`` and ``index`` (an error if the cache lost them)."""
+    cached = flow.load(p.folder, index, p.size, step)
+    if cached is None:
+        raise NStyleError(f"the flow of frames {index - step}-{index} is missing from {p.folder}; run again")
+    return cached
+
+
+def long_term_loss(p: Plan, index: int, warped: np.ndarray, c: np.ndarray, weight: float) -> TemporalSum:
+    """Frame ``index``'s temporal loss over the earlier frames ``t-j`` of ``p.steps`` that exist: each finished
+    frame ``t-j`` (read back from the work folder, so a resumed run sees the same) warped onto this one, with the
+    reliability maps made closest first (``warped`` and ``c``: the previous frame's, already at hand)."""
+    targets, maps = [], []
+    for step in (s for s in p.steps if s < index):
+        if step == 1:
+            targets.append(warped)
+            maps.append(c)
+            continue
+        to_earlier, to_current = cached_flows(p, index, step)
+        earlier = images.read_image(work.frame_path(p.folder, index - step))
+        targets.append(images.from_pixels(warping.warp(earlier, to_earlier)))
+        maps.append(reliability.loss_weights(to_earlier, to_current))
+    return TemporalSum([TemporalLoss(t, m, weight) for t, m in zip(targets, closest_first(maps))])
 
 
 def content_shapes(engine: Engine, cfg: Config, size: Tuple[int, int]) -> List[Tuple[int, ...]]:
@@ -264,7 +291,7 @@ def only_warnings() -> Iterator[None]:
 
 
 #: What :func:`stylize_video` takes besides :class:`Config`'s fields.
-VIDEO_OPTIONS = ("temporal_weight", "frame_rate")
+VIDEO_OPTIONS = ("temporal_weight", "frame_rate", "temporal_frames")
 
 
 def stylize_video(content_video: str, style: Any, output: Optional[str] = None, **options: Any) -> VideoResult:
@@ -272,7 +299,8 @@ def stylize_video(content_video: str, style: Any, output: Optional[str] = None, 
     list of paths) into ``output`` (a video file, or a folder for PNG frames).
 
     ``options``: the command line's settings by their field names (``max_long_edge=320``, ``optimizer="lbfgs"``,
-    ...), ``temporal_weight``, ``frame_rate``, and ``on_frame`` (called with each :class:`FrameReport`). The
+    ...), ``temporal_weight``, ``frame_rate``, ``temporal_frames`` (``[1, 10, 20, 40]`` or ``"1,10,20,40"``), and
+    ``on_frame`` (called with each :class:`FrameReport`). The
     frames are kept in ``output_dir`` (default: a temporary folder, removed at the end); ``resume=True`` continues
     there. Without ``output`` and ``output_dir`` nothing would be kept, which is refused.
     """
@@ -281,8 +309,11 @@ def stylize_video(content_video: str, style: Any, output: Optional[str] = None, 
     unknown = sorted(set(options) - names - set(VIDEO_OPTIONS))
     if unknown:
         raise NStyleError(f"stylize_video: unknown option(s) {', '.join(unknown)}")
+    frames = options.pop("temporal_frames", None)
     video = VideoSettings(os.fspath(content_video), None if output is None else os.fspath(output),
                           **{k: float(options.pop(k)) for k in VIDEO_OPTIONS if options.get(k) is not None})
+    if frames is not None:
+        video.temporal_frames = frames
     if output is None and not options.get("output_dir"):
         raise NStyleError("stylize_video: give output= (a video file or a folder) or output_dir=")
     styles = [os.fspath(s) for s in (style if isinstance(style, (list, tuple)) else [style])]

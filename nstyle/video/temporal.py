@@ -1,4 +1,6 @@
-"""The short-term temporal loss (Ruder et al. 2016): ``E(x) = weight * sum c * (x - ω)²`` on the network image.
+"""The temporal loss (Ruder et al. 2016): ``E(x) = weight * sum c * (x - ω)²`` on the network image, short-term
+(``ω`` from frame ``t-1``) and long-term (a sum of such terms for frames ``t-j``, :class:`TemporalSum`, with the
+weights made "closest first" by :func:`closest_first`).
 
 ``ω`` is the previous stylized frame warped onto this one and ``c`` the reliability weights
 (:mod:`nstyle.video.reliability`), both at the working size; ``x`` and ``ω`` are in network space (pixel levels
@@ -8,7 +10,7 @@ Adam) and its value and gradient to the true objective (L-BFGS).
 """
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
@@ -59,3 +61,39 @@ class TemporalLoss:
             self._nd = (mx.nd.array(self.target, img.context), mx.nd.array(2.0 * self.weight * self.c, img.context))
         target, scale = self._nd
         return (img - target) * scale
+
+
+def closest_first(maps: Sequence[np.ndarray]) -> List[np.ndarray]:
+    """The long-term weights (Ruder et al. 2016, eq. 8): ``maps`` are the reliability maps ``c_j`` of the frames
+    ``t-j``, closest first; each becomes ``max(c_j - sum of the closer maps' c_k, 0)``, so a pixel is pulled
+    towards the closest earlier frame that shows it reliably and the farther ones only where the closer ones cannot
+    (the sum is over the plain maps, as in the paper)."""
+    out, closer = [], None
+    for c in maps:
+        c = np.asarray(c, np.float64)
+        out.append(c if closer is None else np.maximum(c - closer, 0.0))
+        closer = c if closer is None else closer + c
+    return out
+
+
+class TemporalSum:
+    """The sum of several :class:`TemporalLoss` terms (one per earlier frame ``t-j``), itself a penalty."""
+
+    def __init__(self, terms: Sequence[TemporalLoss]) -> None:
+        self.terms = list(terms)
+
+    def value(self, x: np.ndarray) -> float:
+        """The terms' energies summed (float64)."""
+        return float(sum(term.value(x) for term in self.terms))
+
+    def value_and_grad(self, x: np.ndarray) -> Tuple[float, np.ndarray]:
+        """The energies and gradients summed."""
+        parts = [term.value_and_grad(x) for term in self.terms]
+        return float(sum(v for v, _ in parts)), sum(g for _, g in parts)
+
+    def gradient(self, img):
+        """The gradients at the ``mx.nd`` image ``img`` summed, on its device."""
+        total = self.terms[0].gradient(img)
+        for term in self.terms[1:]:
+            total = total + term.gradient(img)
+        return total

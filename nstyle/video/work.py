@@ -1,14 +1,14 @@
 """The work folder of a clip (``--output-dir``): finished frames, cached flows and what they belong to.
 
 ``frames/NNNNN.png`` (1-based) are the finished frames, each written atomically, so a crash loses at most the
-frame in progress; ``flow/`` holds the flows (:mod:`nstyle.video.flow`); ``video.json`` names the settings and
-the clip the folder's contents belong to, so that ``--resume`` never mixes two runs.
+frame in progress; ``flow/`` (and ``flow/stepJ/``) holds the flows (:mod:`nstyle.video.flow`); ``video.json`` names
+the settings and the clip the folder's contents belong to, so that ``--resume`` never mixes two runs.
 """
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..config import Config, digest
 from ..errors import NStyleError
@@ -32,12 +32,17 @@ def frames_done(folder: str, count: int) -> int:
     return done
 
 
-def key(cfg: Config, clip: Clip, size: Tuple[int, int], temporal_weight: float, flow_preset: str) -> str:
-    """What the folder's frames depend on: the settings, the clip and the working size."""
+def key(cfg: Config, clip: Clip, size: Tuple[int, int], temporal_weight: float, flow_preset: str,
+        temporal_frames: Sequence[int] = (1,)) -> str:
+    """What the folder's frames depend on: the settings, the clip and the working size (the long-term frames only
+    when there are any, so a short-term run's key is what it always was)."""
     source = clip.files or [clip.path]
     stamp = [(os.path.abspath(p), os.path.getsize(p), os.stat(p).st_mtime_ns) for p in (source[0], source[-1])]
-    return digest({"settings": cfg.hash(), "temporal_weight": temporal_weight, "flow": flow_preset,
-                   "clip": stamp, "count": clip.count, "size": list(size)})
+    record = {"settings": cfg.hash(), "temporal_weight": temporal_weight, "flow": flow_preset,
+              "clip": stamp, "count": clip.count, "size": list(size)}
+    if list(temporal_frames) != [1]:
+        record["temporal_frames"] = list(temporal_frames)
+    return digest(record)
 
 
 def save_frame(folder: str, index: int, png: bytes) -> None:
@@ -76,15 +81,22 @@ def begin(folder: str, run_key: str, resume: bool, count: int) -> int:
             raise NStyleError(f"--resume: {folder} holds the frames of another clip or other settings; run without "
                               "--resume to start again, or use another --output-dir")
         return frames_done(folder, count)
-    for sub, ext in (("frames", ".png"), ("flow", ".npz")):
-        for name in _own_files(os.path.join(folder, sub), ext):
-            os.unlink(name)
+    for name in _own_files(os.path.join(folder, "frames"), ".png") + _flow_files(folder):
+        os.unlink(name)
     for sub in ("frames", "flow"):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
     with atomic_path(os.path.join(folder, STATE)) as tmp:
         with open(tmp, "w") as f:
             json.dump({"key": run_key, "frames": count}, f)
     return 0
+
+
+def _flow_files(folder: str) -> List[str]:
+    """The cached flows in the work folder: ``flow/NNNNN.npz`` and the long-term ``flow/stepJ/NNNNN.npz``."""
+    flow = os.path.join(folder, "flow")
+    steps = [os.path.join(flow, n) for n in sorted(os.listdir(flow))
+             if n.startswith("step") and n[4:].isdigit()] if os.path.isdir(flow) else []
+    return [name for sub in [flow] + steps for name in _own_files(sub, ".npz")]
 
 
 def _own_files(folder: str, ext: str) -> List[str]:
@@ -106,8 +118,8 @@ def check_outputs(cfg: Config, clip: Clip, folder: str, output: str) -> None:
         if fid is not None:
             inputs.setdefault(fid, f"the {what} {path}")
     written: Iterable[Tuple[str, str]] = [("--output", output), ("--output-dir", os.path.join(folder, STATE))]
-    written = list(written) + [("--output-dir", p) for sub, ext in (("frames", ".png"), ("flow", ".npz"))
-                               for p in _own_files(os.path.join(folder, sub), ext)]
+    written = list(written) + [("--output-dir", p) for p in _own_files(os.path.join(folder, "frames"), ".png")
+                               + _flow_files(folder)]
     if os.path.isdir(output):
         written += [("--output", p) for p in _own_files(output, ".png")]
     if clip.files and os.path.realpath(output) in {os.path.realpath(os.path.dirname(p)) for p in clip.files}:

@@ -128,3 +128,21 @@ def test_a_clip_interrupted_on_the_cluster_resumes_its_finished_frames(tmp_path,
     assert reading.open_clip(str(tmp_path / "out" / "long__style.mp4")).count == 8
     for name, rgb in kept.items():
         np.testing.assert_array_equal(np.asarray(Image.open(work / name)), rgb, err_msg=name)
+
+
+def test_clips_in_a_batch_take_temporal_frames_from_the_flag_or_their_row(clips, images, tmp_path):
+    manifest = tmp_path / "runs.csv"
+    manifest.write_text(f"content,content_video,style,temporal_frames,output\n"
+                        f"{images['content']},,{images['style']},,\n"
+                        f",{clips / 'pan.mp4'},{images['style']},\"40,1,10\",pan.mkv\n"
+                        f",{clips / 'fast.mp4'},{images['style']},,\n")
+    picture, pan, fast = batch.jobs_from_manifest(str(manifest), Config(), str(tmp_path / "out"), None, "1,5")
+    assert (picture.temporal_frames, pan.temporal_frames, fast.temporal_frames) == ((1,), (1, 10, 40), (1, 5))
+    jobs = batch.jobs_from_args([], [images["style"]], Config(), str(tmp_path), [str(clips / "pan.mp4")], 10.0,
+                                "1,20")
+    assert [j.temporal_frames for j in jobs] == [(1, 20)]
+    with pytest.raises(NStyleError, match="--temporal-frames 1,0"):
+        batch.jobs_from_args([], [images["style"]], Config(), str(tmp_path), [str(clips / "pan.mp4")], 10.0, "1,0")
+    manifest.write_text(f"content_video,style,temporal_frames\n{clips / 'pan.mp4'},{images['style']},1.5\n")
+    with pytest.raises(NStyleError, match=re.escape("row 2: column temporal_frames: '1.5' is not a list")):
+        batch.jobs_from_manifest(str(manifest), Config(), str(tmp_path / "out"))

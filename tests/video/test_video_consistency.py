@@ -30,3 +30,18 @@ def test_a_brightness_flicker_of_d_levels_gives_three_d_squared(pan):
 def test_frames_and_flows_must_match():
     with pytest.raises(ValueError):
         consistency.warping_error([np.zeros((4, 4, 3))] * 3, [])
+
+
+def test_the_long_range_error_compares_frames_step_apart(pan):
+    frames, _ = pan
+    pairs2, pairs3 = consistency.input_flows(frames, step=2), consistency.input_flows(frames, step=3)
+    assert (len(pairs2), len(pairs3)) == (4, 3)
+    assert consistency.warping_error(frames, pairs3, step=3) < 2e-3
+    d = 0.1
+    flicker = [np.clip(f, 0.2, 0.8) + (d if i % 2 else 0.0) for i, f in enumerate(frames)]
+    steady = [np.clip(f, 0.2, 0.8) for f in frames]
+    base2, base3 = (consistency.warping_error(steady, p, step=s) for p, s in ((pairs2, 2), (pairs3, 3)))
+    assert consistency.warping_error(flicker, pairs2, step=2) == pytest.approx(base2, abs=1e-12)  # same parity
+    assert consistency.warping_error(flicker, pairs3, step=3) == pytest.approx(3 * d * d + base3, rel=0.05)
+    with pytest.raises(ValueError):
+        consistency.warping_error(frames, pairs2)  # step-2 pairs are not neighbours'

@@ -3,6 +3,7 @@ and does a region's style strength change with its area? Prints one table (Markd
 
     python bench/masks.py --weights model/vgg19.params [--size 256] [--epochs 100] [--content C --styles A B]
                          [--time | --time-only [--repeat 3]] [--out DIR]
+                         [--only-area [--area-guides simple inside all]]
 
 Without images it uses scikit-image's astronaut and two of its textures. The area table always paints
 scikit-image's grass photo (a stationary content: the same inside a small and a large square) with the first
@@ -154,7 +155,8 @@ def area_table(engine, cfg, styles, args):
     sees; ``all``: every neuron whose receptive field touches it). A layer where a guide keeps no neuron: ``nan``."""
     content = stationary_content(args.size)
     layers = cfg.style_layer_list
-    print(f"\n| optimised with | measured with | area | distance to its style, per layer ({', '.join(layers)}) | mean |")
+    print(f"\n| optimised with | measured with | area | distance to its style, per layer ({', '.join(layers)}) "
+          "| mean |")
     print("|---|---|---|---|---|")
     target = guided_grams(engine, cfg, styles[0], np.ones(content.shape[:2]))
     pictures = {}

@@ -3,6 +3,7 @@ and does a region's style strength change with its area? Prints one table (Markd
 
     python bench/masks.py --weights model/vgg19.params [--size 256] [--epochs 100] [--content C --styles A B]
                          [--time | --time-only [--repeat 3]] [--out DIR]
+                         [--only-area [--area-guides simple inside all]]
 
 Without images it uses scikit-image's astronaut and two of its textures. The area table always paints
 scikit-image's grass photo (a stationary content: the same inside a small and a large square) with the first
@@ -64,9 +65,9 @@ def distance(a, b):
     return float(np.mean([np.linalg.norm(x - y) / np.linalg.norm(y) for x, y in zip(a, b)]))
 
 
-def run(content, styles, masks, args, blend="share"):
+def run(content, styles, masks, args, blend="share", mask_guide="simple"):
     options = dict(weights=args.weights, max_long_edge=args.size, max_num_epochs=args.epochs, optimizer="lbfgs",
-                   init="content", quiet=True)
+                   init="content", quiet=True, mask_guide=mask_guide)
     plain = guides.picture_guides
 
     def picture_guides(*a, **k):
@@ -148,39 +149,47 @@ OFFSETS = {0.1: (0, -64, 64), 0.5: (0, -32, 32)}
 
 def area_table(engine, cfg, styles, args):
     """A square region of 10% and of 50% of a stationary content (:func:`stationary_content`), one style, each at
-    three positions: its distance to the style per layer, averaged over the positions. Measured with ``simple``
-    guides (as the run optimises) and with ``inside`` guides (only neurons whose receptive field lies inside the
-    region: the region's own texture, without the unstyled surroundings a deep neuron near the edge sees)."""
+    three positions, optimised with each ``--area-guides`` mode: its distance to the style per layer, averaged over
+    the positions, measured with each guide mode (``simple``: as resized; ``inside``: only neurons whose receptive
+    field lies inside the region, its own texture without the unstyled surroundings a deep neuron near the edge
+    sees; ``all``: every neuron whose receptive field touches it). A layer where a guide keeps no neuron: ``nan``."""
     content = stationary_content(args.size)
     layers = cfg.style_layer_list
-    print(f"\n| region | area | guides | distance to its style, per layer ({', '.join(layers)}) | mean |")
+    print(f"\n| optimised with | measured with | area | distance to its style, per layer ({', '.join(layers)}) "
+          "| mean |")
     print("|---|---|---|---|---|")
-    inside = dataclasses.replace(cfg, mask_guide="inside")
     target = guided_grams(engine, cfg, styles[0], np.ones(content.shape[:2]))
-    found, pictures = {}, {}
-    for fraction, offsets in OFFSETS.items():
-        runs = []
-        for offset in offsets:
-            mask = square_mask(args.size, fraction, offset * args.size // 256)
-            out = run(content, styles[:1], [mask], args)
-            pictures.setdefault(f"area_{fraction:.0%}".replace("%", "pc"), out)
-            runs.append((out, mask))
-        for name, c in (("simple", cfg), ("inside", inside)):
-            with warnings.catch_warnings():  # a layer where `inside` keeps no neuron at any position: NaN
-                warnings.simplefilter("ignore", RuntimeWarning)
-                per = np.nanmean([[np.linalg.norm(x - y) / np.linalg.norm(y) if np.all(np.isfinite(x)) and np.any(x)
-                                   else np.nan for x, y in zip(guided_grams(engine, c, out, mask), target)]
-                                  for out, mask in runs], axis=0)
-            found[fraction, name] = per
-            print(f"| square, {len(offsets)} positions | {fraction:.0%} | {name} | "
-                  f"{' '.join(f'{d:.3f}' for d in per)} | {np.nanmean(per):.3f} |")
-    for name in ("simple", "inside"):
-        both = [(x, y) for x, y in zip(found[0.1, name], found[0.5, name]) if np.isfinite(x) and np.isfinite(y)]
-        change = abs(np.mean([x for x, _ in both]) / np.mean([y for _, y in both]) - 1)
-        per = " ".join(f"{abs(x / y - 1):.0%}" for x, y in zip(found[0.1, name], found[0.5, name]))
-        print(f"change of style strength with area ({name} guides, layers measurable at both sizes): {change:.1%}"
-              f" (per layer: {per})")
+    pictures = {}
+    for mode in args.area_guides:
+        found = {}
+        for fraction, offsets in OFFSETS.items():
+            runs = []
+            for offset in offsets:
+                mask = square_mask(args.size, fraction, offset * args.size // 256)
+                out = run(content, styles[:1], [mask], args, mask_guide=mode)
+                pictures.setdefault(f"area_{mode}_{fraction:.0%}".replace("%", "pc"), out)
+                runs.append((out, mask))
+            for name in guides.KINDS:
+                found[fraction, name] = area_distances(engine, dataclasses.replace(cfg, mask_guide=name), runs,
+                                                       target)
+                print(f"| {mode} | {name} | {fraction:.0%} | {' '.join(f'{d:.3f}' for d in found[fraction, name])} "
+                      f"| {np.nanmean(found[fraction, name]):.3f} |")
+        for name in guides.KINDS:
+            per = " ".join(f"{abs(x / y - 1):.0%}" if np.isfinite(x / y) else "-"
+                           for x, y in zip(found[0.1, name], found[0.5, name]))
+            print(f"change of style strength with area (optimised with {mode}, measured with {name}), per layer: "
+                  f"{per}")
     return pictures
+
+
+def area_distances(engine, cfg, runs, target):
+    """Per-layer distance of each ``(picture, mask)``'s guided Grams (``cfg.mask_guide``) to ``target``, averaged
+    over the runs; ``nan`` where the guide keeps no neuron."""
+    with warnings.catch_warnings():  # a layer where a guide keeps no neuron at any position: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean([[np.linalg.norm(x - y) / np.linalg.norm(y) if np.all(np.isfinite(x)) and np.any(x)
+                            else np.nan for x, y in zip(guided_grams(engine, cfg, out, mask), target)]
+                           for out, mask in runs], axis=0)
 
 
 def timed_run(content, styles, masks, args, out):
@@ -232,6 +241,8 @@ def main():
     p.add_argument("--repeat", type=int, default=3, help="timing repeats")
     p.add_argument("--only-bands", action="store_true", help="only the soft-edge band table")
     p.add_argument("--only-area", action="store_true", help="only the area table")
+    p.add_argument("--area-guides", nargs="+", default=["simple"], choices=guides.KINDS,
+                   help="the guide modes the area table optimises with")
     p.add_argument("--out")
     args = p.parse_args()
     print_machine()

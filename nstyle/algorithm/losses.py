@@ -12,8 +12,16 @@ LAPLACIAN = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], dtype=np.float64)
 
 def gram(feature: mx.sym.Symbol, shape: Sequence[int]) -> mx.sym.Symbol:
     """``G = F F^T`` of a ``1xCxHxW`` feature reshaped to ``C x N`` (a FullyConnected with itself)."""
-    channels, positions = int(shape[1]), int(np.prod(shape[2:]))
-    x = mx.sym.Reshape(feature, shape=(channels, positions))
+    return flat_gram(mx.sym.Reshape(feature, shape=flat_shape(shape)), int(shape[1]))
+
+
+def flat_shape(shape: Sequence[int]) -> Tuple[int, int]:
+    """``(C, N)``: a ``1xCxHxW`` feature as channels by positions."""
+    return int(shape[1]), int(np.prod(shape[2:]))
+
+
+def flat_gram(x: mx.sym.Symbol, channels: int) -> mx.sym.Symbol:
+    """``x x^T`` of a ``C x N`` symbol (a FullyConnected with itself)."""
     return mx.sym.FullyConnected(x, x, no_bias=True, num_hidden=channels)
 
 
@@ -24,15 +32,21 @@ def guided_gram(feature: mx.sym.Symbol, guide: mx.sym.Symbol, shape: Sequence[in
     With the normalised guide of :mod:`nstyle.algorithm.guides` this is ``N`` times its per-position guided Gram:
     the classic Gram's scale, so an all-ones guide gives the classic Gram exactly. The guide comes spread because
     a same-shape product's backward is one multiply, where ``broadcast_mul``'s goes through MXNet's generic
-    reduction kernel for both inputs (3 to 5 times the multiply, measured with the profiler)."""
-    return gram(mx.sym.elemwise_mul(feature, guide), shape)
+    reduction kernel for both inputs (3 to 5 times the multiply, measured with the profiler). Both are flattened to
+    ``C x N`` before the product, as :func:`gram` flattens the feature: the product then takes the feature in the
+    plain layout, where multiplying the 4-d oneDNN-layout feature made a layout copy of it per region that no
+    memory plan counts (one ``C x N`` array per layer and region, 32 MB per region at 256x256, measured)."""
+    flat = flat_shape(shape)
+    return flat_gram(mx.sym.elemwise_mul(mx.sym.Reshape(feature, shape=flat), mx.sym.Reshape(guide, shape=flat)),
+                     flat[0])
 
 
-def spread_guide(guide: np.ndarray, channels: int) -> np.ndarray:
-    """A ``1x1xHxW`` (or ``HxW``) guide repeated over ``channels`` as :func:`guided_gram` takes it."""
-    guide = np.asarray(guide)
-    return np.ascontiguousarray(np.broadcast_to(guide.reshape((1, 1) + guide.shape[-2:]),
-                                                (1, channels) + guide.shape[-2:]))
+def spread_guide(guide: mx.nd.NDArray, channels: int) -> mx.nd.NDArray:
+    """A ``1x1xHxW`` (or ``HxW``) guide repeated over ``channels`` as :func:`guided_gram` takes it, made where the
+    guide is (a numpy guide gives a CPU array)."""
+    guide = guide if isinstance(guide, mx.nd.NDArray) else mx.nd.array(guide, dtype=np.asarray(guide).dtype)
+    guide = guide.reshape((1, 1) + guide.shape[-2:])
+    return guide.broadcast_to((1, channels) + guide.shape[-2:])
 
 
 def style_normaliser(shape: Sequence[int]) -> float:

@@ -86,8 +86,8 @@ class LossNet:
         for name, shape in zip(arguments, arg_shapes):
             if name in self.weights:
                 args[name] = self.weights[name]
-            elif name in extra:
-                args[name] = extra[name].copyto(self.ctx)
+            elif name in extra:  # the guides (made on the device by _guides) bound as they are, no second copy
+                args[name] = extra[name] if name.startswith("guide_") else extra[name].copyto(self.ctx)
             else:
                 args[name] = mx.nd.zeros(shape, self.ctx)
         grads = {"data": args["data"].copyto(self.ctx)}
@@ -95,11 +95,12 @@ class LossNet:
         return out.bind(ctx=self.ctx, args=args, args_grad=grads, grad_req="write")
 
     def _guides(self, guides: Optional[Sequence[np.ndarray]]) -> Dict[str, mx.nd.NDArray]:
-        """The guide arrays by variable name (none without regions)."""
+        """The guide arrays by variable name (none without regions), each spread over its layer's channels on the
+        device: no host copy of a spread guide is ever made."""
         if not self.regions or guides is None:
             return {}
         names = [(guide_name(i, r), s[1]) for i, s in enumerate(self.style_shapes) for r in range(self.regions)]
-        return {n: mx.nd.array(losses.spread_guide(g, c)) for (n, c), g in zip(names, guides)}
+        return {n: losses.spread_guide(mx.nd.array(g, self.ctx, dtype=g.dtype), c) for (n, c), g in zip(names, guides)}
 
     def _features_of(self, kind: str, image_np: np.ndarray,
                      guides: Optional[Sequence[np.ndarray]] = None) -> List[mx.nd.NDArray]:

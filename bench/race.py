@@ -25,7 +25,7 @@ PyTorch is a bench-only dependency (``pip install torch==2.13.0``); without it t
 skipped with a message that says so.
 
     python bench/race.py [--sizes 300x200 600x400 1200x800] [--seconds 160] [--check-scorer] [--profile]
-                         [--profile-style-cache]
+                         [--profile-style-cache] [--sides nstyle nstyle-bf16 pytorch]
 """
 from __future__ import annotations
 
@@ -76,9 +76,11 @@ def prepare(folder: str, content: str, style: str, edge: int) -> Tuple[str, str,
     return content_png, style_png, params, exported, problem
 
 
-def launch(args: List[str], out: str, threads: int = 2) -> subprocess.Popen:
-    """Start ``python ARGS`` with ``threads`` threads and its launch time in ``RACE_LAUNCH``."""
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS=str(threads), RACE_LAUNCH=repr(time.time()))
+def launch(args: List[str], out: str, threads: int = 2, precision: str = "float32") -> subprocess.Popen:
+    """Start ``python ARGS`` with ``threads`` threads, its launch time in ``RACE_LAUNCH`` and nstyle's
+    ``--precision`` in ``RACE_PRECISION``."""
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS=str(threads), RACE_LAUNCH=repr(time.time()),
+               RACE_PRECISION=precision)
     return subprocess.Popen([sys.executable] + args, cwd=ROOT, env=env, stdout=open(os.path.join(out, "log"), "w"),
                             stderr=subprocess.STDOUT)
 
@@ -119,9 +121,10 @@ def seconds(t: float) -> str:
 def race(a, size: str, folder: str) -> None:
     edge = int(size.split("x")[0])
     content, style, params, exported, problem = prepare(folder, a.content, a.style, edge)
-    sides = {"nstyle": [os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge)],
-             "pytorch": [os.path.join(HERE, "_race_torch.py"), problem, exported]}
-    if not have_torch():
+    ours = [os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge)]
+    sides = {"nstyle": ours, "nstyle-bf16": ours, "pytorch": [os.path.join(HERE, "_race_torch.py"), problem, exported]}
+    sides = {name: sides[name] for name in a.sides}
+    if not have_torch() and "pytorch" in sides:
         print("torch is not installed: the PyTorch side and the scorer are skipped "
               "(pip install torch==2.13.0 to race)", flush=True)
         del sides["pytorch"]
@@ -129,7 +132,7 @@ def race(a, size: str, folder: str) -> None:
     for name, args in sides.items():  # one after the other: each has the machine to itself
         out = os.path.join(folder, f"{name}-{size}")
         os.makedirs(out, exist_ok=True)
-        proc = launch(args + [out, str(a.seconds)], out)
+        proc = launch(args + [out, str(a.seconds)], out, precision="bf16" if name == "nstyle-bf16" else "float32")
         proc.wait(timeout=a.seconds * 3 + 600)
         shots = snapshots(out)
         print(f"{name} {size}: {len(shots)} snapshots, first at {shots[0][1]:.1f} s" if shots else
@@ -199,6 +202,8 @@ def main() -> None:
     ap.add_argument("--check-scorer", action="store_true", help="first show the scorer agrees with both sides")
     ap.add_argument("--profile", action="store_true", help="only profile nstyle from launch")
     ap.add_argument("--profile-iterations", type=int, default=5)
+    ap.add_argument("--sides", nargs="+", default=["nstyle", "pytorch"], choices=["nstyle", "nstyle-bf16", "pytorch"],
+                    help="who races, one after the other (nstyle-bf16: nstyle with --precision bf16)")
     ap.add_argument("--profile-style-cache", action="store_true",
                     help="with --profile: each size twice on one --style-cache folder, cold then warm")
     add_input_flags(ap)

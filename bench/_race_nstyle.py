@@ -13,7 +13,7 @@ the rest is "L-BFGS-B's own work". ``counts.txt`` has how many graphs
 were bound and how many forward and backward passes ran.
 
     python bench/_race_nstyle.py CONTENT STYLE WEIGHTS EDGE OUT_DIR SECONDS [ITERATIONS [STYLE_CACHE]]
-    (RACE_LAUNCH: launch time; STYLE_CACHE: a --style-cache folder)
+    (RACE_LAUNCH: launch time; RACE_PRECISION: --precision, default float32; STYLE_CACHE: a --style-cache folder)
 """
 from __future__ import annotations
 
@@ -116,7 +116,8 @@ def main(content: str, style: str, weights_path: str, edge: int, out: str, secon
 
     cfg = Config(content_image=content, style_image=style, weights=weights_path, gpu=-1, quiet=True,
                  optimizer="lbfgs", init="content", max_long_edge=edge, stop_eps=0.0,
-                 max_num_epochs=iterations or 10**6, save_epochs=10**6, output_dir=out, style_cache=style_cache)
+                 max_num_epochs=iterations or 10**6, save_epochs=10**6, output_dir=out, style_cache=style_cache,
+                 precision=os.environ.get("RACE_PRECISION", "float32"))
     api.run(cfg, on_image=snapshot, engine=Engine())
     phases._charge()
     total = time.time() - LAUNCH

@@ -19,13 +19,15 @@ side reached; run long enough, minutes, for it to mean "finished") and the time 
 sides' own objectives, and prints the three values. ``--profile`` runs nstyle alone for a few iterations and prints
 where its time went from launch (import, weights read, bind, targets, first evaluation, ...) and how many graphs it
 bound and forward and backward passes it ran; ``--profile-style-cache`` profiles each size twice on one
-``--style-cache`` folder, cold and then warm.
+``--style-cache`` folder, cold and then warm. ``--sides`` chooses who races (``nstyle-bf16``: nstyle with
+``--precision bf16``); ``--per-iteration N`` runs the nstyle sides for N iterations each instead and prints the
+scored objective by iteration (the scorer needs PyTorch).
 
 PyTorch is a bench-only dependency (``pip install torch==2.13.0``); without it the PyTorch side and the scorer are
 skipped with a message that says so.
 
     python bench/race.py [--sizes 300x200 600x400 1200x800] [--seconds 160] [--check-scorer] [--profile]
-                         [--profile-style-cache]
+                         [--profile-style-cache] [--sides nstyle nstyle-bf16 pytorch] [--per-iteration N]
 """
 from __future__ import annotations
 
@@ -76,9 +78,11 @@ def prepare(folder: str, content: str, style: str, edge: int) -> Tuple[str, str,
     return content_png, style_png, params, exported, problem
 
 
-def launch(args: List[str], out: str, threads: int = 2) -> subprocess.Popen:
-    """Start ``python ARGS`` with ``threads`` threads and its launch time in ``RACE_LAUNCH``."""
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS=str(threads), RACE_LAUNCH=repr(time.time()))
+def launch(args: List[str], out: str, threads: int = 2, precision: str = "float32") -> subprocess.Popen:
+    """Start ``python ARGS`` with ``threads`` threads, its launch time in ``RACE_LAUNCH`` and nstyle's
+    ``--precision`` in ``RACE_PRECISION``."""
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS=str(threads), RACE_LAUNCH=repr(time.time()),
+               RACE_PRECISION=precision)
     return subprocess.Popen([sys.executable] + args, cwd=ROOT, env=env, stdout=open(os.path.join(out, "log"), "w"),
                             stderr=subprocess.STDOUT)
 
@@ -119,9 +123,10 @@ def seconds(t: float) -> str:
 def race(a, size: str, folder: str) -> None:
     edge = int(size.split("x")[0])
     content, style, params, exported, problem = prepare(folder, a.content, a.style, edge)
-    sides = {"nstyle": [os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge)],
-             "pytorch": [os.path.join(HERE, "_race_torch.py"), problem, exported]}
-    if not have_torch():
+    ours = [os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge)]
+    sides = {"nstyle": ours, "nstyle-bf16": ours, "pytorch": [os.path.join(HERE, "_race_torch.py"), problem, exported]}
+    sides = {name: sides[name] for name in a.sides}
+    if not have_torch() and "pytorch" in sides:
         print("torch is not installed: the PyTorch side and the scorer are skipped "
               "(pip install torch==2.13.0 to race)", flush=True)
         del sides["pytorch"]
@@ -129,7 +134,7 @@ def race(a, size: str, folder: str) -> None:
     for name, args in sides.items():  # one after the other: each has the machine to itself
         out = os.path.join(folder, f"{name}-{size}")
         os.makedirs(out, exist_ok=True)
-        proc = launch(args + [out, str(a.seconds)], out)
+        proc = launch(args + [out, str(a.seconds)], out, precision="bf16" if name == "nstyle-bf16" else "float32")
         proc.wait(timeout=a.seconds * 3 + 600)
         shots = snapshots(out)
         print(f"{name} {size}: {len(shots)} snapshots, first at {shots[0][1]:.1f} s" if shots else
@@ -168,6 +173,32 @@ def check_scorer(a, folder: str) -> None:
           f" (largest relative difference {max(values.values()) / min(values.values()) - 1:.1e})", flush=True)
 
 
+def per_iteration(a, folder: str) -> None:
+    """Each nstyle side (``--sides``) for ``--per-iteration`` L-BFGS iterations, every iteration's picture scored:
+    the objective by iteration, which the machine's load does not change (unlike the objective by time)."""
+    for size in a.sizes:
+        edge = int(size.split("x")[0])
+        content, style, params, exported, problem = prepare(folder, a.content, a.style, edge)
+        traces = {}
+        for name in [s for s in a.sides if s != "pytorch"]:
+            out = os.path.join(folder, f"{name}-{size}-iterations")
+            os.makedirs(out, exist_ok=True)
+            launch([os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge), out, "1e9",
+                    str(a.per_iteration)], out, precision="bf16" if name == "nstyle-bf16" else "float32").wait()
+            shots = snapshots(out)
+            scores = scored(problem, exported, [p for p, _, _ in shots], out)
+            traces[name] = [scores[p] for p, _, _ in shots]
+        marks = sorted({k for k in (1, 2, 5, 10, 20, 40, 80, 160, 320, a.per_iteration) if k <= a.per_iteration})
+        rows = [dict({"side": name}, **{f"it {k}": f"{trace[k - 1]:.4g}" if k <= len(trace) else "-" for k in marks})
+                for name, trace in traces.items()]
+        if len(traces) == 2:
+            (_, x), (_, y) = traces.items()
+            rows.append(dict({"side": "ratio"}, **{f"it {k}": f"{y[k - 1] / x[k - 1]:.3f}" if k <= min(len(x), len(y))
+                                                   else "-" for k in marks}))
+        print(f"\n{size}: scored objective after each L-BFGS iteration\n")
+        print(table(rows, list(rows[0])), flush=True)
+
+
 def profile(a, folder: str) -> None:
     """nstyle alone for ``--profile-iterations`` iterations: where the time goes from launch. With
     ``--profile-style-cache`` each size runs twice on one fresh ``--style-cache`` folder: cold (it writes the style
@@ -199,6 +230,10 @@ def main() -> None:
     ap.add_argument("--check-scorer", action="store_true", help="first show the scorer agrees with both sides")
     ap.add_argument("--profile", action="store_true", help="only profile nstyle from launch")
     ap.add_argument("--profile-iterations", type=int, default=5)
+    ap.add_argument("--per-iteration", type=int, default=0, metavar="N",
+                    help="instead of racing: nstyle sides for N iterations each, the scored objective by iteration")
+    ap.add_argument("--sides", nargs="+", default=["nstyle", "pytorch"], choices=["nstyle", "nstyle-bf16", "pytorch"],
+                    help="who races, one after the other (nstyle-bf16: nstyle with --precision bf16)")
     ap.add_argument("--profile-style-cache", action="store_true",
                     help="with --profile: each size twice on one --style-cache folder, cold then warm")
     add_input_flags(ap)
@@ -207,6 +242,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nstyle-race-") as folder:
         if a.profile:
             return profile(a, folder)
+        if a.per_iteration:
+            return per_iteration(a, folder)
         if a.check_scorer and have_torch():
             check_scorer(a, folder)
         for size in a.sizes:

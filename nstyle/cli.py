@@ -34,7 +34,7 @@ GROUPS: Dict[str, List[str]] = {
                           "preserve_color", "content_layers", "style_layers", "style_layer_weights", "pooling"],
     "regions": ["content_mask", "style_mask", "mask_guide"],
     "optimisation": ["optimizer", "lr", "lr_sched_delay", "lr_sched_factor", "lbfgs_history", "init", "multires",
-                     "seed", "stop_eps", "max_num_epochs", "tile_size", "tile_fit"],
+                     "seed", "stop_eps", "max_num_epochs", "tile_size", "tile_fit", "precision"],
     "output": ["output_dir", "output", "bit_depth", "save_epochs", "remove_noise", "resume", "quiet"],
     "watching": [],  # --web and --browser
     "other": ["model", "style_cache"],

@@ -14,6 +14,8 @@ from .model_zoo.spec import CONTENT_LAYER, LAYER_ORDER, STYLE_LAYERS
 
 DEFAULT_WEIGHTS = "model/vgg19.params"
 OPTIMIZERS = ("nag", "adam", "lbfgs")
+#: Arithmetic of the loss network (--precision); nstyle.algorithm.precision does the work.
+PRECISIONS = ("float32", "bf16")
 #: How a region mask is brought to a layer's size (--mask-guide).
 GUIDES = ("simple", "inside", "all")
 #: Learning rate when ``--lr`` is not given: the classic's for NAG; for Adam, about a pixel level per step.
@@ -90,6 +92,9 @@ class Config:
     bit_depth: int = flag(8, "bits per channel of the final image; 16 needs a .png or .tif output", choices=[8, 16])
     quiet: bool = flag(False, "no per-epoch log lines or progress bar")
     resume: bool = flag(False, "continue from <output-dir>/checkpoint.npz (same settings required)")
+    precision: str = flag("float32", "arithmetic of the loss network's convolutions: float32, or bf16 (bfloat16 "
+                                     "oneDNN kernels on CPUs with AVX512_BF16; a slightly different picture)",
+                          choices=list(PRECISIONS))
     style_cache: Optional[str] = flag(None, "directory that keeps style targets between runs, keyed by the style's "
                                             "pixels, the size, the weights and the settings (default: none)")
 
@@ -162,6 +167,7 @@ class Config:
             ("style_mask", self.style_mask is None or len(self.style_mask) == len(styles),
              f"needs one mask per --style-image ({len(styles)}), in the same order"),
             ("mask_guide", self.mask_guide in GUIDES, "must be simple, inside or all"),
+            ("precision", self.precision in PRECISIONS, "must be float32 or bf16"),
             ("style_layers", bool(self.style_layer_list), "needs at least one layer"),
             ("content_layers", bool(self.content_layer_list), "needs at least one layer"),
             ("style_layers" if set(self.style_layer_list) - set(LAYER_ORDER) else "content_layers",
@@ -204,6 +210,8 @@ class Config:
             skip |= {"content_mask", "style_mask", "mask_guide"}  # unmasked runs keep the hashes they had
         if self.tile_size is None:
             skip.add("tile_size")  # untiled runs keep the hashes (and checkpoints) they had before tiling existed
+        if self.precision == "float32":
+            skip.add("precision")  # float32 runs keep the hashes (and checkpoints) they had before it existed
         if not self.tile_fit:
             skip.add("tile_fit")  # runs without it keep the hashes (and checkpoints) they had before it existed
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}

@@ -14,7 +14,7 @@ from ..errors import NStyleError
 from ..files import checksums, images, style_cache, weights
 from ..process import cuda, resources, runtime
 from ..version import __version__
-from . import color, guides
+from . import color, guides, precision
 from .lossnet import LossNet, device_weights
 
 log = logging.getLogger("nstyle")
@@ -87,13 +87,15 @@ class Engine:
 
     def loss_net(self, cfg: Config, size: Tuple[int, int], regions: int = 0) -> LossNet:
         """The VGG19 loss network for ``cfg`` at ``size`` (with guided Grams for ``regions``), built once per
-        (weights, size, layers, pooling, regions)."""
+        (weights, size, layers, pooling, regions, precision)."""
         key = (cfg.weights, cfg.gpu, tuple(size), cfg.pooling, cfg.style_layers, cfg.content_layers)
         key += (regions,) if regions else ()
+        key += (cfg.precision,) if cfg.precision != "float32" else ()
         if key not in self._nets:
+            precision.check(cfg.precision, self.context(cfg.gpu))
             self._nets[key] = LossNet(self.params(cfg.weights), size, self.context(cfg.gpu),
                                       cfg.style_layer_list, cfg.content_layer_list, cfg.pooling, regions,
-                                      self.weights(cfg))
+                                      self.weights(cfg), cfg.precision)
         else:
             log.info("reusing the %dx%d network", size[1], size[0])
         return self._nets[key]

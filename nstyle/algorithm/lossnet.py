@@ -8,7 +8,7 @@ import numpy as np
 
 from ..files.weights import Params
 from ..model_zoo import spec, vgg
-from . import losses
+from . import losses, precision as arithmetic
 
 
 def forward_backward(executor: mx.executor.Executor, head_grads: List[mx.nd.NDArray], train: bool = False) -> None:
@@ -45,14 +45,16 @@ class LossNet:
 
     Every executor binds the same device copies of the weights, ``weights`` (see :func:`device_weights`; made
     from ``params`` when not given), so binding copies no weights and oneDNN reorders each layer's weights once.
-    ``binds`` counts the graphs bound.
+    ``binds`` counts the graphs bound. With ``precision="bf16"`` the loss executor's VGG trunk runs in bfloat16
+    (:mod:`nstyle.algorithm.precision`); the target executors stay float32, so targets never depend on it.
     """
 
     def __init__(self, params: Params, size: Tuple[int, int], ctx: mx.Context,
                  style_layers: Sequence[str] = tuple(spec.STYLE_LAYERS),
                  content_layers: Sequence[str] = (spec.CONTENT_LAYER,), pooling: str = "avg",
-                 regions: int = 0, weights: Optional[Dict[str, mx.nd.NDArray]] = None) -> None:
-        self.params, self.size, self.ctx = params, tuple(size), ctx
+                 regions: int = 0, weights: Optional[Dict[str, mx.nd.NDArray]] = None,
+                 precision: str = "float32") -> None:
+        self.params, self.size, self.ctx, self.precision = params, tuple(size), ctx, precision
         self.weights = device_weights(params, ctx) if weights is None else weights
         self.binds = 0
         layers = vgg.build(spec.deepest(list(style_layers) + list(content_layers)), pooling)
@@ -138,7 +140,7 @@ class LossNet:
         if self.executor is None:
             style = [losses.style_loss(self.grams[i], i) for i in range(self.n_style)]
             content = [losses.content_loss(c, j) for j, c in enumerate(self.contents)]
-            self.executor = self._bind(mx.sym.Group(style + content), extra)
+            self.executor = self._bind(arithmetic.lowered(mx.sym.Group(style + content), self.precision), extra)
         else:
             for name, value in extra.items():
                 self.executor.arg_dict[name][:] = value

@@ -93,12 +93,19 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def cpu_simd() -> str:
-    """The widest x86 vector extensions the CPU reports (AVX-512F, AVX2, AVX or none), from ``/proc/cpuinfo``."""
+def cpu_flags() -> Optional[List[str]]:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (None when it cannot be read)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            flags = next((line.split(":", 1)[1].split() for line in fh if line.startswith("flags")), [])
+            return next((line.split(":", 1)[1].split() for line in fh if line.startswith("flags")), [])
     except OSError:
+        return None
+
+
+def cpu_simd() -> str:
+    """The widest x86 vector extensions the CPU reports (AVX-512F, AVX2, AVX or none), from ``/proc/cpuinfo``."""
+    flags = cpu_flags()
+    if flags is None:
         return "unknown"
     for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX")):
         if flag in flags:

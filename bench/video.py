@@ -2,6 +2,7 @@
 
     python bench/video.py [--frames 48] [--size 320x240] [--epochs 10] [--strip strip.jpg] [--no-time]
     python bench/video.py --gammas 1000,300 --smoothing 2 --reference-epochs 30 ...   (a sweep: more rows)
+    python bench/video.py --per-frame ...   (also each row's losses frame by frame against the baseline's)
     python bench/video.py --time-only --frames 8 --size 320x240 --epochs 10         (seconds and memory only)
 
 The clip is made from the classic photo (``shared/data/IMG_4343.jpg``): a camera that pans right, tilts a little
@@ -179,6 +180,23 @@ def timings(clip_paths: Sequence[str], out_frames: Sequence[str], reports, weigh
     return table(rows, list(rows[0]))
 
 
+def per_frame(outputs: Dict[str, Tuple[Sequence[str], Sequence]]) -> str:
+    """Each stylized row's content and style loss frame by frame, as the change against the baseline's same frame
+    (the baseline's own losses in its columns): where along the clip a row's excess arises."""
+    base = outputs[BASELINE][1]
+    lines = []
+    for i, frame in enumerate(base):
+        line: Dict[str, object] = {"frame": frame.index, "content (indep.)": f"{frame.content_loss:.4g}",
+                                   "style (indep.)": f"{frame.style_loss:.4g}"}
+        for name, (_, reports) in outputs.items():
+            if name == BASELINE or not reports:
+                continue
+            line[f"content: {name}"] = f"{100 * (reports[i].content_loss / frame.content_loss - 1):+.1f}%"
+            line[f"style: {name}"] = f"{100 * (reports[i].style_loss / frame.style_loss - 1):+.1f}%"
+        lines.append(line)
+    return table(lines, list(lines[0]))
+
+
 def save_strip(path: str, rows: Sequence[Sequence[str]], first: int, count: int = 6) -> None:
     """Save frames ``first .. first+count-1`` (0-based) of each row of frame paths side by side, rows stacked."""
     from PIL import Image
@@ -213,6 +231,8 @@ def parse(argv) -> argparse.Namespace:
                     "frame's content (0.5)")
     ap.add_argument("--reference-epochs", type=lambda t: [int(v) for v in floats(t)], default=[],
                     help="extra rows of independent frames from the content with these epoch limits (30)")
+    ap.add_argument("--per-frame", action="store_true",
+                    help="also print each row's content and style loss frame by frame, against the baseline's")
     ap.add_argument("--no-time", action="store_true", help="skip the seconds-per-frame table")
     ap.add_argument("--time-only", action="store_true",
                     help="only the seconds-per-frame table (one temporal run of the clip, then one still)")
@@ -264,6 +284,9 @@ def main(argv=None) -> None:
         columns = ["row", "E (x1e-3)", "vs indep.", "style", "content", "style+content", "epochs/frame"]
         print()
         print(table(rows, columns))
+        if a.per_frame:
+            print()
+            print(per_frame(outputs))
         if not a.no_time:
             print()
             print(timings(clip_paths, outputs[TEMPORAL][0], outputs[TEMPORAL][1], weights, a, tmp))

@@ -197,6 +197,41 @@ def per_frame(outputs: Dict[str, Tuple[Sequence[str], Sequence]]) -> str:
     return table(lines, list(lines[0]))
 
 
+def sharpness(rgb: np.ndarray) -> float:
+    """Mean absolute Laplacian of the grey picture (0..1), x1e3: how much fine texture it has."""
+    grey = rgb.mean(axis=2)
+    lap = 4 * grey[1:-1, 1:-1] - grey[:-2, 1:-1] - grey[2:, 1:-1] - grey[1:-1, :-2] - grey[1:-1, 2:]
+    return 1e3 * float(np.abs(lap).mean())
+
+
+def edge_agreement(rgb: np.ndarray, photo: np.ndarray) -> float:
+    """Correlation of the two pictures' gradient magnitudes after a Gaussian blur (σ = 2 pixels): whether the
+    stylized frame's edges sit where the input frame's are."""
+    from scipy import ndimage
+
+    def edges(a: np.ndarray) -> np.ndarray:
+        gy, gx = np.gradient(ndimage.gaussian_filter(a.mean(axis=2), 2.0))
+        e = np.hypot(gx, gy)
+        return e - e.mean()
+
+    x, y = edges(rgb), edges(photo)
+    return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
+
+
+def structure(clip_paths: Sequence[str], outputs: Dict[str, Tuple[Sequence[str], Sequence]]) -> str:
+    """Each row's sharpness and edge agreement with the input, frame by frame (what a chain of warps may lose)."""
+    photos = read01(clip_paths)
+    lines = [{"frame": i + 1, "sharpness: input": f"{sharpness(p):.0f}"} for i, p in enumerate(photos)]
+    for name, (paths, reports) in outputs.items():
+        if not reports:
+            continue
+        for line, path, photo in zip(lines, paths, photos):
+            frame = images.read_image(path) / 255.0
+            line[f"sharpness: {name}"] = f"{sharpness(frame):.0f}"
+            line[f"edges: {name}"] = f"{edge_agreement(frame, photo):.3f}"
+    return table(lines, list(lines[0]))
+
+
 def save_strip(path: str, rows: Sequence[Sequence[str]], first: int, count: int = 6) -> None:
     """Save frames ``first .. first+count-1`` (0-based) of each row of frame paths side by side, rows stacked."""
     from PIL import Image
@@ -232,7 +267,8 @@ def parse(argv) -> argparse.Namespace:
     ap.add_argument("--reference-epochs", type=lambda t: [int(v) for v in floats(t)], default=[],
                     help="extra rows of independent frames from the content with these epoch limits (30)")
     ap.add_argument("--per-frame", action="store_true",
-                    help="also print each row's content and style loss frame by frame, against the baseline's")
+                    help="also print each row's losses frame by frame against the baseline's, and its sharpness and "
+                    "edge agreement with the input")
     ap.add_argument("--no-time", action="store_true", help="skip the seconds-per-frame table")
     ap.add_argument("--time-only", action="store_true",
                     help="only the seconds-per-frame table (one temporal run of the clip, then one still)")
@@ -287,6 +323,8 @@ def main(argv=None) -> None:
         if a.per_frame:
             print()
             print(per_frame(outputs))
+            print()
+            print(structure(clip_paths, outputs))
         if not a.no_time:
             print()
             print(timings(clip_paths, outputs[TEMPORAL][0], outputs[TEMPORAL][1], weights, a, tmp))

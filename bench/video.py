@@ -3,6 +3,7 @@
     python bench/video.py [--frames 48] [--size 320x240] [--epochs 10] [--strip strip.jpg] [--no-time]
     python bench/video.py --gammas 1000,300 --smoothing 2 --reference-epochs 30 ...   (a sweep: more rows)
     python bench/video.py --frames 41 --temporal-frames 1,10,20,40 --long-range 10 ... (long-term terms)
+    python bench/video.py --per-frame ...   (also each row's losses frame by frame against the baseline's)
     python bench/video.py --time-only --frames 8 --size 320x240 --epochs 10         (seconds and memory only)
 
 The clip is made from the classic photo (``shared/data/IMG_4343.jpg``): a camera that pans right, tilts a little
@@ -191,6 +192,58 @@ def timings(clip_paths: Sequence[str], out_frames: Sequence[str], reports, weigh
     return table(rows, list(rows[0]))
 
 
+def per_frame(outputs: Dict[str, Tuple[Sequence[str], Sequence]]) -> str:
+    """Each stylized row's content and style loss frame by frame, as the change against the baseline's same frame
+    (the baseline's own losses in its columns): where along the clip a row's excess arises."""
+    base = outputs[BASELINE][1]
+    lines = []
+    for i, frame in enumerate(base):
+        line: Dict[str, object] = {"frame": frame.index, "content (indep.)": f"{frame.content_loss:.4g}",
+                                   "style (indep.)": f"{frame.style_loss:.4g}"}
+        for name, (_, reports) in outputs.items():
+            if name == BASELINE or not reports:
+                continue
+            line[f"content: {name}"] = f"{100 * (reports[i].content_loss / frame.content_loss - 1):+.1f}%"
+            line[f"style: {name}"] = f"{100 * (reports[i].style_loss / frame.style_loss - 1):+.1f}%"
+        lines.append(line)
+    return table(lines, list(lines[0]))
+
+
+def sharpness(rgb: np.ndarray) -> float:
+    """Mean absolute Laplacian of the grey picture (0..1), x1e3: how much fine texture it has."""
+    grey = rgb.mean(axis=2)
+    lap = 4 * grey[1:-1, 1:-1] - grey[:-2, 1:-1] - grey[2:, 1:-1] - grey[1:-1, :-2] - grey[1:-1, 2:]
+    return 1e3 * float(np.abs(lap).mean())
+
+
+def edge_agreement(rgb: np.ndarray, photo: np.ndarray) -> float:
+    """Correlation of the two pictures' gradient magnitudes after a Gaussian blur (σ = 2 pixels): whether the
+    stylized frame's edges sit where the input frame's are."""
+    from scipy import ndimage
+
+    def edges(a: np.ndarray) -> np.ndarray:
+        gy, gx = np.gradient(ndimage.gaussian_filter(a.mean(axis=2), 2.0))
+        e = np.hypot(gx, gy)
+        return e - e.mean()
+
+    x, y = edges(rgb), edges(photo)
+    return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
+
+
+def structure(clip_paths: Sequence[str], outputs: Dict[str, Tuple[Sequence[str], Sequence]]) -> str:
+    """Each row's sharpness and edge agreement with the input, frame by frame (what a chain of warps may lose)."""
+    photos = read01(clip_paths)
+    lines = [{"frame": i + 1, "sharpness: input": f"{sharpness(p):.0f}"} for i, p in enumerate(photos)]
+    for name, (paths, reports) in outputs.items():
+        if not reports:
+            continue
+        for line, path, photo in zip(lines, paths, photos):
+            frame = images.read_image(path) / 255.0
+            line[f"sharpness: {name}"] = f"{sharpness(frame):.0f}"
+            line[f"edges: {name}"] = f"{edge_agreement(frame, photo):.3f}"
+    return table(lines, list(lines[0]))
+
+
 def save_strip(path: str, rows: Sequence[Sequence[str]], first: int, count: int = 6) -> None:
     """Save frames ``first .. first+count-1`` (0-based) of each row of frame paths side by side, rows stacked."""
     from PIL import Image
@@ -230,6 +283,9 @@ def parse(argv) -> argparse.Namespace:
                     "from the input clip; 10)")
     ap.add_argument("--reference-epochs", type=lambda t: [int(v) for v in floats(t)], default=[],
                     help="extra rows of independent frames from the content with these epoch limits (30)")
+    ap.add_argument("--per-frame", action="store_true",
+                    help="also print each row's losses frame by frame against the baseline's, and its sharpness and "
+                    "edge agreement with the input")
     ap.add_argument("--no-time", action="store_true", help="skip the seconds-per-frame table")
     ap.add_argument("--time-only", action="store_true",
                     help="only the seconds-per-frame table (one temporal run of the clip, then one still)")
@@ -287,6 +343,11 @@ def main(argv=None) -> None:
             "style", "content", "style+content", "epochs/frame"]
         print()
         print(table(rows, columns))
+        if a.per_frame:
+            print()
+            print(per_frame(outputs))
+            print()
+            print(structure(clip_paths, outputs))
         if not a.no_time:
             print()
             print(timings(clip_paths, outputs[TEMPORAL][0], outputs[TEMPORAL][1], weights, a, tmp))

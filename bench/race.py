@@ -202,16 +202,20 @@ def per_iteration(a, folder: str) -> None:
 def profile(a, folder: str) -> None:
     """nstyle alone for ``--profile-iterations`` iterations: where the time goes from launch. With
     ``--profile-style-cache`` each size runs twice on one fresh ``--style-cache`` folder: cold (it writes the style
-    targets), then warm (it reads them)."""
+    targets), then warm (it reads them). With ``nstyle-bf16`` in ``--sides``, also (or only) with ``--precision
+    bf16``."""
     for size in a.sizes:
         edge = int(size.split("x")[0])
         content, style, params, _, _ = prepare(folder, a.content, a.style, edge)
         cache = os.path.join(folder, f"style-cache-{size}")
-        for run in (["cold style cache", "warm style cache"] if a.profile_style_cache else [""]):
-            out = os.path.join(folder, f"profile-{size}{'-' + run.split()[0] if run else ''}")
+        runs = ["cold style cache", "warm style cache"] if a.profile_style_cache else [""]
+        precisions = ["bf16" if side == "nstyle-bf16" else "float32" for side in a.sides if side != "pytorch"]
+        for run, precision in [(r, p) for p in precisions for r in runs]:
+            run = ", ".join(x for x in (run, "--precision bf16" if precision == "bf16" else "") if x)
+            out = os.path.join(folder, f"profile-{size}-{precision}{'-' + run.split()[0] if run else ''}")
             os.makedirs(out, exist_ok=True)
             launch([os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge), out, "0",
-                    str(a.profile_iterations)] + ([cache] if run else []), out).wait()
+                    str(a.profile_iterations)] + ([cache] if "cache" in run else []), out, precision=precision).wait()
             rows = [dict(zip(("phase", "s"), line.rstrip("\n").split("\t")))
                     for line in open(os.path.join(out, "profile.txt"))]
             shots = snapshots(out)

@@ -13,7 +13,9 @@ the rest is "L-BFGS-B's own work". ``counts.txt`` has how many graphs
 were bound and how many forward and backward passes ran.
 
     python bench/_race_nstyle.py CONTENT STYLE WEIGHTS EDGE OUT_DIR SECONDS [ITERATIONS [STYLE_CACHE]]
-    (RACE_LAUNCH: launch time; RACE_PRECISION: --precision, default float32; STYLE_CACHE: a --style-cache folder)
+    (RACE_LAUNCH: launch time; RACE_PRECISION: --precision, default float32; STYLE_CACHE: a --style-cache folder;
+    RACE_MULTIRES: --multires K, coarse to fine, each coarser level RACE_COARSE_ITERATIONS L-BFGS iterations (default
+    30), only the last level unlimited and snapshotted; RACE_SETTLE=0/1 overrides whether phase boundaries wait)
 """
 from __future__ import annotations
 
@@ -82,7 +84,7 @@ def main(content: str, style: str, weights_path: str, edge: int, out: str, secon
     from nstyle.files import images, weights
     import mxnet  # nstyle.api imports it; named here so the import phase is plainly all of it
 
-    phases = Phases(settle=bool(iterations))
+    phases = Phases(settle=bool(int(os.environ.get("RACE_SETTLE", int(bool(iterations))))))
     phases.count(mxnet.symbol.Symbol, "bind", "graphs bound")
     phases.count(mxnet.executor.Executor, "forward", "forward passes (VGG and TV)")
     phases.count(mxnet.executor.Executor, "backward", "backward passes")
@@ -102,7 +104,14 @@ def main(content: str, style: str, weights_path: str, edge: int, out: str, secon
     phases.wrap(lbfgs.LBFGSB, "step", "L-BFGS-B's own work (outside evaluations)")
     log = open(os.path.join(out, "times.txt"), "w")
 
+    multires = int(os.environ.get("RACE_MULTIRES", "0"))
+    coarse_iterations = int(os.environ.get("RACE_COARSE_ITERATIONS", "30"))
+    if multires:
+        coarse_levels(api, coarse_iterations)
+
     def snapshot(ep, img) -> None:
+        if multires and max(img.shape[2:]) < edge:
+            return  # a coarse level: not the picture the race scores
         phases._charge()
         rgb = images.postprocess(img.asnumpy())
         name = f"nstyle_{ep.epoch:05d}.png"
@@ -117,7 +126,7 @@ def main(content: str, style: str, weights_path: str, edge: int, out: str, secon
     cfg = Config(content_image=content, style_image=style, weights=weights_path, gpu=-1, quiet=True,
                  optimizer="lbfgs", init="content", max_long_edge=edge, stop_eps=0.0,
                  max_num_epochs=iterations or 10**6, save_epochs=10**6, output_dir=out, style_cache=style_cache,
-                 precision=os.environ.get("RACE_PRECISION", "float32"))
+                 precision=os.environ.get("RACE_PRECISION", "float32"), multires=multires)
     api.run(cfg, on_image=snapshot, engine=Engine())
     phases._charge()
     total = time.time() - LAUNCH
@@ -129,6 +138,24 @@ def main(content: str, style: str, weights_path: str, edge: int, out: str, secon
         for label, n in phases.counts.items():
             f.write(f"{label}\t{n}\n")
     np.save(os.path.join(out, "done.npy"), np.array(total))
+
+
+def coarse_levels(api, iterations: int) -> None:
+    """Give every level but the last (the one with a checkpoint path) ``iterations`` L-BFGS iterations."""
+    import dataclasses
+
+    optimise = api.optimise
+
+    def limited(session, level):
+        if level.checkpoint is not None:
+            return optimise(session, level)
+        cfg = session.cfg
+        session.cfg = dataclasses.replace(cfg, max_num_epochs=iterations)
+        try:
+            return optimise(session, level)
+        finally:
+            session.cfg = cfg
+    api.optimise = limited
 
 
 if __name__ == "__main__":

@@ -20,18 +20,23 @@ sides' own objectives, and prints the three values. ``--profile`` runs nstyle al
 where its time went from launch (import, weights read, bind, targets, first evaluation, ...) and how many graphs it
 bound and forward and backward passes it ran; ``--profile-style-cache`` profiles each size twice on one
 ``--style-cache`` folder, cold and then warm. ``--sides`` chooses who races (``nstyle-bf16``: nstyle with
-``--precision bf16``); ``--per-iteration N`` runs the nstyle sides for N iterations each instead and prints the
-scored objective by iteration (the scorer needs PyTorch).
+``--precision bf16``; ``nstyle-c2f`` and ``nstyle-bf16-c2f``: coarse to fine, ``--multires 1`` with
+``--coarse-iterations`` L-BFGS iterations at half size, then the full size from that result upsampled; only
+full-size snapshots are scored); ``--per-iteration N`` runs the nstyle sides for N iterations each instead and
+prints the scored objective by iteration (the scorer needs PyTorch). The sides run first, one after the other,
+and are scored afterwards; ``--keep DIR`` keeps their snapshots, ``--rescore DIR`` scores them again.
 
 PyTorch is a bench-only dependency (``pip install torch==2.13.0``); without it the PyTorch side and the scorer are
 skipped with a message that says so.
 
     python bench/race.py [--sizes 300x200 600x400 1200x800] [--seconds 160] [--check-scorer] [--profile]
-                         [--profile-style-cache] [--sides nstyle nstyle-bf16 pytorch] [--per-iteration N]
+                         [--profile-style-cache] [--sides nstyle nstyle-bf16 nstyle-c2f pytorch] [--per-iteration N]
+                         [--coarse-iterations 30]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -78,11 +83,18 @@ def prepare(folder: str, content: str, style: str, edge: int) -> Tuple[str, str,
     return content_png, style_png, params, exported, problem
 
 
-def launch(args: List[str], out: str, threads: int = 2, precision: str = "float32") -> subprocess.Popen:
-    """Start ``python ARGS`` with ``threads`` threads, its launch time in ``RACE_LAUNCH`` and nstyle's
-    ``--precision`` in ``RACE_PRECISION``."""
+#: nstyle's sides: (--precision, --multires). ``-c2f``: coarse to fine, the long edge halved once first.
+NSTYLE_SIDES = {"nstyle": ("float32", 0), "nstyle-bf16": ("bf16", 0),
+                "nstyle-c2f": ("float32", 1), "nstyle-bf16-c2f": ("bf16", 1)}
+
+
+def launch(args: List[str], out: str, threads: int = 2, side: str = "nstyle",
+           coarse_iterations: int = 30) -> subprocess.Popen:
+    """Start ``python ARGS`` with ``threads`` threads, its launch time in ``RACE_LAUNCH`` and an nstyle ``side``'s
+    ``--precision`` and ``--multires`` in ``RACE_PRECISION`` and ``RACE_MULTIRES``."""
+    precision, multires = NSTYLE_SIDES.get(side, ("float32", 0))
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS=str(threads), RACE_LAUNCH=repr(time.time()),
-               RACE_PRECISION=precision)
+               RACE_PRECISION=precision, RACE_MULTIRES=str(multires), RACE_COARSE_ITERATIONS=str(coarse_iterations))
     return subprocess.Popen([sys.executable] + args, cwd=ROOT, env=env, stdout=open(os.path.join(out, "log"), "w"),
                             stderr=subprocess.STDOUT)
 
@@ -98,11 +110,11 @@ def snapshots(out: str) -> List[Tuple[str, float, int]]:
     return rows
 
 
-def scored(problem: str, exported: str, files: List[str], folder: str) -> Dict[str, float]:
+def scored(problem: str, exported: str, files: List[str], folder: str, dtype: str = "float64") -> Dict[str, float]:
     """Every file's objective by the one scorer, in its own process."""
-    out = os.path.join(folder, "scores.json")
+    out = os.path.join(folder, f"scores-{dtype}.json")
     subprocess.run([sys.executable, os.path.join(HERE, "_race_score.py"), problem, exported, out] + files,
-                   check=True, env=dict(os.environ, OMP_NUM_THREADS="2"))
+                   check=True, env=dict(os.environ, OMP_NUM_THREADS="2", RACE_SCORE_DTYPE=dtype))
     return json.load(open(out))
 
 
@@ -121,36 +133,61 @@ def seconds(t: float) -> str:
 
 
 def race(a, size: str, folder: str) -> None:
+    """Each side in turn on an idle machine, then every snapshot scored and the table printed."""
     edge = int(size.split("x")[0])
     content, style, params, exported, problem = prepare(folder, a.content, a.style, edge)
     ours = [os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge)]
-    sides = {"nstyle": ours, "nstyle-bf16": ours, "pytorch": [os.path.join(HERE, "_race_torch.py"), problem, exported]}
-    sides = {name: sides[name] for name in a.sides}
+    sides = {name: ours if name in NSTYLE_SIDES else [os.path.join(HERE, "_race_torch.py"), problem, exported]
+             for name in a.sides}
     if not have_torch() and "pytorch" in sides:
         print("torch is not installed: the PyTorch side and the scorer are skipped "
               "(pip install torch==2.13.0 to race)", flush=True)
         del sides["pytorch"]
-    traces: Dict[str, List[Tuple[float, float]]] = {}
     for name, args in sides.items():  # one after the other: each has the machine to itself
         out = os.path.join(folder, f"{name}-{size}")
         os.makedirs(out, exist_ok=True)
-        proc = launch(args + [out, str(a.seconds)], out, precision="bf16" if name == "nstyle-bf16" else "float32")
+        proc = launch(args + [out, str(a.seconds)], out, side=name, coarse_iterations=a.coarse_iterations)
         proc.wait(timeout=a.seconds * 3 + 600)
         shots = snapshots(out)
         print(f"{name} {size}: {len(shots)} snapshots, first at {shots[0][1]:.1f} s" if shots else
               f"{name} {size}: no snapshot (see {out}/log)", flush=True)
-        if have_torch() and shots:
-            scores = scored(problem, exported, [p for p, _, _ in shots], out)
+    print(f"{size}: every side has run; scoring (the machine may be used from here on)", flush=True)
+    report(a, size, folder, list(sides))
+
+
+def report(a, size: str, folder: str, sides: List[str]) -> None:
+    """Score every side's snapshots in ``folder`` (afterwards: the scorer's minutes need no idle machine) and print
+    the best objective by each moment and the time to 1.05x the flattened value."""
+    if not have_torch():
+        return
+    edge = int(size.split("x")[0])
+    exported, problem = os.path.join(folder, "vgg19-synthetic-0.npz"), os.path.join(folder, f"problem-{edge}.npz")
+    traces: Dict[str, List[Tuple[float, float]]] = {}
+    for name in sides:
+        out = os.path.join(folder, f"{name}-{size}")
+        shots = snapshots(out)
+        if shots:
+            scores = scored(problem, exported, [p for p, _, _ in shots], out, a.scorer_dtype)
             traces[name] = [(t, scores[p]) for p, t, _ in shots]
     if not traces:
         return
+    seconds_run = max(t for trace in traces.values() for t, _ in trace)
     flat = min(v for trace in traces.values() for _, v in trace)
-    moments = [m for m in MOMENTS if m <= a.seconds]
+    moments = [m for m in MOMENTS if m <= max(a.seconds, seconds_run)]
     rows = [dict({"side": name}, **{f"{m} s": f"{best_by(trace, m):.3g}".replace("nan", "-") for m in moments},
                  **{"to 1.05x flat": seconds(time_to(trace, 1.05 * flat))}) for name, trace in traces.items()]
     print(f"\n{size}: best objective reached by each moment from launch; flattened value {flat:.4g} (the lowest "
-          f"either side reached in {a.seconds:g} s)\n")
+          f"any side reached; scorer in {a.scorer_dtype})\n")
     print(table(rows, list(rows[0])), flush=True)
+
+
+def rescore(a, folder: str) -> None:
+    """The tables of a kept race folder (``--keep``), scored again."""
+    for size in a.sizes:
+        found = [name for name in list(NSTYLE_SIDES) + ["pytorch"]
+                 if os.path.isdir(os.path.join(folder, f"{name}-{size}"))]
+        if found:
+            report(a, size, folder, found)
 
 
 def check_scorer(a, folder: str) -> None:
@@ -184,7 +221,7 @@ def per_iteration(a, folder: str) -> None:
             out = os.path.join(folder, f"{name}-{size}-iterations")
             os.makedirs(out, exist_ok=True)
             launch([os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge), out, "1e9",
-                    str(a.per_iteration)], out, precision="bf16" if name == "nstyle-bf16" else "float32").wait()
+                    str(a.per_iteration)], out, side=name, coarse_iterations=a.coarse_iterations).wait()
             shots = snapshots(out)
             scores = scored(problem, exported, [p for p, _, _ in shots], out)
             traces[name] = [scores[p] for p, _, _ in shots]
@@ -209,13 +246,14 @@ def profile(a, folder: str) -> None:
         content, style, params, _, _ = prepare(folder, a.content, a.style, edge)
         cache = os.path.join(folder, f"style-cache-{size}")
         runs = ["cold style cache", "warm style cache"] if a.profile_style_cache else [""]
-        precisions = ["bf16" if side == "nstyle-bf16" else "float32" for side in a.sides if side != "pytorch"]
+        precisions = [NSTYLE_SIDES[side][0] for side in a.sides if side in ("nstyle", "nstyle-bf16")]
         for run, precision in [(r, p) for p in precisions for r in runs]:
             run = ", ".join(x for x in (run, "--precision bf16" if precision == "bf16" else "") if x)
             out = os.path.join(folder, f"profile-{size}-{precision}{'-' + run.split()[0] if run else ''}")
             os.makedirs(out, exist_ok=True)
             launch([os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge), out, "0",
-                    str(a.profile_iterations)] + ([cache] if "cache" in run else []), out, precision=precision).wait()
+                    str(a.profile_iterations)] + ([cache] if "cache" in run else []), out,
+                   side="nstyle-bf16" if precision == "bf16" else "nstyle").wait()
             rows = [dict(zip(("phase", "s"), line.rstrip("\n").split("\t")))
                     for line in open(os.path.join(out, "profile.txt"))]
             shots = snapshots(out)
@@ -236,14 +274,26 @@ def main() -> None:
     ap.add_argument("--profile-iterations", type=int, default=5)
     ap.add_argument("--per-iteration", type=int, default=0, metavar="N",
                     help="instead of racing: nstyle sides for N iterations each, the scored objective by iteration")
-    ap.add_argument("--sides", nargs="+", default=["nstyle", "pytorch"], choices=["nstyle", "nstyle-bf16", "pytorch"],
-                    help="who races, one after the other (nstyle-bf16: nstyle with --precision bf16)")
+    ap.add_argument("--sides", nargs="+", default=["nstyle", "pytorch"], choices=list(NSTYLE_SIDES) + ["pytorch"],
+                    help="who races, one after the other (nstyle-bf16: nstyle with --precision bf16; -c2f: with "
+                         "--multires 1, the half-size level for --coarse-iterations L-BFGS iterations first)")
+    ap.add_argument("--coarse-iterations", type=int, default=30,
+                    help="the -c2f sides' L-BFGS iterations at the half-size level")
     ap.add_argument("--profile-style-cache", action="store_true",
                     help="with --profile: each size twice on one --style-cache folder, cold then warm")
+    ap.add_argument("--scorer-dtype", choices=["float64", "float32"], default="float64",
+                    help="the scorer's arithmetic (float32: several times faster, same tables to about 3 digits)")
+    ap.add_argument("--keep", metavar="DIR",
+                    help="race in DIR and keep it (snapshots, logs) instead of a temporary folder")
+    ap.add_argument("--rescore", metavar="DIR", help="only score a kept race folder again and print its tables")
     add_input_flags(ap)
     a = ap.parse_args()
     print_machine()
-    with tempfile.TemporaryDirectory(prefix="nstyle-race-") as folder:
+    if a.rescore:
+        return rescore(a, a.rescore)
+    if a.keep:
+        os.makedirs(a.keep, exist_ok=True)
+    with (contextlib.nullcontext(a.keep) if a.keep else tempfile.TemporaryDirectory(prefix="nstyle-race-")) as folder:
         if a.profile:
             return profile(a, folder)
         if a.per_iteration:

@@ -223,7 +223,7 @@ def per_iteration(a, folder: str) -> None:
             launch([os.path.join(HERE, "_race_nstyle.py"), content, style, params, str(edge), out, "1e9",
                     str(a.per_iteration)], out, side=name, coarse_iterations=a.coarse_iterations).wait()
             shots = snapshots(out)
-            scores = scored(problem, exported, [p for p, _, _ in shots], out)
+            scores = scored(problem, exported, [p for p, _, _ in shots], out, a.scorer_dtype)
             traces[name] = [scores[p] for p, _, _ in shots]
         marks = sorted({k for k in (1, 2, 5, 10, 20, 40, 80, 160, 320, a.per_iteration) if k <= a.per_iteration})
         rows = [dict({"side": name}, **{f"it {k}": f"{trace[k - 1]:.4g}" if k <= len(trace) else "-" for k in marks})

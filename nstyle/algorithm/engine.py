@@ -119,6 +119,7 @@ class Engine:
             key = (array_digest(style), tuple(size), cfg.style_scale, cfg.weights, cfg.gpu, cfg.pooling, cfg.style_layers,
                    cfg.content_layers, recoloured)
             key += (array_digest(mask), cfg.mask_guide) if mask is not None else ()
+            key += (cfg.precision,) if cfg.precision != "float32" else ()  # bf16 targets are bf16 passes
             if key in self._grams:
                 log.info("style targets for style %d at %dx%d: reused", k + 1, size[1], size[0])
             else:

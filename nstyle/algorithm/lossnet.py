@@ -45,8 +45,10 @@ class LossNet:
 
     Every executor binds the same device copies of the weights, ``weights`` (see :func:`device_weights`; made
     from ``params`` when not given), so binding copies no weights and oneDNN reorders each layer's weights once.
-    ``binds`` counts the graphs bound. With ``precision="bf16"`` the loss executor's VGG trunk runs in bfloat16
-    (:mod:`nstyle.algorithm.precision`); the target executors stay float32, so targets never depend on it.
+    ``binds`` counts the graphs bound. With ``precision="bf16"`` every executor's VGG trunk runs in bfloat16
+    (:mod:`nstyle.algorithm.precision`), the target executors' too: the targets are what the loss executor's
+    features are compared with (a photo's bfloat16 features match its bfloat16 content target exactly), and they
+    cost a bfloat16 forward pass.
     """
 
     def __init__(self, params: Params, size: Tuple[int, int], ctx: mx.Context,
@@ -109,7 +111,8 @@ class LossNet:
         """The outputs of the ``kind`` target executor (``grams``, or ``contents``: only as deep as the content
         layers) on one image, bound on first use."""
         if kind not in self._features:
-            self._features[kind] = self._bind(self.grams if kind == "grams" else mx.sym.Group(self.contents), {})
+            graph = self.grams if kind == "grams" else mx.sym.Group(self.contents)
+            self._features[kind] = self._bind(arithmetic.lowered(graph, self.precision), {})
         ex = self._features[kind]
         ex.arg_dict["data"][:] = image_np
         for name, guide in self._guides(guides).items():

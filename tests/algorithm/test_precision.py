@@ -68,3 +68,27 @@ def test_bf16_refused_where_it_cannot_run(images, weights_file, tmp_path):
 def test_bad_precision_value():
     with pytest.raises(Exception, match="--precision"):
         Config(precision="fp16").validate()
+
+
+@pytest.mark.skipif(not HAS_BF16, reason="this CPU has no AVX512_BF16")
+def test_bf16_targets_are_bf16_passes(images, weights_file):
+    """With bf16 the target executors run the bfloat16 trunk too: the photo's own features match its content
+    target to the bit (content loss exactly 0 at the photo), where float32 targets leave bf16's rounding as a
+    content loss to fix; style targets are kept apart from float32's in memory."""
+    from nstyle.files import images as image_files
+
+    cfg = cfg_for(images, weights_file, precision="bf16")
+    engine = Engine()
+    size = (32, 48)
+    content_np = image_files.to_network(image_files.resize01(image_files.read_image(images["content"], 48), size))
+    net = engine.loss_net(cfg, size)
+    grams = engine.style_targets(cfg, [image_files.read_image(images["style"], 48)], size, None)
+    target = net.content_targets(content_np)
+    assert casts(net._features["contents"]) > 0
+    ex = net.bind_losses(grams, target)
+    ex.arg_dict["data"][:] = content_np
+    ex.forward()
+    assert float(ex.outputs[net.n_style].asnumpy().sum()) == 0.0
+    plain = engine.style_targets(cfg_for(images, weights_file), [image_files.read_image(images["style"], 48)],
+                                 size, None)
+    assert len(engine._grams) == 2 and not np.array_equal(plain[0].asnumpy(), grams[0].asnumpy())

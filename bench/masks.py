@@ -3,7 +3,7 @@ and does a region's style strength change with its area? Prints one table (Markd
 
     python bench/masks.py --weights model/vgg19.params [--size 256] [--epochs 100] [--content C --styles A B]
                          [--time | --time-only [--repeat 3]] [--out DIR]
-                         [--only-area [--area-guides simple inside all]]
+                         [--only-area [--area-guides simple inside all] [--positions 3]]
 
 Without images it uses scikit-image's astronaut and two of its textures. The area table always paints
 scikit-image's grass photo (a stationary content: the same inside a small and a large square) with the first
@@ -164,7 +164,7 @@ def area_table(engine, cfg, styles, args):
         found = {}
         for fraction, offsets in OFFSETS.items():
             runs = []
-            for offset in offsets:
+            for offset in offsets[:args.positions]:
                 mask = square_mask(args.size, fraction, offset * args.size // 256)
                 out = run(content, styles[:1], [mask], args, mask_guide=mode)
                 pictures.setdefault(f"area_{mode}_{fraction:.0%}".replace("%", "pc"), out)
@@ -243,6 +243,8 @@ def main():
     p.add_argument("--only-area", action="store_true", help="only the area table")
     p.add_argument("--area-guides", nargs="+", default=["simple"], choices=guides.KINDS,
                    help="the guide modes the area table optimises with")
+    p.add_argument("--positions", type=int, default=3, choices=(1, 2, 3),
+                   help="square positions per area in the area table (1: centred only)")
     p.add_argument("--out")
     args = p.parse_args()
     print_machine()

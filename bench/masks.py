@@ -150,7 +150,8 @@ OFFSETS = {0.1: (0, -64, 64), 0.5: (0, -32, 32)}
 def area_table(engine, cfg, styles, args):
     """A square region of 10% and of 50% of a stationary content (:func:`stationary_content`; ``--areas``), one
     style, each at up to three positions (``--positions``: the centred one first), optimised with each
-    ``--area-guides`` mode: its distance to the style per layer, averaged over the positions, measured with each guide mode (``simple``: as resized; ``inside``: only neurons whose receptive
+    ``--area-guides`` mode: its distance to the style per layer, averaged over the positions, measured with each
+    guide mode (``simple``: as resized; ``inside``: only neurons whose receptive
     field lies inside the region, its own texture without the unstyled surroundings a deep neuron near the edge
     sees; ``all``: every neuron whose receptive field touches it). A layer where a guide keeps no neuron: ``nan``."""
     content = stationary_content(args.size)

@@ -3,7 +3,7 @@ and does a region's style strength change with its area? Prints one table (Markd
 
     python bench/masks.py --weights model/vgg19.params [--size 256] [--epochs 100] [--content C --styles A B]
                          [--time | --time-only [--repeat 3]] [--out DIR]
-                         [--only-area [--area-guides simple inside all]]
+                         [--only-area [--area-guides simple inside all] [--positions 3] [--areas 0.1 0.5]]
 
 Without images it uses scikit-image's astronaut and two of its textures. The area table always paints
 scikit-image's grass photo (a stationary content: the same inside a small and a large square) with the first
@@ -148,9 +148,10 @@ OFFSETS = {0.1: (0, -64, 64), 0.5: (0, -32, 32)}
 
 
 def area_table(engine, cfg, styles, args):
-    """A square region of 10% and of 50% of a stationary content (:func:`stationary_content`), one style, each at
-    three positions, optimised with each ``--area-guides`` mode: its distance to the style per layer, averaged over
-    the positions, measured with each guide mode (``simple``: as resized; ``inside``: only neurons whose receptive
+    """A square region of 10% and of 50% of a stationary content (:func:`stationary_content`; ``--areas``), one
+    style, each at up to three positions (``--positions``: the centred one first), optimised with each
+    ``--area-guides`` mode: its distance to the style per layer, averaged over the positions, measured with each
+    guide mode (``simple``: as resized; ``inside``: only neurons whose receptive
     field lies inside the region, its own texture without the unstyled surroundings a deep neuron near the edge
     sees; ``all``: every neuron whose receptive field touches it). A layer where a guide keeps no neuron: ``nan``."""
     content = stationary_content(args.size)
@@ -162,9 +163,9 @@ def area_table(engine, cfg, styles, args):
     pictures = {}
     for mode in args.area_guides:
         found = {}
-        for fraction, offsets in OFFSETS.items():
+        for fraction, offsets in ((f, OFFSETS[f]) for f in args.areas):
             runs = []
-            for offset in offsets:
+            for offset in offsets[:args.positions]:
                 mask = square_mask(args.size, fraction, offset * args.size // 256)
                 out = run(content, styles[:1], [mask], args, mask_guide=mode)
                 pictures.setdefault(f"area_{mode}_{fraction:.0%}".replace("%", "pc"), out)
@@ -174,7 +175,7 @@ def area_table(engine, cfg, styles, args):
                                                        target)
                 print(f"| {mode} | {name} | {fraction:.0%} | {' '.join(f'{d:.3f}' for d in found[fraction, name])} "
                       f"| {np.nanmean(found[fraction, name]):.3f} |")
-        for name in guides.KINDS:
+        for name in guides.KINDS if len(args.areas) == 2 else ():
             per = " ".join(f"{abs(x / y - 1):.0%}" if np.isfinite(x / y) else "-"
                            for x, y in zip(found[0.1, name], found[0.5, name]))
             print(f"change of style strength with area (optimised with {mode}, measured with {name}), per layer: "
@@ -243,6 +244,10 @@ def main():
     p.add_argument("--only-area", action="store_true", help="only the area table")
     p.add_argument("--area-guides", nargs="+", default=["simple"], choices=guides.KINDS,
                    help="the guide modes the area table optimises with")
+    p.add_argument("--areas", nargs="+", type=float, default=[0.1, 0.5], choices=sorted(OFFSETS),
+                   help="the square areas of the area table (fractions of the picture)")
+    p.add_argument("--positions", type=int, default=3, choices=(1, 2, 3),
+                   help="square positions per area in the area table (1: centred only)")
     p.add_argument("--out")
     args = p.parse_args()
     print_machine()

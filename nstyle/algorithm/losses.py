@@ -25,28 +25,44 @@ def flat_gram(x: mx.sym.Symbol, channels: int) -> mx.sym.Symbol:
     return mx.sym.FullyConnected(x, x, no_bias=True, num_hidden=channels)
 
 
-def guided_gram(feature: mx.sym.Symbol, guide: mx.sym.Symbol, shape: Sequence[int]) -> mx.sym.Symbol:
-    """``G = (F o T)(F o T)^T`` of a ``1xCxHxW`` feature and a guide ``T`` (Gatys et al. 2017) given spread over
-    the channels (``1xCxHxW``, :func:`spread_guide`).
+def guided_gram(feature: mx.sym.Symbol, guide: mx.sym.Symbol, shape: Sequence[int],
+                channels: Optional[int] = None) -> mx.sym.Symbol:
+    """``G = (F o T)(F o T)^T`` of a ``1xCxHxW`` feature and a guide ``T`` (Gatys et al. 2017) given as
+    :func:`spread_guide` makes it with ``channels`` (:func:`guide_channels`; default: spread over all ``C``).
 
     With the normalised guide of :mod:`nstyle.algorithm.guides` this is ``N`` times its per-position guided Gram:
-    the classic Gram's scale, so an all-ones guide gives the classic Gram exactly. The guide comes spread because
-    a same-shape product's backward is one multiply, where ``broadcast_mul``'s goes through MXNet's generic
-    reduction kernel for both inputs (3 to 5 times the multiply, measured with the profiler). Both are flattened to
-    ``C x N`` before the product, as :func:`gram` flattens the feature: the product then takes the feature in the
-    plain layout, where multiplying the 4-d oneDNN-layout feature made a layout copy of it per region that no
-    memory plan counts (one ``C x N`` array per layer and region, 32 MB per region at 256x256, measured)."""
+    the classic Gram's scale, so an all-ones guide gives the classic Gram exactly. A guide spread over the
+    channels multiplies with ``elemwise_mul``, whose backward is one multiply, where ``broadcast_mul``'s goes
+    through MXNet's generic reduction kernel (3 to 5 times the multiply, measured with the profiler); a ``1xN``
+    guide (``channels=1``) is broadcast, which holds ``C`` times less memory. The products are the same floats
+    either way. Both are flattened to ``C x N`` before the product, as :func:`gram` flattens the feature: the
+    product then takes the feature in the plain layout, where multiplying the 4-d oneDNN-layout feature made a
+    layout copy of it per region that no memory plan counts (32 MB per region at 256x256, measured)."""
     flat = flat_shape(shape)
-    return flat_gram(mx.sym.elemwise_mul(mx.sym.Reshape(feature, shape=flat), mx.sym.Reshape(guide, shape=flat)),
-                     flat[0])
+    spread = channels is None or channels == flat[0]
+    x = mx.sym.Reshape(feature, shape=flat)
+    if spread:
+        product = mx.sym.elemwise_mul(x, mx.sym.Reshape(guide, shape=flat))
+    else:
+        product = mx.sym.broadcast_mul(x, mx.sym.Reshape(guide, shape=(1, flat[1])))
+    return flat_gram(product, flat[0])
+
+
+def guide_channels(shape: Sequence[int], data_shape: Sequence[int]) -> int:
+    """How many channels a layer's guide is spread over (:func:`spread_guide`): all of them on the layers below
+    the input's resolution, 1 (broadcast in the product) at the input's resolution (``relu1_1``, ``relu1_2``).
+
+    The full-resolution layers' spread guides were half of all guide memory (17 MB per region at 256x256 for
+    ``relu1_1``); the deeper layers keep the faster same-shape product where their spread guides are small."""
+    return 1 if tuple(shape[2:]) == tuple(data_shape[2:]) else int(shape[1])
 
 
 def spread_guide(guide: mx.nd.NDArray, channels: int) -> mx.nd.NDArray:
     """A ``1x1xHxW`` (or ``HxW``) guide repeated over ``channels`` as :func:`guided_gram` takes it, made where the
-    guide is (a numpy guide gives a CPU array)."""
+    guide is (a numpy guide gives a CPU array); with ``channels=1`` the ``1x1xHxW`` guide itself."""
     guide = guide if isinstance(guide, mx.nd.NDArray) else mx.nd.array(guide, dtype=np.asarray(guide).dtype)
     guide = guide.reshape((1, 1) + guide.shape[-2:])
-    return guide.broadcast_to((1, channels) + guide.shape[-2:])
+    return guide if channels == 1 else guide.broadcast_to((1, channels) + guide.shape[-2:])
 
 
 def style_normaliser(shape: Sequence[int]) -> float:

@@ -36,7 +36,7 @@ class LossNet:
 
     With ``regions`` the Grams are guided: one per style layer and region, each with its guide variable
     (:func:`guide_name`), given to :meth:`gram_targets` and :meth:`bind_losses` as ``guides`` (``1x1xhxw``; the
-    graph holds each spread over its layer's channels, :func:`nstyle.algorithm.losses.spread_guide`).
+    graph holds each spread over its layer's ``guide_channels``, :func:`nstyle.algorithm.losses.spread_guide`).
 
     :meth:`gram_targets` / :meth:`content_targets` run a target executor on a preprocessed image (the Grams', or
     one only as deep as the content layers, a quarter cheaper with the classic layers; each bound on first use,
@@ -66,8 +66,10 @@ class LossNet:
         _, shapes, _ = style.infer_shape(data=self.data_shape)
         self.style_shapes: List[Tuple[int, ...]] = [tuple(s) for s in shapes]
         self.regions = regions
+        #: per style layer, the channels its guides are spread over (:func:`losses.guide_channels`)
+        self.guide_channels = [losses.guide_channels(s, self.data_shape) for s in self.style_shapes]
         if regions:  # one guided Gram per layer and region, layer by layer (Gatys et al. 2017)
-            grams = [losses.guided_gram(style[i], mx.sym.Variable(guide_name(i, r)), s)
+            grams = [losses.guided_gram(style[i], mx.sym.Variable(guide_name(i, r)), s, self.guide_channels[i])
                      for i, s in enumerate(self.style_shapes) for r in range(regions)]
         else:
             grams = [losses.gram(style[i], s) for i, s in enumerate(self.style_shapes)]
@@ -82,7 +84,9 @@ class LossNet:
 
     def _bind(self, out: mx.sym.Symbol, extra: Dict[str, mx.nd.NDArray]) -> mx.executor.Executor:
         """Bind ``out`` with the shared weights and a gradient only for ``data``."""
-        guide_shapes = {guide_name(i, r): s for i, s in enumerate(self.style_shapes) for r in range(self.regions)}
+        guide_shapes = {guide_name(i, r): (1, c) + tuple(s[2:])
+                        for i, (s, c) in enumerate(zip(self.style_shapes, self.guide_channels))
+                        for r in range(self.regions)}
         arguments = out.list_arguments()
         arg_shapes, _, _ = out.infer_shape(data=self.data_shape,
                                            **{k: v for k, v in guide_shapes.items() if k in arguments})
@@ -103,7 +107,7 @@ class LossNet:
         device: no host copy of a spread guide is ever made."""
         if not self.regions or guides is None:
             return {}
-        names = [(guide_name(i, r), s[1]) for i, s in enumerate(self.style_shapes) for r in range(self.regions)]
+        names = [(guide_name(i, r), c) for i, c in enumerate(self.guide_channels) for r in range(self.regions)]
         return {n: losses.spread_guide(mx.nd.array(g, self.ctx, dtype=g.dtype), c) for (n, c), g in zip(names, guides)}
 
     def _features_of(self, kind: str, image_np: np.ndarray,

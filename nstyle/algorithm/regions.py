@@ -15,6 +15,7 @@ import numpy as np
 
 from ..config import Config
 from ..files.images import Inputs
+from ..process import resources
 from . import guides, losses
 from .engine import Engine
 
@@ -37,8 +38,10 @@ def bind_regions(engine: Engine, cfg: Config, inputs: Inputs, size: Tuple[int, i
     own = guides.picture_guides(masks, size, cfg.style_layer_list, cfg.mask_guide)
     per_style = engine.grams_per_style(cfg, inputs.styles, size, content01, inputs.style_masks)
     targets = [[grams[i] for grams in per_style] for i in range(len(cfg.style_layer_list))]
-    executor = net.bind_losses([t for layer in targets for t in layer], net.content_targets(content_np),
-                               own.arrays())
+    content_targets = net.content_targets(content_np)
+    net.release_features()
+    resources.return_freed_memory()  # the target executors' memory, before the loss executor takes its own
+    executor = net.bind_losses([t for layer in targets for t in layer], content_targets, own.arrays())
     head = losses.head_gradients(net.style_shapes, cfg.style_weight, cfg.content_weight, engine.context(cfg.gpu),
                                  cfg.layer_weights(), len(cfg.content_layer_list), region_weights(cfg, own, targets))
     return executor, head, net.n_style

@@ -53,3 +53,21 @@ def largest_tile(size: Tuple[int, int], have: int) -> Optional[int]:
     while tile + 64 < max(size) and estimate_bytes((tile + 64, tile + 64)) + host <= have:
         tile += 64
     return tile
+
+
+def return_freed_memory() -> bool:
+    """Give the memory the C allocator holds freed back to the system (glibc's ``malloc_trim(0)``); False where
+    there is no glibc. Called after a masked run's set-up, whose freed target executors glibc would otherwise keep
+    beside the loss executor's memory (issue 24: 20 to 50 MB of the process peak at 256x256, measured)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        trim = None
+    if trim is None:
+        return False
+    trim(0)
+    return True

@@ -70,3 +70,50 @@ def test_the_guided_gram_multiplies_without_broadcasting():
     ex.forward()
     g = (f[0] * t).reshape(4, -1)
     np.testing.assert_allclose(ex.outputs[0].asnumpy(), g @ g.T, rtol=1e-5)
+
+
+def test_full_resolution_guides_are_broadcast_and_the_deeper_ones_spread(synthetic_params):
+    """Guide memory bound per region (issue 24): relu1_1's guide is one channel (broadcast in the product), the
+    deeper layers' are spread over their channels; relu1_1's spread guide was half of all guide bytes."""
+    from nstyle.algorithm import lossnet
+
+    size = (64, 48)
+    net = lossnet.LossNet(synthetic_params, size, mx.cpu(), regions=2)
+    assert net.guide_channels[0] == 1 and net.guide_channels[1:] == [s[1] for s in net.style_shapes[1:]]
+    ones = [np.ones((1, 1) + s[2:], np.float32) for s in net.style_shapes for _ in range(2)]
+    ex = net.bind_losses([mx.nd.zeros((s[1], s[1])) for s in net.style_shapes for _ in range(2)],
+                         [mx.nd.zeros(net.style_shapes[3])], ones)
+    per_region = sum(ex.arg_dict[lossnet.guide_name(i, 0)].size * 4 for i in range(len(net.style_shapes)))
+    deeper = sum(int(np.prod(s[1:])) * 4 for s in net.style_shapes[1:])
+    assert per_region == size[0] * size[1] * 4 + deeper
+    spread_before = deeper + int(np.prod(net.style_shapes[0][1:])) * 4
+    assert per_region < 0.5 * spread_before
+
+
+def test_a_broadcast_guide_gives_the_spread_guides_bits():
+    """The same float products forward and backward, so an all-ones mask is still the unmasked run bit for bit."""
+    shape = (1, 5, 6, 7)
+    f = np.random.RandomState(0).rand(*shape).astype(np.float32)
+    t = np.random.RandomState(1).rand(6, 7).astype(np.float32)
+    found = []
+    for channels in (1, 5):
+        x = mx.sym.Variable("x")
+        loss = mx.sym.sum(mx.sym.square(losses.guided_gram(x, mx.sym.Variable("g"), shape, channels)))
+        grad = mx.nd.zeros(shape)
+        ex = loss.bind(mx.cpu(), {"x": mx.nd.array(f), "g": losses.spread_guide(t[None, None], channels)},
+                       args_grad={"x": grad}, grad_req={"x": "write", "g": "null"})
+        ex.forward(is_train=True)
+        ex.backward([mx.nd.ones((1,))])
+        found.append((ex.outputs[0].asnumpy(), grad.asnumpy()))
+    ops = [n["op"] for n in json.loads(losses.guided_gram(mx.sym.Variable("x"), mx.sym.Variable("g"), shape,
+                                                          1).tojson())["nodes"]]
+    assert "broadcast_mul" in ops
+    assert np.array_equal(found[0][0], found[1][0]) and np.array_equal(found[0][1], found[1][1])
+
+
+def test_freed_memory_is_returned_on_glibc():
+    import platform
+
+    from nstyle.process import resources
+
+    assert resources.return_freed_memory() == (platform.libc_ver()[0] == "glibc")

@@ -27,7 +27,8 @@ epochs at most, working size = the clip's size. Rows:
   (``--warped-shares``, :data:`nstyle.video.run.WARPED_SHARE`), long-term terms (``--temporal-frames``, the
   earlier frames the loss holds each frame to), independent frames with more epochs
   (``--reference-epochs``: closer to converged, the fair reference for the warped rows, which continue the previous
-  frame's optimisation).
+  frame's optimisation), other warp kernels (``--interpolations``; ``--warp-interpolation`` sets the kernel of
+  every warped row).
 
 E is Lai et al. 2018's warping error (:mod:`nstyle.video.consistency`), flows and reliability from the input
 clip, outputs on 0..1; "vs indep." is E over the independent-from-content row's. ``--long-range J`` adds the
@@ -61,7 +62,7 @@ sys.path.insert(0, ROOT)
 from nstyle import api, stylize_video  # noqa: E402
 from nstyle.config import Config  # noqa: E402
 from nstyle.files import images  # noqa: E402
-from nstyle.video import consistency, flow, reliability, writing  # noqa: E402
+from nstyle.video import consistency, flow, reliability, warping, writing  # noqa: E402
 from nstyle.video import run as video_run  # noqa: E402
 from nstyle.video.plan import TEMPORAL_WEIGHT  # noqa: E402
 
@@ -115,7 +116,7 @@ def stylize(clip: str, weights: str, a, init: str, gamma: float, work: str, knob
     """One row: stylize the clip (``knobs``: ``{(module, name): value}`` constants set for this row only;
     ``options``: ``stylize_video`` options that differ, e.g. another ``max_num_epochs``), return its frames' paths
     and per-frame reports."""
-    settings = {"max_num_epochs": a.epochs, **(options or {})}
+    settings = {"max_num_epochs": a.epochs, "warp_interpolation": a.warp_interpolation, **(options or {})}
     kept = {key: getattr(*key) for key in (knobs or {})}
     for (module, name), value in (knobs or {}).items():
         setattr(module, name, value)
@@ -140,6 +141,8 @@ def sweep_rows(a) -> List[Tuple[str, str, float, Dict, Dict]]:
               {(video_run, "WARPED_SHARE"): w}, {}) for w in a.warped_shares]
     rows += [(f"warped init + temporal loss, frames {f}", "content", TEMPORAL_WEIGHT, {}, {"temporal_frames": f})
              for f in a.temporal_frames]
+    rows += [(f"warped init + temporal loss, {k} warp", "content", TEMPORAL_WEIGHT, {}, {"warp_interpolation": k})
+             for k in a.interpolations]
     rows += [(f"independent, from content, {n} epochs", "content", 0.0, {}, {"max_num_epochs": n})
              for n in a.reference_epochs]
     return rows
@@ -281,6 +284,10 @@ def parse(argv) -> argparse.Namespace:
     ap.add_argument("--long-range", type=int, default=0, metavar="J",
                     help="add a column: the same error E against frame t-J instead of t-1 (flows and reliability "
                     "from the input clip; 10)")
+    ap.add_argument("--warp-interpolation", default="bilinear", choices=warping.INTERPOLATIONS,
+                    help="the kernel of every warped row's warp (the start and the temporal loss's target)")
+    ap.add_argument("--interpolations", type=lambda t: [v.strip() for v in t.split(",") if v.strip()], default=[],
+                    help="extra rows at the default weight with these warp kernels (bicubic,lanczos)")
     ap.add_argument("--reference-epochs", type=lambda t: [int(v) for v in floats(t)], default=[],
                     help="extra rows of independent frames from the content with these epoch limits (30)")
     ap.add_argument("--per-frame", action="store_true",
@@ -291,6 +298,9 @@ def parse(argv) -> argparse.Namespace:
                     help="only the seconds-per-frame table (one temporal run of the clip, then one still)")
     a = ap.parse_args(argv)
     a.size = tuple(int(v) for v in a.size.lower().split("x"))
+    unknown = sorted(set(a.interpolations) - set(warping.INTERPOLATIONS))
+    if unknown:
+        ap.error(f"--interpolations: unknown kernel(s) {', '.join(unknown)}")
     return a
 
 

@@ -28,7 +28,8 @@ epochs at most, working size = the clip's size. Rows:
   earlier frames the loss holds each frame to), independent frames with more epochs
   (``--reference-epochs``: closer to converged, the fair reference for the warped rows, which continue the previous
   frame's optimisation), other warp kernels (``--interpolations``; ``--warp-interpolation`` sets the kernel of
-  every warped row).
+  every warped row), the temporal loss on the blurred difference only (``--low-pass``,
+  :data:`nstyle.video.temporal.LOW_PASS`).
 
 E is Lai et al. 2018's warping error (:mod:`nstyle.video.consistency`), flows and reliability from the input
 clip, outputs on 0..1; "vs indep." is E over the independent-from-content row's. ``--long-range J`` adds the
@@ -62,7 +63,7 @@ sys.path.insert(0, ROOT)
 from nstyle import api, stylize_video  # noqa: E402
 from nstyle.config import Config  # noqa: E402
 from nstyle.files import images  # noqa: E402
-from nstyle.video import consistency, flow, reliability, warping, writing  # noqa: E402
+from nstyle.video import consistency, flow, reliability, temporal, warping, writing  # noqa: E402
 from nstyle.video import run as video_run  # noqa: E402
 from nstyle.video.plan import TEMPORAL_WEIGHT  # noqa: E402
 
@@ -143,6 +144,8 @@ def sweep_rows(a) -> List[Tuple[str, str, float, Dict, Dict]]:
              for f in a.temporal_frames]
     rows += [(f"warped init + temporal loss, {k} warp", "content", TEMPORAL_WEIGHT, {}, {"warp_interpolation": k})
              for k in a.interpolations]
+    rows += [(f"warped init + temporal loss, γ={g:g}, low-pass σ={s:g}", "content", g,
+              {(temporal, "LOW_PASS"): s}, {}) for s in a.low_pass for g in (a.low_pass_gammas or [TEMPORAL_WEIGHT])]
     rows += [(f"independent, from content, {n} epochs", "content", 0.0, {}, {"max_num_epochs": n})
              for n in a.reference_epochs]
     return rows
@@ -272,6 +275,8 @@ def parse(argv) -> argparse.Namespace:
     ap.add_argument("--no-noise", action="store_true", help="skip the independent-from-noise row")
     ap.add_argument("--no-warped-only", action="store_true", help="skip the warped-init-only row")
     ap.add_argument("--no-floor-row", action="store_true", help="skip the no-epoch-floor row")
+    ap.add_argument("--no-default-row", action="store_true",
+                    help="skip the default temporal row (when another run has it; needs --no-time, no --strip)")
     ap.add_argument("--gammas", type=floats, default=[], help="extra rows with these temporal weights (1000,100)")
     ap.add_argument("--smoothing", type=floats, default=[],
                     help="extra rows with the loss's reliability map smoothed by these sigmas in pixels (1,2)")
@@ -288,6 +293,11 @@ def parse(argv) -> argparse.Namespace:
                     help="the kernel of every warped row's warp (the start and the temporal loss's target)")
     ap.add_argument("--interpolations", type=lambda t: [v.strip() for v in t.split(",") if v.strip()], default=[],
                     help="extra rows at the default weight with these warp kernels (bicubic,lanczos)")
+    ap.add_argument("--low-pass", type=floats, default=[],
+                    help="extra rows whose temporal loss holds only the blurred difference to ω (Gaussian σ in "
+                    "pixels: 2)")
+    ap.add_argument("--low-pass-gammas", type=floats, default=[],
+                    help="the low-pass rows' temporal weights (default: the default weight)")
     ap.add_argument("--reference-epochs", type=lambda t: [int(v) for v in floats(t)], default=[],
                     help="extra rows of independent frames from the content with these epoch limits (30)")
     ap.add_argument("--per-frame", action="store_true",
@@ -298,6 +308,8 @@ def parse(argv) -> argparse.Namespace:
                     help="only the seconds-per-frame table (one temporal run of the clip, then one still)")
     a = ap.parse_args(argv)
     a.size = tuple(int(v) for v in a.size.lower().split("x"))
+    if a.no_default_row and (a.strip or not a.no_time):
+        ap.error("--no-default-row: the strip and the seconds are of the default row; add --no-time, drop --strip")
     unknown = sorted(set(a.interpolations) - set(warping.INTERPOLATIONS))
     if unknown:
         ap.error(f"--interpolations: unknown kernel(s) {', '.join(unknown)}")
@@ -307,7 +319,7 @@ def parse(argv) -> argparse.Namespace:
 def skipped(a, name: str, init: Optional[str]) -> bool:
     """Whether the flags leave the row ``name`` out."""
     return ((init == "noise" and a.no_noise) or (name == "warped init only" and a.no_warped_only)
-            or (name.endswith("no epoch floor") and a.no_floor_row))
+            or (name.endswith("no epoch floor") and a.no_floor_row) or (name == TEMPORAL and a.no_default_row))
 
 
 def main(argv=None) -> None:

@@ -33,7 +33,7 @@ from ..process.interrupts import stop_on_signals
 from ..process.progress import Progress
 from . import flow, reading, reliability, warping, work, writing
 from .plan import Plan, VideoSettings, plan
-from .temporal import TemporalLoss, TemporalSum, closest_first, scaled_weight
+from .temporal import TemporalLoss, TemporalSum, closest_first, scaled_weight, term
 
 log = logging.getLogger("nstyle")
 
@@ -225,7 +225,7 @@ def temporal_start(engine: Engine, cfg: Config, p: Plan, index: int, rgb: np.nda
     c = reliability.loss_weights(to_previous, to_current)
     weight = scaled_weight(gamma, content_shapes(engine, cfg, p.size), int(np.prod(start.shape)))
     if p.steps == (1,):
-        return start, TemporalLoss(warped, c, weight)
+        return start, term(warped, c, weight)
     return start, long_term_loss(p, index, warped, c, weight)
 
 
@@ -251,7 +251,7 @@ def long_term_loss(p: Plan, index: int, warped: np.ndarray, c: np.ndarray, weigh
         earlier = images.read_image(work.frame_path(p.folder, index - step))
         targets.append(images.from_pixels(warping.warp(earlier, to_earlier, p.interpolation)))
         maps.append(reliability.loss_weights(to_earlier, to_current))
-    return TemporalSum([TemporalLoss(t, m, weight) for t, m in zip(targets, closest_first(maps))])
+    return TemporalSum([term(t, m, weight) for t, m in zip(targets, closest_first(maps))])
 
 
 def content_shapes(engine: Engine, cfg: Config, size: Tuple[int, int]) -> List[Tuple[int, ...]]:

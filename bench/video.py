@@ -19,7 +19,8 @@ epochs at most, working size = the clip's size. Rows:
 - warped init only: each frame started from the previous result warped onto it, temporal weight 1e-9 (a term
   about 1e-12 of the other losses: the warped start without the loss).
 - warped init + temporal loss: ``nstyle video``'s default (``--temporal-weight``
-  :data:`nstyle.video.plan.TEMPORAL_WEIGHT`).
+  :data:`nstyle.video.plan.TEMPORAL_WEIGHT`, the warp :data:`nstyle.video.warping.WARP_INTERPOLATION`; Ruder's
+  bilinear warp at γ = 100, the earlier default: ``--warp-interpolation bilinear --gammas 100``).
 - the same without the later frames' epoch floor (:data:`nstyle.video.run.LATER_FRAME_SHARE` set to 0 here): the
   classic stopping rule alone, to show what the floor does.
 - on request: other temporal weights (``--gammas``), the loss's reliability map smoothed
@@ -277,6 +278,9 @@ def parse(argv) -> argparse.Namespace:
     ap.add_argument("--no-floor-row", action="store_true", help="skip the no-epoch-floor row")
     ap.add_argument("--no-default-row", action="store_true",
                     help="skip the default temporal row (when another run has it; needs --no-time, no --strip)")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the independent-from-content row (when another run of the same command has it: the "
+                    "rows then show no change against it; needs --no-default-row, no --per-frame)")
     ap.add_argument("--gammas", type=floats, default=[], help="extra rows with these temporal weights (1000,100)")
     ap.add_argument("--smoothing", type=floats, default=[],
                     help="extra rows with the loss's reliability map smoothed by these sigmas in pixels (1,2)")
@@ -289,7 +293,7 @@ def parse(argv) -> argparse.Namespace:
     ap.add_argument("--long-range", type=int, default=0, metavar="J",
                     help="add a column: the same error E against frame t-J instead of t-1 (flows and reliability "
                     "from the input clip; 10)")
-    ap.add_argument("--warp-interpolation", default="bilinear", choices=warping.INTERPOLATIONS,
+    ap.add_argument("--warp-interpolation", default=warping.WARP_INTERPOLATION, choices=warping.INTERPOLATIONS,
                     help="the kernel of every warped row's warp (the start and the temporal loss's target)")
     ap.add_argument("--interpolations", type=lambda t: [v.strip() for v in t.split(",") if v.strip()], default=[],
                     help="extra rows at the default weight with these warp kernels (bicubic,lanczos)")
@@ -310,6 +314,9 @@ def parse(argv) -> argparse.Namespace:
     a.size = tuple(int(v) for v in a.size.lower().split("x"))
     if a.no_default_row and (a.strip or not a.no_time):
         ap.error("--no-default-row: the strip and the seconds are of the default row; add --no-time, drop --strip")
+    if a.no_baseline and (a.per_frame or not a.no_default_row):
+        ap.error("--no-baseline: the per-frame tables compare with the baseline; add --no-default-row, drop "
+                 "--per-frame")
     unknown = sorted(set(a.interpolations) - set(warping.INTERPOLATIONS))
     if unknown:
         ap.error(f"--interpolations: unknown kernel(s) {', '.join(unknown)}")
@@ -319,7 +326,8 @@ def parse(argv) -> argparse.Namespace:
 def skipped(a, name: str, init: Optional[str]) -> bool:
     """Whether the flags leave the row ``name`` out."""
     return ((init == "noise" and a.no_noise) or (name == "warped init only" and a.no_warped_only)
-            or (name.endswith("no epoch floor") and a.no_floor_row) or (name == TEMPORAL and a.no_default_row))
+            or (name.endswith("no epoch floor") and a.no_floor_row) or (name == TEMPORAL and a.no_default_row)
+            or (name == BASELINE and a.no_baseline))
 
 
 def main(argv=None) -> None:

@@ -35,6 +35,7 @@ from ..files.checksums import file_checksum
 from ..process import runtime
 from ..process.interrupts import stop_on_signals
 from ..version import __version__
+from ..video.warping import WARP_INTERPOLATION
 
 log = logging.getLogger("nstyle")
 
@@ -209,7 +210,7 @@ class Task:
     version: str = __version__
     temporal_weight: Optional[float] = None  # a clip (the content) with this temporal weight; None: a picture
     temporal_frames: Tuple[int, ...] = (1,)  # a clip's --temporal-frames
-    warp_interpolation: str = "bilinear"  # a clip's --warp-interpolation
+    warp_interpolation: str = WARP_INTERPOLATION  # a clip's --warp-interpolation
     frames: List[bytes] = field(default_factory=list)  # a clip's finished frames (PNG files) to resume from
 
 
@@ -399,7 +400,7 @@ def make_task(batch: str, name: str, cfg: Config, clip: Optional[Clip] = None) -
     an interrupted run (``cfg.resume``) go with the task."""
     weights = os.path.abspath(cfg.weights) if os.path.isfile(cfg.weights) else cfg.weights
     frames: List[bytes] = []
-    gamma, steps, kernel = clip if clip is not None else (None, (1,), "bilinear")
+    gamma, steps, kernel = clip if clip is not None else (None, (1,), WARP_INTERPOLATION)
     if clip is not None:
         from ..video.run import begin_clip
 

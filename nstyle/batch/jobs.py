@@ -18,6 +18,7 @@ from ..config import Config, parse_value
 from ..errors import NStyleError
 from ..files.images import output_format
 from ..video.plan import TEMPORAL_WEIGHT, temporal_frames, warp_interpolation
+from ..video.warping import WARP_INTERPOLATION
 from ..video.writing import CONTAINERS
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -38,7 +39,7 @@ class Job:
     cfg: Config
     temporal_weight: Optional[float] = None  # a clip (``cfg.content_image``) with this weight; None: a picture
     temporal_frames: Tuple[int, ...] = (1,)  # a clip's --temporal-frames
-    warp_interpolation: str = "bilinear"  # a clip's --warp-interpolation
+    warp_interpolation: str = WARP_INTERPOLATION  # a clip's --warp-interpolation
 
     @property
     def output(self) -> str:
@@ -115,7 +116,7 @@ def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]]
 
 def jobs_from_args(contents: Sequence[str], styles: Sequence[str], base: Config, output_dir: str,
                    videos: Sequence[str] = (), temporal_weight: Optional[float] = None,
-                   frames: Any = (1,), interpolation: str = "bilinear") -> List[Job]:
+                   frames: Any = (1,), interpolation: str = WARP_INTERPOLATION) -> List[Job]:
     """Every content (pictures, then clips ``videos`` with ``temporal_weight``, temporal ``frames`` and the warp's
     ``interpolation``) with every style."""
     gamma = TEMPORAL_WEIGHT if temporal_weight is None else float(temporal_weight)
@@ -224,7 +225,7 @@ def row_temporal_weight(row: Dict[str, str], default: float) -> float:
 
 
 def jobs_from_manifest(path: str, base: Config, output_dir: str, temporal_weight: Optional[float] = None,
-                       frames: Any = (1,), interpolation: str = "bilinear") -> List[Job]:
+                       frames: Any = (1,), interpolation: str = WARP_INTERPOLATION) -> List[Job]:
     """One job per CSV row (a picture in ``content``, or a clip in ``content_video``, with its ``temporal_weight``,
     ``temporal_frames`` and ``warp_interpolation`` or the flags'); every problem is reported with its row number
     before anything runs."""

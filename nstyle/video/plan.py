@@ -13,8 +13,9 @@ from ..process import resources
 from . import flow, reading, warping, work, writing
 
 #: ``--temporal-weight`` when not given, in artistic-videos' units (see :func:`nstyle.video.temporal.scaled_weight`):
-#: a tenth of artistic-videos' 1000, measured by ``bench/video.py`` (docs/video.md: as consistent, lower losses).
-TEMPORAL_WEIGHT = 1e2
+#: a hundredth of artistic-videos' 1000, measured by ``bench/video.py`` at 30 epochs with the bicubic warp
+#: (docs/video.md, "A sharper warp": E 0.21 of independent frames', style and content losses within 10%).
+TEMPORAL_WEIGHT = 10.0
 
 
 @dataclass
@@ -30,7 +31,7 @@ class VideoSettings:
     temporal_frames: Union[str, Sequence[int]] = (1,)
     #: the kernel that warps earlier results onto frame ``t`` (the start and ``ω``): one of
     #: :data:`nstyle.video.warping.INTERPOLATIONS`; "bilinear" is Ruder's
-    warp_interpolation: str = "bilinear"
+    warp_interpolation: str = warping.WARP_INTERPOLATION
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Plan:
     kind: str  # "video" or "frames"
     key: str
     steps: Tuple[int, ...] = (1,)  # the temporal frames j, checked and sorted (closest first)
-    interpolation: str = "bilinear"  # the warp's kernel (--warp-interpolation)
+    interpolation: str = warping.WARP_INTERPOLATION  # the warp's kernel (--warp-interpolation)
 
 
 def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:

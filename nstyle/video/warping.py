@@ -33,8 +33,12 @@ def bilinear(image: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
     return upper * (1.0 - dy) + lower * dy
 
 
-#: The kernels :func:`warp` offers; "bilinear" is Ruder's and the default.
+#: The kernels :func:`warp` offers; "bilinear" is Ruder's (and :func:`warp`'s default, used by the consistency
+#: check and the error metric).
 INTERPOLATIONS = ("bilinear", "bicubic", "lanczos")
+#: ``--warp-interpolation`` when not given: the kernel that warps the previous result onto the frame, measured by
+#: ``bench/video.py`` (docs/video.md, "A sharper warp": with γ = 10 the only setting that met the target).
+WARP_INTERPOLATION = "bicubic"
 
 
 def keys_cubic(d: np.ndarray) -> np.ndarray:

@@ -79,7 +79,10 @@ def test_a_sharper_warp_changes_the_later_frames_and_the_work_folder_key(clip, w
     np.testing.assert_array_equal(runs["bilinear"][0], runs["bicubic"][0])  # frame 1 is a still either way
     assert all(np.any(a != b) for a, b in zip(runs["bilinear"][1:], runs["bicubic"][1:]))
     with pytest.raises(NStyleError, match="another clip or other settings"):  # a bicubic folder is not a bilinear one
-        stylize_video(clip, images["style"], output_dir=str(tmp_path / "bicubic"), resume=True, **settings)
+        stylize_video(clip, images["style"], output_dir=str(tmp_path / "bicubic"), resume=True,
+                      warp_interpolation="bilinear", **settings)
+    assert warping.WARP_INTERPOLATION == "bicubic"  # the default: resuming without the option continues the folder
+    stylize_video(clip, images["style"], output_dir=str(tmp_path / "bicubic"), resume=True, **settings)
     with pytest.raises(NStyleError, match="--warp-interpolation"):
         stylize_video(clip, images["style"], output_dir=str(tmp_path / "bad"), warp_interpolation="cubic",
                       **settings)
@@ -95,9 +98,9 @@ def test_clips_in_a_batch_take_the_kernel_from_the_flag_or_their_row(images, tmp
                         f",{clip},{images['style']},lanczos,a.mp4\n"
                         f",{clip},{images['style']},,b.mp4\n")
     picture, sharp, default = batch.jobs_from_manifest(str(manifest), Config(), str(tmp_path / "out"), None, "1",
-                                                       "bicubic")
-    assert (picture.warp_interpolation, sharp.warp_interpolation, default.warp_interpolation) == (
-        "bilinear", "lanczos", "bicubic")
+                                                       "bilinear")
+    assert (sharp.warp_interpolation, default.warp_interpolation) == ("lanczos", "bilinear")
+    assert picture.warp_interpolation == warping.WARP_INTERPOLATION  # a picture keeps the default (unused)
     jobs = batch.jobs_from_args([], [images["style"]], Config(), str(tmp_path), [clip], 10.0, "1", "lanczos")
     assert [j.warp_interpolation for j in jobs] == ["lanczos"]
     manifest.write_text(f"content_video,style,warp_interpolation\n{clip},{images['style']},sinc\n")

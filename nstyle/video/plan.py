@@ -30,7 +30,7 @@ class VideoSettings:
     #: more for the long-term terms; a list or its text ``"1,10,20,40"``
     temporal_frames: Union[str, Sequence[int]] = (1,)
     #: the kernel that warps earlier results onto frame ``t`` (the start and ``ω``): one of
-    #: :data:`nstyle.video.warping.INTERPOLATIONS`; "bilinear" is Ruder's
+    #: :data:`nstyle.video.warping.INTERPOLATIONS`; "bilinear" is Ruder's, "bicubic" the default
     warp_interpolation: str = warping.WARP_INTERPOLATION
 
 

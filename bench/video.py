@@ -19,7 +19,8 @@ epochs at most, working size = the clip's size. Rows:
 - warped init only: each frame started from the previous result warped onto it, temporal weight 1e-9 (a term
   about 1e-12 of the other losses: the warped start without the loss).
 - warped init + temporal loss: ``nstyle video``'s default (``--temporal-weight``
-  :data:`nstyle.video.plan.TEMPORAL_WEIGHT`).
+  :data:`nstyle.video.plan.TEMPORAL_WEIGHT`, the warp :data:`nstyle.video.warping.WARP_INTERPOLATION`; Ruder's
+  bilinear warp at γ = 100, the earlier default: ``--warp-interpolation bilinear --gammas 100``).
 - the same without the later frames' epoch floor (:data:`nstyle.video.run.LATER_FRAME_SHARE` set to 0 here): the
   classic stopping rule alone, to show what the floor does.
 - on request: other temporal weights (``--gammas``), the loss's reliability map smoothed
@@ -27,7 +28,9 @@ epochs at most, working size = the clip's size. Rows:
   (``--warped-shares``, :data:`nstyle.video.run.WARPED_SHARE`), long-term terms (``--temporal-frames``, the
   earlier frames the loss holds each frame to), independent frames with more epochs
   (``--reference-epochs``: closer to converged, the fair reference for the warped rows, which continue the previous
-  frame's optimisation).
+  frame's optimisation), other warp kernels (``--interpolations``; ``--warp-interpolation`` sets the kernel of
+  every warped row), the temporal loss on the blurred difference only (``--low-pass``,
+  :data:`nstyle.video.temporal.LOW_PASS`).
 
 E is Lai et al. 2018's warping error (:mod:`nstyle.video.consistency`), flows and reliability from the input
 clip, outputs on 0..1; "vs indep." is E over the independent-from-content row's. ``--long-range J`` adds the
@@ -61,7 +64,7 @@ sys.path.insert(0, ROOT)
 from nstyle import api, stylize_video  # noqa: E402
 from nstyle.config import Config  # noqa: E402
 from nstyle.files import images  # noqa: E402
-from nstyle.video import consistency, flow, reliability, writing  # noqa: E402
+from nstyle.video import consistency, flow, reliability, temporal, warping, writing  # noqa: E402
 from nstyle.video import run as video_run  # noqa: E402
 from nstyle.video.plan import TEMPORAL_WEIGHT  # noqa: E402
 
@@ -115,7 +118,7 @@ def stylize(clip: str, weights: str, a, init: str, gamma: float, work: str, knob
     """One row: stylize the clip (``knobs``: ``{(module, name): value}`` constants set for this row only;
     ``options``: ``stylize_video`` options that differ, e.g. another ``max_num_epochs``), return its frames' paths
     and per-frame reports."""
-    settings = {"max_num_epochs": a.epochs, **(options or {})}
+    settings = {"max_num_epochs": a.epochs, "warp_interpolation": a.warp_interpolation, **(options or {})}
     kept = {key: getattr(*key) for key in (knobs or {})}
     for (module, name), value in (knobs or {}).items():
         setattr(module, name, value)
@@ -140,6 +143,10 @@ def sweep_rows(a) -> List[Tuple[str, str, float, Dict, Dict]]:
               {(video_run, "WARPED_SHARE"): w}, {}) for w in a.warped_shares]
     rows += [(f"warped init + temporal loss, frames {f}", "content", TEMPORAL_WEIGHT, {}, {"temporal_frames": f})
              for f in a.temporal_frames]
+    rows += [(f"warped init + temporal loss, {k} warp", "content", TEMPORAL_WEIGHT, {}, {"warp_interpolation": k})
+             for k in a.interpolations]
+    rows += [(f"warped init + temporal loss, γ={g:g}, low-pass σ={s:g}", "content", g,
+              {(temporal, "LOW_PASS"): s}, {}) for s in a.low_pass for g in (a.low_pass_gammas or [TEMPORAL_WEIGHT])]
     rows += [(f"independent, from content, {n} epochs", "content", 0.0, {}, {"max_num_epochs": n})
              for n in a.reference_epochs]
     return rows
@@ -269,6 +276,11 @@ def parse(argv) -> argparse.Namespace:
     ap.add_argument("--no-noise", action="store_true", help="skip the independent-from-noise row")
     ap.add_argument("--no-warped-only", action="store_true", help="skip the warped-init-only row")
     ap.add_argument("--no-floor-row", action="store_true", help="skip the no-epoch-floor row")
+    ap.add_argument("--no-default-row", action="store_true",
+                    help="skip the default temporal row (when another run has it; needs --no-time, no --strip)")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the independent-from-content row (when another run of the same command has it: the "
+                    "rows then show no change against it; needs --no-default-row, no --per-frame)")
     ap.add_argument("--gammas", type=floats, default=[], help="extra rows with these temporal weights (1000,100)")
     ap.add_argument("--smoothing", type=floats, default=[],
                     help="extra rows with the loss's reliability map smoothed by these sigmas in pixels (1,2)")
@@ -281,6 +293,15 @@ def parse(argv) -> argparse.Namespace:
     ap.add_argument("--long-range", type=int, default=0, metavar="J",
                     help="add a column: the same error E against frame t-J instead of t-1 (flows and reliability "
                     "from the input clip; 10)")
+    ap.add_argument("--warp-interpolation", default=warping.WARP_INTERPOLATION, choices=warping.INTERPOLATIONS,
+                    help="the kernel of every warped row's warp (the start and the temporal loss's target)")
+    ap.add_argument("--interpolations", type=lambda t: [v.strip() for v in t.split(",") if v.strip()], default=[],
+                    help="extra rows at the default weight with these warp kernels (bicubic,lanczos)")
+    ap.add_argument("--low-pass", type=floats, default=[],
+                    help="extra rows whose temporal loss holds only the blurred difference to ω (Gaussian σ in "
+                    "pixels: 2)")
+    ap.add_argument("--low-pass-gammas", type=floats, default=[],
+                    help="the low-pass rows' temporal weights (default: the default weight)")
     ap.add_argument("--reference-epochs", type=lambda t: [int(v) for v in floats(t)], default=[],
                     help="extra rows of independent frames from the content with these epoch limits (30)")
     ap.add_argument("--per-frame", action="store_true",
@@ -291,13 +312,22 @@ def parse(argv) -> argparse.Namespace:
                     help="only the seconds-per-frame table (one temporal run of the clip, then one still)")
     a = ap.parse_args(argv)
     a.size = tuple(int(v) for v in a.size.lower().split("x"))
+    if a.no_default_row and (a.strip or not a.no_time):
+        ap.error("--no-default-row: the strip and the seconds are of the default row; add --no-time, drop --strip")
+    if a.no_baseline and (a.per_frame or not a.no_default_row):
+        ap.error("--no-baseline: the per-frame tables compare with the baseline; add --no-default-row, drop "
+                 "--per-frame")
+    unknown = sorted(set(a.interpolations) - set(warping.INTERPOLATIONS))
+    if unknown:
+        ap.error(f"--interpolations: unknown kernel(s) {', '.join(unknown)}")
     return a
 
 
 def skipped(a, name: str, init: Optional[str]) -> bool:
     """Whether the flags leave the row ``name`` out."""
     return ((init == "noise" and a.no_noise) or (name == "warped init only" and a.no_warped_only)
-            or (name.endswith("no epoch floor") and a.no_floor_row))
+            or (name.endswith("no epoch floor") and a.no_floor_row) or (name == TEMPORAL and a.no_default_row)
+            or (name == BASELINE and a.no_baseline))
 
 
 def main(argv=None) -> None:

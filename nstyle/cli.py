@@ -21,6 +21,7 @@ from .errors import Interrupted, NStyleError
 from .files import guard
 from .process import cuda, runtime
 from .video.plan import TEMPORAL_WEIGHT
+from .video.warping import INTERPOLATIONS, WARP_INTERPOLATION
 
 log = logging.getLogger("nstyle")
 
@@ -165,6 +166,8 @@ def build_batch_parser() -> argparse.ArgumentParser:
                        help=f"the clips' temporal loss weight, as for nstyle video (default: {TEMPORAL_WEIGHT:g})")
     batch.add_argument("--temporal-frames", default="1", metavar="J1,J2,...",
                        help="the clips' temporal frames, as for nstyle video (default: 1)")
+    batch.add_argument("--warp-interpolation", default=WARP_INTERPOLATION, choices=INTERPOLATIONS,
+                       help=f"the clips' warp kernel, as for nstyle video (default: {WARP_INTERPOLATION})")
     batch.add_argument("--style-image", dest="styles", nargs="+", default=[], metavar="PATH",
                        help="style files, directories or glob patterns; every content is run with every style")
     batch.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
@@ -196,6 +199,9 @@ def build_video_parser() -> argparse.ArgumentParser:
     video.add_argument("--temporal-frames", default="1", metavar="J1,J2,...",
                        help="the earlier frames t-j the temporal loss holds frame t to, closest first "
                        "(1,10,20,40: Ruder's long-term terms; default: 1, the previous frame only)")
+    video.add_argument("--warp-interpolation", default=WARP_INTERPOLATION, choices=INTERPOLATIONS,
+                       help="the kernel that warps the previous result onto the frame (the start and the temporal "
+                       f"loss's target); bilinear is Ruder's, softer (default: {WARP_INTERPOLATION})")
     video.add_argument("--frame-rate", type=float, metavar="FPS",
                        help="frames per second of the output (default: the clip's; 25 for frame folders)")
     add_config_flags(groups, skip=["content_image", "output"])
@@ -296,7 +302,7 @@ def video_command(ns: argparse.Namespace) -> int:
 
     cfg = dataclasses.replace(config_from_args(ns), content_image=ns.content_video)
     stylize_clip(cfg, VideoSettings(ns.content_video, ns.video_output, ns.temporal_weight, ns.frame_rate,
-                                    ns.temporal_frames))
+                                    ns.temporal_frames, ns.warp_interpolation))
     return 0
 
 
@@ -315,12 +321,13 @@ def batch_command(ns: argparse.Namespace) -> int:
     if ns.manifest:
         if ns.contents or ns.videos or ns.styles:
             raise NStyleError("use either --manifest or --content-image/--content-video/--style-image, not both")
-        jobs = batch.jobs_from_manifest(ns.manifest, base, output_dir, ns.temporal_weight, ns.temporal_frames)
+        jobs = batch.jobs_from_manifest(ns.manifest, base, output_dir, ns.temporal_weight, ns.temporal_frames,
+                                        ns.warp_interpolation)
     else:
         if not (ns.contents or ns.videos) or not ns.styles:
             raise NStyleError("batch needs --content-image (or --content-video) and --style-image (or --manifest)")
         jobs = batch.jobs_from_args(ns.contents, ns.styles, base, output_dir, ns.videos, ns.temporal_weight,
-                                    ns.temporal_frames)
+                                    ns.temporal_frames, ns.warp_interpolation)
     if any(j.is_video for j in jobs):
         from .video.plan import require_video
 

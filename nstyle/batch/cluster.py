@@ -35,6 +35,7 @@ from ..files.checksums import file_checksum
 from ..process import runtime
 from ..process.interrupts import stop_on_signals
 from ..version import __version__
+from ..video.warping import WARP_INTERPOLATION
 
 log = logging.getLogger("nstyle")
 
@@ -209,6 +210,7 @@ class Task:
     version: str = __version__
     temporal_weight: Optional[float] = None  # a clip (the content) with this temporal weight; None: a picture
     temporal_frames: Tuple[int, ...] = (1,)  # a clip's --temporal-frames
+    warp_interpolation: str = WARP_INTERPOLATION  # a clip's --warp-interpolation
     frames: List[bytes] = field(default_factory=list)  # a clip's finished frames (PNG files) to resume from
 
 
@@ -360,7 +362,7 @@ def _run_clip(task: Task, cfg: Config, scratch: str, cancelled: Callable[[Any], 
 
     try:
         video = VideoSettings(cfg.content_image, os.path.join(folder, "out"), task.temporal_weight,
-                              temporal_frames=task.temporal_frames)
+                              temporal_frames=task.temporal_frames, warp_interpolation=task.warp_interpolation)
         cfg = dataclasses.replace(cfg, output_dir=folder)
         begin_clip(cfg, video)
         for index, png in enumerate(task.frames, start=1):
@@ -398,21 +400,22 @@ def make_task(batch: str, name: str, cfg: Config, clip: Optional[Clip] = None) -
     an interrupted run (``cfg.resume``) go with the task."""
     weights = os.path.abspath(cfg.weights) if os.path.isfile(cfg.weights) else cfg.weights
     frames: List[bytes] = []
-    gamma, steps = clip if clip is not None else (None, (1,))
+    gamma, steps, kernel = clip if clip is not None else (None, (1,), WARP_INTERPOLATION)
     if clip is not None:
         from ..video.run import begin_clip
 
         frames = begin_clip(cfg, video_settings(cfg, clip))
     return Task(batch, name, dataclasses.replace(cfg, weights=weights),
                 {p: _read(p) for p in _input_paths(cfg)}, file_checksum(weights),
-                runtime.reproducible_requested(), temporal_weight=gamma, temporal_frames=steps, frames=frames)
+                runtime.reproducible_requested(), temporal_weight=gamma, temporal_frames=steps,
+                warp_interpolation=kernel, frames=frames)
 
 
 def video_settings(cfg: Config, clip: Clip) -> Any:
     """The :class:`~nstyle.video.plan.VideoSettings` of a clip run (its content and output are the config's)."""
     from ..video.plan import VideoSettings
 
-    return VideoSettings(cfg.content_image, cfg.output, clip[0], temporal_frames=clip[1])
+    return VideoSettings(cfg.content_image, cfg.output, clip[0], temporal_frames=clip[1], warp_interpolation=clip[2])
 
 
 def _keep_frame(event: Any, batch: str, folders: Dict[str, str]) -> bool:

@@ -15,14 +15,16 @@ LOG_NAME = "runs.jsonl"
 
 
 def effective_config(cfg: Config, temporal_weight: Optional[float] = None,
-                     temporal_frames: Sequence[int] = (1,)) -> Dict[str, Any]:
+                     temporal_frames: Sequence[int] = (1,), warp_interpolation: str = "bilinear") -> Dict[str, Any]:
     """What decides a run's pixels: the settings plus checksums of the weights and input files (and a clip's
-    temporal weight and, when not the short-term default, its temporal frames)."""
+    temporal weight and, when not the defaults, its temporal frames and warp kernel)."""
     record = cfg.numeric_dict()
     if temporal_weight is not None:
         record["temporal_weight"] = temporal_weight
     if list(temporal_frames) != [1]:
         record["temporal_frames"] = list(temporal_frames)
+    if warp_interpolation != "bilinear":
+        record["warp_interpolation"] = warp_interpolation
     record["weights_sha256"] = file_checksum(cfg.weights)
     record["inputs_sha256"] = [file_checksum(p) for p in [cfg.content_image, *cfg.style_images]]
     return record

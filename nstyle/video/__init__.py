@@ -2,9 +2,9 @@
 
 Holds ``reading`` (a video file or a folder/glob of frames, upright, with its rate), ``writing`` (H.264 MP4 with the
 audio copied, or PNG frames), ``flow`` (OpenCV's DIS between neighbouring frames, cached), ``warping`` (backward
-warping, bilinear), ``reliability`` (the consistency check and motion boundaries), ``temporal`` (the temporal
-loss, a :class:`~nstyle.algorithm.objective.Penalty`), ``work`` (the work folder: finished frames, ``--resume``),
-``plan`` (everything checked before any work) and ``run`` (the method, ``nstyle video`` and
+warping: bilinear, bicubic, Lanczos), ``reliability`` (the consistency check and motion boundaries), ``temporal``
+(the temporal loss, a :class:`~nstyle.algorithm.objective.Penalty`), ``work`` (the work folder: finished frames,
+``--resume``), ``plan`` (everything checked before any work) and ``run`` (the method, ``nstyle video`` and
 :func:`stylize_video`). May import :mod:`nstyle.api` and everything below it; only the command line and the
 package's ``stylize_video`` import it. Needs the ``video`` extra (PyAV).
 

@@ -10,11 +10,12 @@ from ..config import Config
 from ..errors import NStyleError
 from ..files import images
 from ..process import resources
-from . import flow, reading, work, writing
+from . import flow, reading, warping, work, writing
 
 #: ``--temporal-weight`` when not given, in artistic-videos' units (see :func:`nstyle.video.temporal.scaled_weight`):
-#: a tenth of artistic-videos' 1000, measured by ``bench/video.py`` (docs/video.md: as consistent, lower losses).
-TEMPORAL_WEIGHT = 1e2
+#: a hundredth of artistic-videos' 1000, measured by ``bench/video.py`` at 30 epochs with the bicubic warp
+#: (docs/video.md, "A sharper warp": E 0.21 of independent frames', style and content losses within 10%).
+TEMPORAL_WEIGHT = 10.0
 
 
 @dataclass
@@ -28,6 +29,9 @@ class VideoSettings:
     #: the earlier frames ``t-j`` the temporal loss holds frame ``t`` to: ``(1,)`` short-term (Ruder's default),
     #: more for the long-term terms; a list or its text ``"1,10,20,40"``
     temporal_frames: Union[str, Sequence[int]] = (1,)
+    #: the kernel that warps earlier results onto frame ``t`` (the start and ``ω``): one of
+    #: :data:`nstyle.video.warping.INTERPOLATIONS`; "bilinear" is Ruder's, "bicubic" the default
+    warp_interpolation: str = warping.WARP_INTERPOLATION
 
 
 @dataclass
@@ -41,6 +45,7 @@ class Plan:
     kind: str  # "video" or "frames"
     key: str
     steps: Tuple[int, ...] = (1,)  # the temporal frames j, checked and sorted (closest first)
+    interpolation: str = warping.WARP_INTERPOLATION  # the warp's kernel (--warp-interpolation)
 
 
 def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
@@ -52,6 +57,7 @@ def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
     if not (math.isfinite(video.temporal_weight) and video.temporal_weight >= 0):
         raise NStyleError(f"--temporal-weight {video.temporal_weight}: must be a finite number >= 0")
     steps = temporal_frames(video.temporal_frames)
+    interpolation = warp_interpolation(video.warp_interpolation)
     if video.frame_rate is not None and not (math.isfinite(video.frame_rate) and video.frame_rate > 0):
         raise NStyleError(f"--frame-rate {video.frame_rate}: must be > 0")
     if cfg.multires:
@@ -71,8 +77,16 @@ def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
         if os.path.exists(path):
             images.open_image(path).close()
     work.check_outputs(cfg, clip, folder, output)
-    run_key = work.key(cfg, clip, size, video.temporal_weight, flow.PRESET, steps)
-    return Plan(clip, size, folder, output, kind, run_key, steps)
+    run_key = work.key(cfg, clip, size, video.temporal_weight, flow.PRESET, steps, interpolation)
+    return Plan(clip, size, folder, output, kind, run_key, steps, interpolation)
+
+
+def warp_interpolation(value: str) -> str:
+    """``--warp-interpolation`` checked: one of :data:`nstyle.video.warping.INTERPOLATIONS`."""
+    text = str(value).strip().lower()
+    if text not in warping.INTERPOLATIONS:
+        raise NStyleError(f"--warp-interpolation {value}: must be one of {', '.join(warping.INTERPOLATIONS)}")
+    return text
 
 
 def temporal_frames(value: Union[str, Sequence[int]]) -> Tuple[int, ...]:

@@ -33,7 +33,7 @@ from ..process.interrupts import stop_on_signals
 from ..process.progress import Progress
 from . import flow, reading, reliability, warping, work, writing
 from .plan import Plan, VideoSettings, plan
-from .temporal import TemporalLoss, TemporalSum, closest_first, scaled_weight
+from .temporal import TemporalLoss, TemporalSum, closest_first, scaled_weight, term
 
 log = logging.getLogger("nstyle")
 
@@ -217,7 +217,7 @@ def temporal_start(engine: Engine, cfg: Config, p: Plan, index: int, rgb: np.nda
     """Frame ``index``'s start image and temporal loss: the previous result warped onto it, the disoccluded
     pixels taken from the frame itself (network space, ``1x3xHxW``)."""
     to_previous, to_current = cached_flows(p, index, 1)
-    warped = images.from_pixels(warping.warp(previous, to_previous))
+    warped = images.from_pixels(warping.warp(previous, to_previous, p.interpolation))
     content = images.to_network(images.resize01(rgb, p.size))
     hidden = reliability.disoccluded(to_previous, to_current)[None, None]
     blended = warped if WARPED_SHARE == 1.0 else WARPED_SHARE * warped + (1.0 - WARPED_SHARE) * content
@@ -225,7 +225,7 @@ def temporal_start(engine: Engine, cfg: Config, p: Plan, index: int, rgb: np.nda
     c = reliability.loss_weights(to_previous, to_current)
     weight = scaled_weight(gamma, content_shapes(engine, cfg, p.size), int(np.prod(start.shape)))
     if p.steps == (1,):
-        return start, TemporalLoss(warped, c, weight)
+        return start, term(warped, c, weight)
     return start, long_term_loss(p, index, warped, c, weight)
 
 
@@ -249,9 +249,9 @@ def long_term_loss(p: Plan, index: int, warped: np.ndarray, c: np.ndarray, weigh
             continue
         to_earlier, to_current = cached_flows(p, index, step)
         earlier = images.read_image(work.frame_path(p.folder, index - step))
-        targets.append(images.from_pixels(warping.warp(earlier, to_earlier)))
+        targets.append(images.from_pixels(warping.warp(earlier, to_earlier, p.interpolation)))
         maps.append(reliability.loss_weights(to_earlier, to_current))
-    return TemporalSum([TemporalLoss(t, m, weight) for t, m in zip(targets, closest_first(maps))])
+    return TemporalSum([term(t, m, weight) for t, m in zip(targets, closest_first(maps))])
 
 
 def content_shapes(engine: Engine, cfg: Config, size: Tuple[int, int]) -> List[Tuple[int, ...]]:
@@ -291,7 +291,9 @@ def only_warnings() -> Iterator[None]:
 
 
 #: What :func:`stylize_video` takes besides :class:`Config`'s fields.
-VIDEO_OPTIONS = ("temporal_weight", "frame_rate", "temporal_frames")
+VIDEO_OPTIONS = ("temporal_weight", "frame_rate", "temporal_frames", "warp_interpolation")
+#: Those of :data:`VIDEO_OPTIONS` that are numbers.
+NUMBER_OPTIONS = ("temporal_weight", "frame_rate")
 
 
 def stylize_video(content_video: str, style: Any, output: Optional[str] = None, **options: Any) -> VideoResult:
@@ -299,21 +301,22 @@ def stylize_video(content_video: str, style: Any, output: Optional[str] = None, 
     list of paths) into ``output`` (a video file, or a folder for PNG frames).
 
     ``options``: the command line's settings by their field names (``max_long_edge=320``, ``optimizer="lbfgs"``,
-    ...), ``temporal_weight``, ``frame_rate``, ``temporal_frames`` (``[1, 10, 20, 40]`` or ``"1,10,20,40"``), and
-    ``on_frame`` (called with each :class:`FrameReport`). The
-    frames are kept in ``output_dir`` (default: a temporary folder, removed at the end); ``resume=True`` continues
-    there. Without ``output`` and ``output_dir`` nothing would be kept, which is refused.
+    ...), ``temporal_weight``, ``frame_rate``, ``temporal_frames`` (``[1, 10, 20, 40]`` or ``"1,10,20,40"``),
+    ``warp_interpolation`` (``"bilinear"``, ``"bicubic"`` or ``"lanczos"``), and ``on_frame`` (called with each
+    :class:`FrameReport`). The frames are kept in ``output_dir`` (default: a temporary folder, removed at the end);
+    ``resume=True`` continues there. Without ``output`` and ``output_dir`` nothing would be kept, which is refused.
     """
     on_frame = options.pop("on_frame", None)
     names = {f.name for f in dataclasses.fields(Config)} - {"content_image", "style_image", "output"}
     unknown = sorted(set(options) - names - set(VIDEO_OPTIONS))
     if unknown:
         raise NStyleError(f"stylize_video: unknown option(s) {', '.join(unknown)}")
-    frames = options.pop("temporal_frames", None)
     video = VideoSettings(os.fspath(content_video), None if output is None else os.fspath(output),
-                          **{k: float(options.pop(k)) for k in VIDEO_OPTIONS if options.get(k) is not None})
-    if frames is not None:
-        video.temporal_frames = frames
+                          **{k: float(options.pop(k)) for k in NUMBER_OPTIONS if options.get(k) is not None})
+    for name in (n for n in VIDEO_OPTIONS if n not in NUMBER_OPTIONS):
+        value = options.pop(name, None)
+        if value is not None:
+            setattr(video, name, value)
     if output is None and not options.get("output_dir"):
         raise NStyleError("stylize_video: give output= (a video file or a folder) or output_dir=")
     styles = [os.fspath(s) for s in (style if isinstance(style, (list, tuple)) else [style])]

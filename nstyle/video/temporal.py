@@ -63,6 +63,49 @@ class TemporalLoss:
         return (img - target) * scale
 
 
+#: The Gaussian blur (σ in pixels) of ``x - ω`` in :class:`LowPassTemporalLoss`; 0: Ruder's loss on every
+#: frequency (the default). ``bench/video.py --low-pass`` measures others.
+LOW_PASS = 0.0
+
+
+class LowPassTemporalLoss(TemporalLoss):
+    """``weight * sum c (G(x - ω))²``, ``G`` a Gaussian blur of ``sigma`` pixels per channel: the term holds only the
+    coarse part of the picture to ``ω`` and leaves its fine texture to the style and content losses. Its gradient
+    is ``2 weight G(c G(x - ω))`` (``G`` is symmetric)."""
+
+    def __init__(self, target: np.ndarray, weights: np.ndarray, weight: float, sigma: float) -> None:
+        super().__init__(target, weights, weight)
+        self.sigma = float(sigma)
+
+    def blur(self, image: np.ndarray) -> np.ndarray:
+        """``G`` on each channel of a ``1x3xHxW`` array (edges reflected)."""
+        from scipy import ndimage
+
+        return ndimage.gaussian_filter(image, (0, 0, self.sigma, self.sigma), mode="reflect")
+
+    def value(self, x: np.ndarray) -> float:
+        low = self.blur(np.asarray(x, np.float64).reshape(self.target.shape) - self.target)
+        return self.weight * float(np.sum(self.c * low * low))
+
+    def value_and_grad(self, x: np.ndarray) -> Tuple[float, np.ndarray]:
+        low = self.blur(np.asarray(x, np.float64).reshape(self.target.shape) - self.target)
+        weighted = self.c * low
+        return self.weight * float(np.sum(weighted * low)), 2.0 * self.weight * self.blur(weighted)
+
+    def gradient(self, img):
+        import mxnet as mx
+
+        _, grad = self.value_and_grad(img.asnumpy())
+        return mx.nd.array(grad, img.context, dtype=img.dtype)
+
+
+def term(target: np.ndarray, weights: np.ndarray, weight: float) -> TemporalLoss:
+    """One temporal term: Ruder's, or with :data:`LOW_PASS` > 0 its low-pass form."""
+    if LOW_PASS > 0:
+        return LowPassTemporalLoss(target, weights, weight, LOW_PASS)
+    return TemporalLoss(target, weights, weight)
+
+
 def closest_first(maps: Sequence[np.ndarray]) -> List[np.ndarray]:
     """The long-term weights (Ruder et al. 2016, eq. 8): ``maps`` are the reliability maps ``c_j`` of the frames
     ``t-j``, closest first; each becomes ``max(c_j - sum of the closer maps' c_k, 0)``, so a pixel is pulled

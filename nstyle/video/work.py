@@ -33,7 +33,7 @@ def frames_done(folder: str, count: int) -> int:
 
 
 def key(cfg: Config, clip: Clip, size: Tuple[int, int], temporal_weight: float, flow_preset: str,
-        temporal_frames: Sequence[int] = (1,)) -> str:
+        temporal_frames: Sequence[int] = (1,), interpolation: str = "bilinear") -> str:
     """What the folder's frames depend on: the settings, the clip and the working size (the long-term frames only
     when there are any, so a short-term run's key is what it always was)."""
     source = clip.files or [clip.path]
@@ -42,6 +42,8 @@ def key(cfg: Config, clip: Clip, size: Tuple[int, int], temporal_weight: float, 
               "clip": stamp, "count": clip.count, "size": list(size)}
     if list(temporal_frames) != [1]:
         record["temporal_frames"] = list(temporal_frames)
+    if interpolation != "bilinear":
+        record["warp_interpolation"] = interpolation
     return digest(record)
 
 

@@ -147,3 +147,21 @@ def test_tiled_16_bit_final_encode_on_a_full_disk_loses_nothing(small_disk, run_
     with Image.open(tmp_path / "g.tif") as im:
         assert im.size[0] == 200 or im.size[1] == 200
     assert (roomy / "checkpoint.npz").read_bytes() == ckpt  # nothing was optimised again
+
+
+def test_a_clip_whose_work_files_cannot_fit_is_refused_before_any_work(small_disk, images, weights_file, tmp_path):
+    """Issue 25: the frame count in the header sets what the work folder will hold (flows and frames); a disk too
+    small for it is named in one line, before anything is written."""
+    pytest.importorskip("av")
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for i in range(30):
+        Image.fromarray(np.full((48, 64, 3), 8 * i, np.uint8)).save(clip / f"{i:03d}.png")
+    code, err, after = small_disk("256k", ["video", "--content-video", str(clip), "--style-image", images["style"],
+                                           "--weights", weights_file, "--max-long-edge", "64", "--output-dir", "DISK/o",
+                                           "--output", "DISK/out.mp4"])
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "30 frames at 64x48 need about" in lines[0] and "free" in lines[0], err
+    assert "Traceback" not in err
+    assert os.listdir(after) == []

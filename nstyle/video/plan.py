@@ -77,6 +77,7 @@ def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
         if os.path.exists(path):
             images.open_image(path).close()
     work.check_outputs(cfg, clip, folder, output)
+    work.check_space(clip, folder, size, steps, output, kind == "frames")
     run_key = work.key(cfg, clip, size, video.temporal_weight, flow.PRESET, steps, interpolation)
     return Plan(clip, size, folder, output, kind, run_key, steps, interpolation)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..config import Config, digest
@@ -107,6 +108,53 @@ def _own_files(folder: str, ext: str) -> List[str]:
         return []
     return [os.path.join(folder, n) for n in sorted(os.listdir(folder))
             if n.endswith(ext) and n[:-len(ext)].isdigit() and len(n) == 5 + len(ext)]
+
+
+#: Bytes of one cached flow file per picture pixel: two float32 flows (both ways) of two components, uncompressed.
+FLOW_BYTES_PER_PIXEL = 16
+#: Bytes of one finished frame (PNG) per picture pixel, at most: RGB, 8 bits (stylized frames compress below it).
+FRAME_BYTES_PER_PIXEL = 3
+#: Room kept for ``video.json`` and the files' overhead (the encoded video, a fraction of the frames, is not counted).
+SPARE_BYTES = 2**20
+
+
+def work_bytes(count: int, size: Tuple[int, int], steps: Sequence[int]) -> int:
+    """What the work folder of a clip of ``count`` frames at ``size`` (H, W) holds when it is finished: every
+    cached flow (``count - j`` files for each temporal frame ``j``) and every finished frame."""
+    pixels = size[0] * size[1]
+    flows = sum(max(count - step, 0) for step in steps)
+    return flows * FLOW_BYTES_PER_PIXEL * pixels + count * FRAME_BYTES_PER_PIXEL * pixels
+
+
+def free_bytes(path: str) -> int:
+    """The free bytes of the file system that holds ``path`` (or would hold it: its nearest existing folder)."""
+    path = os.path.abspath(path)
+    while not os.path.isdir(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    return shutil.disk_usage(path).free
+
+
+def check_space(clip: Clip, folder: str, size: Tuple[int, int], steps: Sequence[int], output: str,
+                frames_out: bool) -> None:
+    """Refuse, before any work, a clip whose work files (flows and frames, counted from the header's frame count)
+    and its PNG output frames (``frames_out``) would not fit on their disks; files of an earlier run there count as
+    room."""
+    kept = sum(os.path.getsize(p) for p in _own_files(os.path.join(folder, "frames"), ".png") + _flow_files(folder))
+    need = {(folder, "work files (flows and frames)"): work_bytes(clip.count, size, steps) - kept + SPARE_BYTES}
+    if frames_out:
+        pixels = clip.count * FRAME_BYTES_PER_PIXEL * size[0] * size[1]
+        need[(output, "output frames")] = pixels - sum(os.path.getsize(p) for p in _own_files(output, ".png"))
+    for (path, what), wanted in need.items():
+        free = free_bytes(path)
+        if wanted > free:
+            raise NStyleError(f"{clip.path}: {clip.count} frames at {size[1]}x{size[0]} need about "
+                              f"{_gigabytes(wanted)} of {what} in {path}, which has {_gigabytes(free)} free; free "
+                              "some space, choose another folder or a smaller --max-long-edge")
+
+
+def _gigabytes(n: int) -> str:
+    """``n`` bytes, for a message."""
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{max(n, 0) / 2**20:.1f} MB"
 
 
 def check_outputs(cfg: Config, clip: Clip, folder: str, output: str) -> None:

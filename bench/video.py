@@ -30,7 +30,8 @@ epochs at most, working size = the clip's size. Rows:
   (``--reference-epochs``: closer to converged, the fair reference for the warped rows, which continue the previous
   frame's optimisation), other warp kernels (``--interpolations``; ``--warp-interpolation`` sets the kernel of
   every warped row), the temporal loss on the blurred difference only (``--low-pass``,
-  :data:`nstyle.video.temporal.LOW_PASS`).
+  :data:`nstyle.video.temporal.LOW_PASS`), Ruder's multi-pass algorithm (``--passes``: N passes sharing each
+  frame's epochs, ``N:EPOCHS`` for another total).
 
 E is Lai et al. 2018's warping error (:mod:`nstyle.video.consistency`), flows and reliability from the input
 clip, outputs on 0..1; "vs indep." is E over the independent-from-content row's. ``--long-range J`` adds the
@@ -149,6 +150,17 @@ def sweep_rows(a) -> List[Tuple[str, str, float, Dict, Dict]]:
               {(temporal, "LOW_PASS"): s}, {}) for s in a.low_pass for g in (a.low_pass_gammas or [TEMPORAL_WEIGHT])]
     rows += [(f"independent, from content, {n} epochs", "content", 0.0, {}, {"max_num_epochs": n})
              for n in a.reference_epochs]
+    rows += [(f"warped init + temporal loss, {n} passes" + (f", {e} epochs" if e else ""), "content",
+              TEMPORAL_WEIGHT, {}, {"passes": n, **({"max_num_epochs": e} if e else {})}) for n, e in a.passes]
+    return rows
+
+
+def pass_rows(text: str) -> List[Tuple[int, int]]:
+    """``--passes``: pass counts, each optionally with its own total epochs per frame (``2,3,3:60``; 0: --epochs)."""
+    rows = []
+    for item in (v.strip() for v in text.split(",") if v.strip()):
+        count, _, epochs = item.partition(":")
+        rows.append((int(count), int(epochs or 0)))
     return rows
 
 
@@ -304,6 +316,9 @@ def parse(argv) -> argparse.Namespace:
                     help="the low-pass rows' temporal weights (default: the default weight)")
     ap.add_argument("--reference-epochs", type=lambda t: [int(v) for v in floats(t)], default=[],
                     help="extra rows of independent frames from the content with these epoch limits (30)")
+    ap.add_argument("--passes", type=pass_rows, default=[], metavar="N[:EPOCHS],...",
+                    help="extra rows with Ruder's multi-pass algorithm: N passes sharing --epochs (or EPOCHS) per "
+                    "frame (2,3,3:60)")
     ap.add_argument("--per-frame", action="store_true",
                     help="also print each row's losses frame by frame against the baseline's, and its sharpness and "
                     "edge agreement with the input")

@@ -14,13 +14,13 @@ import logging
 import os
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .config import Config, field_kind
 from .errors import Interrupted, NStyleError
 from .files import guard
 from .process import cuda, runtime
-from .video.plan import TEMPORAL_WEIGHT
+from .video.plan import PASS_BLEND, TEMPORAL_WEIGHT
 from .video.warping import INTERPOLATIONS, WARP_INTERPOLATION
 
 log = logging.getLogger("nstyle")
@@ -182,6 +182,16 @@ def build_batch_parser() -> argparse.ArgumentParser:
     return p
 
 
+def add_pass_flags(group: Any, whose: str) -> None:
+    """``--passes`` and ``--pass-blend`` (Ruder's multi-pass algorithm), for ``nstyle video`` and a batch's clips."""
+    group.add_argument("--passes", type=int, default=1, metavar="N",
+                       help=f"{whose}passes over the clip in alternating directions (Ruder's multi-pass algorithm), "
+                       "each with an even share of --max-num-epochs (default: 1, one pass forward)")
+    group.add_argument("--pass-blend", type=float, default=PASS_BLEND, metavar="DELTA",
+                       help=f"{whose}share δ (0..1) of the warped neighbour in a later pass's start, times its "
+                       f"reliability; the rest is the frame's previous-pass result (default: {PASS_BLEND:g})")
+
+
 def build_video_parser() -> argparse.ArgumentParser:
     """``nstyle video``: one clip, frame by frame; the single-run flags apply to every frame."""
     p = command_parser("nstyle video", "Stylize a video clip with temporal consistency (Ruder et al. 2016).",
@@ -204,6 +214,7 @@ def build_video_parser() -> argparse.ArgumentParser:
                        f"loss's target); bilinear is Ruder's, softer (default: {WARP_INTERPOLATION})")
     video.add_argument("--frame-rate", type=float, metavar="FPS",
                        help="frames per second of the output (default: the clip's; 25 for frame folders)")
+    add_pass_flags(video, "")
     add_config_flags(groups, skip=["content_image", "output"])
     add_process_flags(groups["other"])
     return p
@@ -302,7 +313,7 @@ def video_command(ns: argparse.Namespace) -> int:
 
     cfg = dataclasses.replace(config_from_args(ns), content_image=ns.content_video)
     stylize_clip(cfg, VideoSettings(ns.content_video, ns.video_output, ns.temporal_weight, ns.frame_rate,
-                                    ns.temporal_frames, ns.warp_interpolation))
+                                    ns.temporal_frames, ns.warp_interpolation, ns.passes, ns.pass_blend))
     return 0
 
 

@@ -16,6 +16,8 @@ from . import flow, reading, warping, work, writing
 #: a hundredth of artistic-videos' 1000, measured by ``bench/video.py`` at 30 epochs with the bicubic warp
 #: (docs/video.md, "A sharper warp": E 0.21 of independent frames', style and content losses within 10%).
 TEMPORAL_WEIGHT = 10.0
+#: ``--pass-blend`` when not given: Ruder's δ.
+PASS_BLEND = 0.5
 
 
 @dataclass
@@ -32,6 +34,12 @@ class VideoSettings:
     #: the kernel that warps earlier results onto frame ``t`` (the start and ``ω``): one of
     #: :data:`nstyle.video.warping.INTERPOLATIONS`; "bilinear" is Ruder's, "bicubic" the default
     warp_interpolation: str = warping.WARP_INTERPOLATION
+    #: Ruder's multi-pass algorithm: the clip is stylized this many times, in alternating directions (1: one pass
+    #: forward, the default); see :mod:`nstyle.video.passes`
+    passes: int = 1
+    #: δ of the multi-pass start: a later pass starts frame ``i`` from ``δc`` of the warped neighbour and
+    #: ``1 - δc`` of its own previous-pass result
+    pass_blend: float = PASS_BLEND
 
 
 @dataclass
@@ -46,6 +54,8 @@ class Plan:
     key: str
     steps: Tuple[int, ...] = (1,)  # the temporal frames j, checked and sorted (closest first)
     interpolation: str = warping.WARP_INTERPOLATION  # the warp's kernel (--warp-interpolation)
+    passes: int = 1  # --passes, checked
+    blend: float = PASS_BLEND  # --pass-blend, checked
 
 
 def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
@@ -58,6 +68,7 @@ def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
         raise NStyleError(f"--temporal-weight {video.temporal_weight}: must be a finite number >= 0")
     steps = temporal_frames(video.temporal_frames)
     interpolation = warp_interpolation(video.warp_interpolation)
+    passes, blend = pass_settings(video, cfg, steps)
     if video.frame_rate is not None and not (math.isfinite(video.frame_rate) and video.frame_rate > 0):
         raise NStyleError(f"--frame-rate {video.frame_rate}: must be > 0")
     if cfg.multires:
@@ -78,8 +89,33 @@ def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
             images.open_image(path).close()
     work.check_outputs(cfg, clip, folder, output)
     work.check_space(clip, folder, size, steps, output, kind == "frames")
-    run_key = work.key(cfg, clip, size, video.temporal_weight, flow.PRESET, steps, interpolation)
-    return Plan(clip, size, folder, output, kind, run_key, steps, interpolation)
+    run_key = work.key(cfg, clip, size, video.temporal_weight, flow.PRESET, steps, interpolation, passes, blend)
+    return Plan(clip, size, folder, output, kind, run_key, steps, interpolation, passes, blend)
+
+
+def pass_settings(video: VideoSettings, cfg: Config, steps: Tuple[int, ...]) -> Tuple[int, float]:
+    """``--passes`` and ``--pass-blend`` checked: a whole number of passes >= 1, at most ``--max-num-epochs``
+    (each pass runs a share of them), more than one only with the temporal loss and short-term terms; δ in 0..1."""
+    passes = video.passes
+    if isinstance(passes, bool) or not isinstance(passes, (int, str)) or not str(passes).strip().isdigit() \
+            or int(passes) < 1:
+        raise NStyleError(f"--passes {passes}: must be a whole number >= 1")
+    passes = int(passes)
+    try:
+        blend = float(video.pass_blend)
+    except (TypeError, ValueError):
+        raise NStyleError(f"--pass-blend {video.pass_blend}: must be a number from 0 to 1") from None
+    if not (math.isfinite(blend) and 0.0 <= blend <= 1.0):
+        raise NStyleError(f"--pass-blend {video.pass_blend}: must be a number from 0 to 1")
+    if passes > 1:
+        if video.temporal_weight == 0:
+            raise NStyleError(f"--passes {passes}: needs the temporal loss (--temporal-weight above 0)")
+        if steps != (1,):
+            raise NStyleError(f"--passes {passes}: not available with --temporal-frames yet (use 1)")
+        if passes > cfg.max_num_epochs:
+            raise NStyleError(f"--passes {passes}: each pass runs a share of --max-num-epochs "
+                              f"{cfg.max_num_epochs}; use at most that many passes")
+    return passes, blend
 
 
 def warp_interpolation(value: str) -> str:

@@ -50,6 +50,7 @@ class FrameReport:
     content_loss: float
     temporal_loss: float  # at the saved frame (NaN for frame 1 and independent frames)
     seconds: float
+    pass_number: int = 1  # which pass of --passes made it (1 for a single pass)
 
 
 @dataclass
@@ -95,8 +96,14 @@ def stylize_clip(cfg: Config, video: VideoSettings, engine: Optional[Engine] = N
     if video.temporal_weight > 0 and p.clip.count > 1:
         compute_flows(p, cfg.quiet)
     engine = engine or Engine()
-    reports = stylize_frames(cfg, video, p, engine, done, on_frame)
-    count = max(done, reports[-1].index if reports else 0)
+    if p.passes > 1:
+        from .passes import stylize_passes
+
+        reports = stylize_passes(cfg, video, p, engine, on_frame)
+        count = p.clip.count
+    else:
+        reports = stylize_frames(cfg, video, p, engine, done, on_frame)
+        count = max(done, reports[-1].index if reports else 0)
     write_output(p, count)
     return VideoResult(count, p.output, folder, time.perf_counter() - started, reports)
 
@@ -132,6 +139,9 @@ def begin_clip(cfg: Config, video: VideoSettings, folder: Optional[str] = None) 
     is emptied)."""
     folder = folder or cfg.output_dir or "output"
     p = plan(cfg, video, folder)
+    if p.passes > 1:  # the passes before the last stay on the worker: a multi-pass clip starts again
+        work.begin(folder, p.key, False, p.clip.count)
+        return []
     done = work.begin(folder, p.key, cfg.resume, p.clip.count)
     return work.finished_frames(folder, done)
 
@@ -291,9 +301,9 @@ def only_warnings() -> Iterator[None]:
 
 
 #: What :func:`stylize_video` takes besides :class:`Config`'s fields.
-VIDEO_OPTIONS = ("temporal_weight", "frame_rate", "temporal_frames", "warp_interpolation")
+VIDEO_OPTIONS = ("temporal_weight", "frame_rate", "temporal_frames", "warp_interpolation", "passes", "pass_blend")
 #: Those of :data:`VIDEO_OPTIONS` that are numbers.
-NUMBER_OPTIONS = ("temporal_weight", "frame_rate")
+NUMBER_OPTIONS = ("temporal_weight", "frame_rate", "pass_blend")
 
 
 def stylize_video(content_video: str, style: Any, output: Optional[str] = None, **options: Any) -> VideoResult:
@@ -302,8 +312,9 @@ def stylize_video(content_video: str, style: Any, output: Optional[str] = None, 
 
     ``options``: the command line's settings by their field names (``max_long_edge=320``, ``optimizer="lbfgs"``,
     ...), ``temporal_weight``, ``frame_rate``, ``temporal_frames`` (``[1, 10, 20, 40]`` or ``"1,10,20,40"``),
-    ``warp_interpolation`` (``"bilinear"``, ``"bicubic"`` or ``"lanczos"``), and ``on_frame`` (called with each
-    :class:`FrameReport`). The frames are kept in ``output_dir`` (default: a temporary folder, removed at the end);
+    ``warp_interpolation`` (``"bilinear"``, ``"bicubic"`` or ``"lanczos"``), ``passes`` and ``pass_blend`` (Ruder's
+    multi-pass algorithm, :mod:`nstyle.video.passes`), and ``on_frame`` (called with each :class:`FrameReport`, of
+    every pass). The frames are kept in ``output_dir`` (default: a temporary folder, removed at the end);
     ``resume=True`` continues there. Without ``output`` and ``output_dir`` nothing would be kept, which is refused.
     """
     on_frame = options.pop("on_frame", None)

@@ -25,6 +25,14 @@ def frame_path(folder: str, index: int) -> str:
     return os.path.join(folder, "frames", f"{index:05d}.png")
 
 
+def pass_path(folder: str, number: int, index: int, passes: int) -> str:
+    """Frame ``index`` (1-based) as pass ``number`` of ``passes`` leaves it: the last pass's in ``frames/``, the
+    others' in ``passes/K/``."""
+    if number == passes:
+        return frame_path(folder, index)
+    return os.path.join(folder, "passes", str(number), f"{index:05d}.png")
+
+
 def frames_done(folder: str, count: int) -> int:
     """How many frames from the first on are finished (the first missing one is where a run continues)."""
     done = 0
@@ -34,9 +42,10 @@ def frames_done(folder: str, count: int) -> int:
 
 
 def key(cfg: Config, clip: Clip, size: Tuple[int, int], temporal_weight: float, flow_preset: str,
-        temporal_frames: Sequence[int] = (1,), interpolation: str = "bilinear") -> str:
-    """What the folder's frames depend on: the settings, the clip and the working size (the long-term frames only
-    when there are any, so a short-term run's key is what it always was)."""
+        temporal_frames: Sequence[int] = (1,), interpolation: str = "bilinear", passes: int = 1,
+        pass_blend: float = 0.5) -> str:
+    """What the folder's frames depend on: the settings, the clip and the working size (the long-term frames and
+    the passes only when there are any, so a short-term single-pass run's key is what it always was)."""
     source = clip.files or [clip.path]
     stamp = [(os.path.abspath(p), os.path.getsize(p), os.stat(p).st_mtime_ns) for p in (source[0], source[-1])]
     record = {"settings": cfg.hash(), "temporal_weight": temporal_weight, "flow": flow_preset,
@@ -45,6 +54,8 @@ def key(cfg: Config, clip: Clip, size: Tuple[int, int], temporal_weight: float, 
         record["temporal_frames"] = list(temporal_frames)
     if interpolation != "bilinear":
         record["warp_interpolation"] = interpolation
+    if passes > 1:
+        record["passes"], record["pass_blend"] = passes, pass_blend
     return digest(record)
 
 
@@ -84,7 +95,7 @@ def begin(folder: str, run_key: str, resume: bool, count: int) -> int:
             raise NStyleError(f"--resume: {folder} holds the frames of another clip or other settings; run without "
                               "--resume to start again, or use another --output-dir")
         return frames_done(folder, count)
-    for name in _own_files(os.path.join(folder, "frames"), ".png") + _flow_files(folder):
+    for name in _own_files(os.path.join(folder, "frames"), ".png") + _flow_files(folder) + _pass_files(folder):
         os.unlink(name)
     for sub in ("frames", "flow"):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
@@ -100,6 +111,13 @@ def _flow_files(folder: str) -> List[str]:
     steps = [os.path.join(flow, n) for n in sorted(os.listdir(flow))
              if n.startswith("step") and n[4:].isdigit()] if os.path.isdir(flow) else []
     return [name for sub in [flow] + steps for name in _own_files(sub, ".npz")]
+
+
+def _pass_files(folder: str) -> List[str]:
+    """The frames of the passes before the last (``passes/K/NNNNN.png``)."""
+    root = os.path.join(folder, "passes")
+    subs = [os.path.join(root, n) for n in sorted(os.listdir(root)) if n.isdigit()] if os.path.isdir(root) else []
+    return [name for sub in subs for name in _own_files(sub, ".png")]
 
 
 def _own_files(folder: str, ext: str) -> List[str]:
@@ -169,7 +187,7 @@ def check_outputs(cfg: Config, clip: Clip, folder: str, output: str) -> None:
             inputs.setdefault(fid, f"the {what} {path}")
     written: Iterable[Tuple[str, str]] = [("--output", output), ("--output-dir", os.path.join(folder, STATE))]
     written = list(written) + [("--output-dir", p) for p in _own_files(os.path.join(folder, "frames"), ".png")
-                               + _flow_files(folder)]
+                               + _flow_files(folder) + _pass_files(folder)]
     if os.path.isdir(output):
         written += [("--output", p) for p in _own_files(output, ".png")]
     if clip.files and os.path.realpath(output) in {os.path.realpath(os.path.dirname(p)) for p in clip.files}:

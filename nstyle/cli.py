@@ -168,6 +168,7 @@ def build_batch_parser() -> argparse.ArgumentParser:
                        help="the clips' temporal frames, as for nstyle video (default: 1)")
     batch.add_argument("--warp-interpolation", default=WARP_INTERPOLATION, choices=INTERPOLATIONS,
                        help=f"the clips' warp kernel, as for nstyle video (default: {WARP_INTERPOLATION})")
+    add_pass_flags(batch, "the clips' ")
     batch.add_argument("--style-image", dest="styles", nargs="+", default=[], metavar="PATH",
                        help="style files, directories or glob patterns; every content is run with every style")
     batch.add_argument("--manifest", help="CSV with columns content, style, optional output, and any single-run "
@@ -333,12 +334,12 @@ def batch_command(ns: argparse.Namespace) -> int:
         if ns.contents or ns.videos or ns.styles:
             raise NStyleError("use either --manifest or --content-image/--content-video/--style-image, not both")
         jobs = batch.jobs_from_manifest(ns.manifest, base, output_dir, ns.temporal_weight, ns.temporal_frames,
-                                        ns.warp_interpolation)
+                                        ns.warp_interpolation, ns.passes, ns.pass_blend)
     else:
         if not (ns.contents or ns.videos) or not ns.styles:
             raise NStyleError("batch needs --content-image (or --content-video) and --style-image (or --manifest)")
         jobs = batch.jobs_from_args(ns.contents, ns.styles, base, output_dir, ns.videos, ns.temporal_weight,
-                                    ns.temporal_frames, ns.warp_interpolation)
+                                    ns.temporal_frames, ns.warp_interpolation, ns.passes, ns.pass_blend)
     if any(j.is_video for j in jobs):
         from .video.plan import require_video
 

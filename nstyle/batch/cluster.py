@@ -51,8 +51,8 @@ TOPIC = "nstyle-run-started"
 FRAMES_TOPIC = "nstyle-clip-frame"
 #: Seconds between looks at finished runs, signals and worker events while waiting.
 POLL = 0.1
-#: A clip run's temporal settings: ``(temporal weight, temporal frames)``.
-Clip = Tuple[float, Tuple[int, ...]]
+#: A clip run's temporal settings: ``(temporal weight, temporal frames, warp kernel, passes, pass blend)``.
+Clip = Tuple[float, Tuple[int, ...], str, int, float]
 
 
 def require_dask(flag: str) -> Any:
@@ -211,6 +211,8 @@ class Task:
     temporal_weight: Optional[float] = None  # a clip (the content) with this temporal weight; None: a picture
     temporal_frames: Tuple[int, ...] = (1,)  # a clip's --temporal-frames
     warp_interpolation: str = WARP_INTERPOLATION  # a clip's --warp-interpolation
+    passes: int = 1  # a clip's --passes
+    pass_blend: float = 0.5  # a clip's --pass-blend
     frames: List[bytes] = field(default_factory=list)  # a clip's finished frames (PNG files) to resume from
 
 
@@ -356,13 +358,16 @@ def _run_clip(task: Task, cfg: Config, scratch: str, cancelled: Callable[[Any], 
 
     def finished(report: Any) -> None:
         cancelled(report)
+        if report.pass_number < task.passes:  # only the last pass's frames are the clip's
+            return
         with open(report.path, "rb") as f:
             worker.log_event(FRAMES_TOPIC, {"batch": task.batch, "name": task.name, "index": report.index,
                                             "png": f.read()})
 
     try:
         video = VideoSettings(cfg.content_image, os.path.join(folder, "out"), task.temporal_weight,
-                              temporal_frames=task.temporal_frames, warp_interpolation=task.warp_interpolation)
+                              temporal_frames=task.temporal_frames, warp_interpolation=task.warp_interpolation,
+                              passes=task.passes, pass_blend=task.pass_blend)
         cfg = dataclasses.replace(cfg, output_dir=folder)
         begin_clip(cfg, video)
         for index, png in enumerate(task.frames, start=1):
@@ -400,7 +405,7 @@ def make_task(batch: str, name: str, cfg: Config, clip: Optional[Clip] = None) -
     an interrupted run (``cfg.resume``) go with the task."""
     weights = os.path.abspath(cfg.weights) if os.path.isfile(cfg.weights) else cfg.weights
     frames: List[bytes] = []
-    gamma, steps, kernel = clip if clip is not None else (None, (1,), WARP_INTERPOLATION)
+    gamma, steps, kernel, passes, blend = clip if clip is not None else (None, (1,), WARP_INTERPOLATION, 1, 0.5)
     if clip is not None:
         from ..video.run import begin_clip
 
@@ -408,14 +413,15 @@ def make_task(batch: str, name: str, cfg: Config, clip: Optional[Clip] = None) -
     return Task(batch, name, dataclasses.replace(cfg, weights=weights),
                 {p: _read(p) for p in _input_paths(cfg)}, file_checksum(weights),
                 runtime.reproducible_requested(), temporal_weight=gamma, temporal_frames=steps,
-                warp_interpolation=kernel, frames=frames)
+                warp_interpolation=kernel, passes=passes, pass_blend=blend, frames=frames)
 
 
 def video_settings(cfg: Config, clip: Clip) -> Any:
     """The :class:`~nstyle.video.plan.VideoSettings` of a clip run (its content and output are the config's)."""
     from ..video.plan import VideoSettings
 
-    return VideoSettings(cfg.content_image, cfg.output, clip[0], temporal_frames=clip[1], warp_interpolation=clip[2])
+    return VideoSettings(cfg.content_image, cfg.output, clip[0], temporal_frames=clip[1], warp_interpolation=clip[2],
+                         passes=clip[3], pass_blend=clip[4])
 
 
 def _keep_frame(event: Any, batch: str, folders: Dict[str, str]) -> bool:

@@ -17,16 +17,17 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ..config import Config, parse_value
 from ..errors import NStyleError
 from ..files.images import output_format
-from ..video.plan import TEMPORAL_WEIGHT, temporal_frames, warp_interpolation
+from ..video.plan import PASS_BLEND, TEMPORAL_WEIGHT, pass_blend, pass_count, temporal_frames, warp_interpolation
 from ..video.warping import WARP_INTERPOLATION
 from ..video.writing import CONTAINERS
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 #: Config fields a manifest may not set (they are the row's own columns or belong to the whole batch).
 NOT_COLUMNS = {"content_image", "style_image", "output", "output_dir", "resume", "quiet"}
-#: A manifest's own columns: what a row stylizes, into what, and a clip's temporal weight, frames and warp kernel.
+#: A manifest's own columns: what a row stylizes, into what, and a clip's temporal weight, frames, warp kernel and
+#: passes.
 ROW_COLUMNS = {"content", "content_video", "style", "output", "temporal_weight", "temporal_frames",
-               "warp_interpolation"}
+               "warp_interpolation", "passes", "pass_blend"}
 #: Columns holding file names (resolved from the manifest's folder, as ``content`` and ``style`` are).
 MASK_COLUMNS = ("content_mask", "style_mask")
 
@@ -40,6 +41,8 @@ class Job:
     temporal_weight: Optional[float] = None  # a clip (``cfg.content_image``) with this weight; None: a picture
     temporal_frames: Tuple[int, ...] = (1,)  # a clip's --temporal-frames
     warp_interpolation: str = WARP_INTERPOLATION  # a clip's --warp-interpolation
+    passes: int = 1  # a clip's --passes
+    pass_blend: float = PASS_BLEND  # a clip's --pass-blend
 
     @property
     def output(self) -> str:
@@ -116,27 +119,32 @@ def name_jobs(cfgs: List[Config], output_dir: str, explicit: List[Optional[str]]
 
 def jobs_from_args(contents: Sequence[str], styles: Sequence[str], base: Config, output_dir: str,
                    videos: Sequence[str] = (), temporal_weight: Optional[float] = None,
-                   frames: Any = (1,), interpolation: str = WARP_INTERPOLATION) -> List[Job]:
-    """Every content (pictures, then clips ``videos`` with ``temporal_weight``, temporal ``frames`` and the warp's
-    ``interpolation``) with every style."""
+                   frames: Any = (1,), interpolation: str = WARP_INTERPOLATION, passes: Any = 1,
+                   blend: Any = PASS_BLEND) -> List[Job]:
+    """Every content (pictures, then clips ``videos`` with ``temporal_weight``, temporal ``frames``, the warp's
+    ``interpolation``, ``passes`` and their ``blend``) with every style."""
     gamma = TEMPORAL_WEIGHT if temporal_weight is None else float(temporal_weight)
     if not (math.isfinite(gamma) and gamma >= 0):
         raise NStyleError(f"--temporal-weight {temporal_weight}: must be a finite number >= 0")
     steps = temporal_frames(frames)
     kernel = warp_interpolation(interpolation)
+    multi = (pass_count(passes), pass_blend(blend))
     sources = [(c, None) for c in (expand(contents, "content") if contents else [])]
     sources += [(v, gamma) for v in expand_videos(videos)]
     pairs = [(c, g, s) for c, g in sources for s in expand(styles, "style")]
     cfgs = [dataclasses.replace(base, content_image=c, style_image=s) for c, _, s in pairs]
     return with_frames(name_jobs(cfgs, output_dir, [None] * len(cfgs), [g for _, g, _ in pairs]),
-                       [steps] * len(cfgs), [kernel] * len(cfgs))
+                       [steps] * len(cfgs), [kernel] * len(cfgs), [multi] * len(cfgs))
 
 
-def with_frames(jobs: List[Job], frames: Sequence[Tuple[int, ...]], kernels: Sequence[str]) -> List[Job]:
-    """``jobs`` with each clip's temporal frames and warp kernel set (pictures keep the defaults)."""
-    for job, steps, kernel in zip(jobs, frames, kernels):
+def with_frames(jobs: List[Job], frames: Sequence[Tuple[int, ...]], kernels: Sequence[str],
+                passes: Sequence[Tuple[int, float]]) -> List[Job]:
+    """``jobs`` with each clip's temporal frames, warp kernel and ``(passes, blend)`` set (pictures keep the
+    defaults)."""
+    for job, steps, kernel, (count, blend) in zip(jobs, frames, kernels, passes):
         if job.is_video:
             job.temporal_frames, job.warp_interpolation = steps, kernel
+            job.passes, job.pass_blend = count, blend
     return jobs
 
 
@@ -225,17 +233,19 @@ def row_temporal_weight(row: Dict[str, str], default: float) -> float:
 
 
 def jobs_from_manifest(path: str, base: Config, output_dir: str, temporal_weight: Optional[float] = None,
-                       frames: Any = (1,), interpolation: str = WARP_INTERPOLATION) -> List[Job]:
+                       frames: Any = (1,), interpolation: str = WARP_INTERPOLATION, passes: Any = 1,
+                       blend: Any = PASS_BLEND) -> List[Job]:
     """One job per CSV row (a picture in ``content``, or a clip in ``content_video``, with its ``temporal_weight``,
-    ``temporal_frames`` and ``warp_interpolation`` or the flags'); every problem is reported with its row number
-    before anything runs."""
+    ``temporal_frames``, ``warp_interpolation``, ``passes`` and ``pass_blend`` or the flags'); every problem is
+    reported with its row number before anything runs."""
     folder = os.path.dirname(os.path.abspath(path))
     fields = {f.name for f in dataclasses.fields(Config)} - NOT_COLUMNS
     default_gamma = TEMPORAL_WEIGHT if temporal_weight is None else float(temporal_weight)
     default_steps = temporal_frames(frames)
     default_kernel = warp_interpolation(interpolation)
+    default_passes = (pass_count(passes), pass_blend(blend))
     problems: List[str] = []
-    cfgs, outputs, weights, steps, kernels = [], [], [], [], []
+    cfgs, outputs, weights, steps, kernels, multis = [], [], [], [], [], []
     header, rows = manifest_rows(path)
     unknown = [h for h in header if h not in fields | ROW_COLUMNS]
     if unknown:
@@ -274,6 +284,12 @@ def jobs_from_manifest(path: str, base: Config, output_dir: str, temporal_weight
         except NStyleError as exc:
             problems.append(f"row {number}: column warp_interpolation: {exc}")
             kernels.append(default_kernel)
+        try:
+            multis.append((pass_count(row["passes"]) if row.get("passes") else default_passes[0],
+                           pass_blend(row["pass_blend"]) if row.get("pass_blend") else default_passes[1]))
+        except NStyleError as exc:
+            problems.append(f"row {number}: column {'passes' if 'passes ' in str(exc) else 'pass_blend'}: {exc}")
+            multis.append(default_passes)
         settings = {}
         for key, text in row.items():
             if key in fields and text != "":
@@ -301,4 +317,4 @@ def jobs_from_manifest(path: str, base: Config, output_dir: str, temporal_weight
         raise NStyleError(f"manifest {path}: " + "; ".join(problems[:5]) + more)
     if not cfgs:
         raise NStyleError(f"manifest {path} has no rows")
-    return with_frames(name_jobs(cfgs, output_dir, outputs, weights), steps, kernels)
+    return with_frames(name_jobs(cfgs, output_dir, outputs, weights), steps, kernels, multis)

@@ -15,9 +15,10 @@ LOG_NAME = "runs.jsonl"
 
 
 def effective_config(cfg: Config, temporal_weight: Optional[float] = None,
-                     temporal_frames: Sequence[int] = (1,), warp_interpolation: str = "bilinear") -> Dict[str, Any]:
+                     temporal_frames: Sequence[int] = (1,), warp_interpolation: str = "bilinear", passes: int = 1,
+                     pass_blend: float = 0.5) -> Dict[str, Any]:
     """What decides a run's pixels: the settings plus checksums of the weights and input files (and a clip's
-    temporal weight and, when not the defaults, its temporal frames and warp kernel)."""
+    temporal weight and, when not the defaults, its temporal frames, warp kernel and passes)."""
     record = cfg.numeric_dict()
     if temporal_weight is not None:
         record["temporal_weight"] = temporal_weight
@@ -25,6 +26,8 @@ def effective_config(cfg: Config, temporal_weight: Optional[float] = None,
         record["temporal_frames"] = list(temporal_frames)
     if warp_interpolation != "bilinear":
         record["warp_interpolation"] = warp_interpolation
+    if passes > 1:
+        record["passes"], record["pass_blend"] = passes, pass_blend
     record["weights_sha256"] = file_checksum(cfg.weights)
     record["inputs_sha256"] = [file_checksum(p) for p in [cfg.content_image, *cfg.style_images]]
     return record

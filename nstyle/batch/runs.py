@@ -109,7 +109,8 @@ def run_jobs(jobs: List[Job], output_dir: str, quiet: bool, engine: Optional[Eng
     if watch:
         watch.plan([job_record(j) for j in jobs])
     for job in jobs:
-        effective = effective_config(job.cfg, job.temporal_weight, job.temporal_frames, job.warp_interpolation)
+        effective = effective_config(job.cfg, job.temporal_weight, job.temporal_frames, job.warp_interpolation,
+                                     job.passes, job.pass_blend)
         settings = digest(effective)
         old = previous.get(job.name)
         if old and old.get("status") == "done" and old.get("hash") == settings and os.path.exists(job.output):
@@ -203,7 +204,8 @@ def run_clip(p: Planned, engine: Engine) -> Outcome:
     from ..video.run import stylize_clip
 
     video = VideoSettings(p.cfg.content_image, p.job.output, float(p.job.temporal_weight or 0),
-                          temporal_frames=p.job.temporal_frames, warp_interpolation=p.job.warp_interpolation)
+                          temporal_frames=p.job.temporal_frames, warp_interpolation=p.job.warp_interpolation,
+                          passes=p.job.passes, pass_blend=p.job.pass_blend)
     result = stylize_clip(p.cfg, video, engine)
     return Outcome(p.job, "done", result.seconds, result.epochs, "", result.style_loss, result.content_loss)
 
@@ -215,7 +217,8 @@ def run_on_cluster(planned: List[Planned], client: Any, log_line: Callable[[str]
     from . import cluster
 
     by_name = {p.job.name: p for p in planned}
-    clips = {p.job.name: (float(p.job.temporal_weight or 0), p.job.temporal_frames, p.job.warp_interpolation)
+    clips = {p.job.name: (float(p.job.temporal_weight or 0), p.job.temporal_frames, p.job.warp_interpolation,
+                          p.job.passes, p.job.pass_blend)
              for p in planned
              if p.job.is_video}
     for f in cluster.run(client, [(p.job.name, p.cfg) for p in planned], log_line, check, clips):

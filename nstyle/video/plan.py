@@ -94,19 +94,9 @@ def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
 
 
 def pass_settings(video: VideoSettings, cfg: Config, steps: Tuple[int, ...]) -> Tuple[int, float]:
-    """``--passes`` and ``--pass-blend`` checked: a whole number of passes >= 1, at most ``--max-num-epochs``
-    (each pass runs a share of them), more than one only with the temporal loss and short-term terms; δ in 0..1."""
-    passes = video.passes
-    if isinstance(passes, bool) or not isinstance(passes, (int, str)) or not str(passes).strip().isdigit() \
-            or int(passes) < 1:
-        raise NStyleError(f"--passes {passes}: must be a whole number >= 1")
-    passes = int(passes)
-    try:
-        blend = float(video.pass_blend)
-    except (TypeError, ValueError):
-        raise NStyleError(f"--pass-blend {video.pass_blend}: must be a number from 0 to 1") from None
-    if not (math.isfinite(blend) and 0.0 <= blend <= 1.0):
-        raise NStyleError(f"--pass-blend {video.pass_blend}: must be a number from 0 to 1")
+    """``--passes`` and ``--pass-blend`` checked (:func:`pass_count`, :func:`pass_blend`); more than one pass only
+    with the temporal loss and short-term terms, and at most ``--max-num-epochs`` (each pass runs a share)."""
+    passes, blend = pass_count(video.passes), pass_blend(video.pass_blend)
     if passes > 1:
         if video.temporal_weight == 0:
             raise NStyleError(f"--passes {passes}: needs the temporal loss (--temporal-weight above 0)")
@@ -116,6 +106,25 @@ def pass_settings(video: VideoSettings, cfg: Config, steps: Tuple[int, ...]) -> 
             raise NStyleError(f"--passes {passes}: each pass runs a share of --max-num-epochs "
                               f"{cfg.max_num_epochs}; use at most that many passes")
     return passes, blend
+
+
+def pass_count(value: Union[int, str]) -> int:
+    """``--passes`` checked: a whole number >= 1."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not text.isdigit() or int(text) < 1:
+        raise NStyleError(f"--passes {value}: must be a whole number >= 1")
+    return int(text)
+
+
+def pass_blend(value: Union[float, str]) -> float:
+    """``--pass-blend`` checked: a number from 0 to 1."""
+    try:
+        blend = float(value)
+    except (TypeError, ValueError):
+        blend = float("nan")
+    if isinstance(value, bool) or not (math.isfinite(blend) and 0.0 <= blend <= 1.0):
+        raise NStyleError(f"--pass-blend {value}: must be a number from 0 to 1")
+    return blend
 
 
 def warp_interpolation(value: str) -> str:

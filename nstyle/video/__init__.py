@@ -4,9 +4,9 @@ Holds ``reading`` (a video file or a folder/glob of frames, upright, with its ra
 audio copied, or PNG frames), ``flow`` (OpenCV's DIS between neighbouring frames, cached), ``warping`` (backward
 warping: bilinear, bicubic, Lanczos), ``reliability`` (the consistency check and motion boundaries), ``temporal``
 (the temporal loss, a :class:`~nstyle.algorithm.objective.Penalty`), ``work`` (the work folder: finished frames,
-``--resume``), ``plan`` (everything checked before any work) and ``run`` (the method, ``nstyle video`` and
-:func:`stylize_video`). May import :mod:`nstyle.api` and everything below it; only the command line and the
-package's ``stylize_video`` import it. Needs the ``video`` extra (PyAV).
+``--resume``), ``plan`` (everything checked before any work), ``run`` (the method, ``nstyle video`` and
+:func:`stylize_video`) and ``passes`` (Ruder's multi-pass algorithm, ``--passes``). May import :mod:`nstyle.api`
+and everything below it; only the command line and the package's ``stylize_video`` import it. Needs the ``video`` extra (PyAV).
 
 Public: :func:`stylize_video`, :func:`stylize_clip`, :class:`VideoSettings`, :class:`VideoResult`,
 :class:`FrameReport`, loaded on first use, so ``import nstyle.video`` does not import MXNet or PyAV.

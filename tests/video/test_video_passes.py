@@ -127,7 +127,7 @@ def test_a_second_pass_runs_backward_from_the_first_pass_results(clip, weights_f
     # then frame COUNT-1: the warped pass-2 frame COUNT (the flow from COUNT-1 to COUNT) blended with its pass 1
     _, start, penalty, _ = calls[COUNT + 1]
     to_earlier, to_later = flow.load(str(folder), COUNT, (48, 64))  # the pair (COUNT-1, COUNT)
-    warped = nimages.from_pixels(warping.warp(last_pass(COUNT), to_later, "bicubic"))
+    warped = nimages.from_pixels(warping.warp(last_pass(COUNT), to_later, warping.WARP_INTERPOLATION))
     c = reliability.reliability(to_later, to_earlier)
     share = 0.5 * c[None, None]
     expected = share * warped + (1 - share) * nimages.from_pixels(first_pass(COUNT - 1))

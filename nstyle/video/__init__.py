@@ -6,7 +6,8 @@ warping: bilinear, bicubic, Lanczos), ``reliability`` (the consistency check and
 (the temporal loss, a :class:`~nstyle.algorithm.objective.Penalty`), ``work`` (the work folder: finished frames,
 ``--resume``), ``plan`` (everything checked before any work), ``run`` (the method, ``nstyle video`` and
 :func:`stylize_video`) and ``passes`` (Ruder's multi-pass algorithm, ``--passes``). May import :mod:`nstyle.api`
-and everything below it; only the command line and the package's ``stylize_video`` import it. Needs the ``video`` extra (PyAV).
+and everything below it; only the command line and the package's ``stylize_video`` import it. Needs the ``video``
+extra (PyAV).
 
 Public: :func:`stylize_video`, :func:`stylize_clip`, :class:`VideoSettings`, :class:`VideoResult`,
 :class:`FrameReport`, loaded on first use, so ``import nstyle.video`` does not import MXNet or PyAV.

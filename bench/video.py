@@ -34,10 +34,11 @@ epochs at most, working size = the clip's size. Rows:
   frame's epochs, ``N:EPOCHS`` for another total).
 
 E is Lai et al. 2018's warping error (:mod:`nstyle.video.consistency`), flows and reliability from the input
-clip, outputs on 0..1; "vs indep." is E over the independent-from-content row's. ``--long-range J`` adds the
-same error against frame ``t-J`` (what the long-term terms are for: a region an occluder hid and uncovered again
-should look as it did before). Style and content are the mean
-per-frame weighted losses, with their change against independent-from-content frames. Then (unless ``--no-time``;
+clip, outputs on 0..1; "vs indep." is E over the independent-from-content row's. ``--forward-error`` adds the
+same error the other way round (frame ``t-1`` warped onto frame ``t``: E is the direction a backward pass's
+temporal loss holds, this one a forward pass's). ``--long-range J`` adds the same error against frame ``t-J``
+(what the long-term terms are for: a region an occluder hid and uncovered again should look as it did before).
+Style and content are the mean per-frame weighted losses, with their change against independent-from-content frames. Then (unless ``--no-time``;
 ``--time-only`` runs only this part: one temporal run of the clip, then the still) the seconds per frame of the
 temporal run split into flow (DIS both ways), stylization and encoding (H.264), against one still of frame 1 with
 the same settings, and this process's peak memory. The error and the losses do not depend on the machine's load;
@@ -77,6 +78,7 @@ ROWS = [("input (floor)", None, None, {}, {}), ("independent, from noise", "nois
         ("warped init + temporal loss, no epoch floor", "content", TEMPORAL_WEIGHT,
          {(video_run, "LATER_FRAME_SHARE"): 0.0}, {})]
 BASELINE = "independent, from content"
+REVERSE = "E fwd (x1e-3)"
 TEMPORAL = "warped init + temporal loss"
 
 
@@ -165,12 +167,14 @@ def pass_rows(text: str) -> List[Tuple[int, int]]:
 
 
 def loss_row(name: str, error: float, base: Dict[str, float], reports,
-             far: Optional[Tuple[str, float]] = None) -> Dict[str, object]:
+             far: Optional[Tuple[str, float]] = None, back: Optional[float] = None) -> Dict[str, object]:
     """A table row: the error against the baseline's, the long-range error ``far`` (column, value) if measured, the
     mean losses and their change, epochs (seconds are left to ``--time-only``, measured on an idle machine)."""
     row: Dict[str, object] = {"row": name, "E (x1e-3)": f"{1e3 * error:.3f}"}
     if base.get("E"):
         row["vs indep."] = f"{error / base['E']:.2f}"
+    if back is not None:
+        row[REVERSE] = f"{1e3 * back:.3f}" + (f" ({back / base['back']:.2f})" if base.get("back") else "")
     if far is not None:
         row[far[0]] = f"{1e3 * far[1]:.3f}" + (f" ({far[1] / base['far']:.2f})" if base.get("far") else "")
     if not reports:
@@ -319,6 +323,9 @@ def parse(argv) -> argparse.Namespace:
     ap.add_argument("--passes", type=pass_rows, default=[], metavar="N[:EPOCHS],...",
                     help="extra rows with Ruder's multi-pass algorithm: N passes sharing --epochs (or EPOCHS) per "
                     "frame (2,3,3:60)")
+    ap.add_argument("--forward-error", action="store_true",
+                    help="add a column: the same error E the other way round, frame t-1 warped onto frame t (the "
+                    "direction a forward pass's temporal loss holds; E itself is the direction a backward pass holds)")
     ap.add_argument("--per-frame", action="store_true",
                     help="also print each row's losses frame by frame against the baseline's, and its sharpness and "
                     "edge agreement with the input")
@@ -377,14 +384,18 @@ def main(argv=None) -> None:
             outputs01 = read01(paths)
             error = consistency.warping_error(outputs01, pairs)
             far = (far_column, consistency.warping_error(outputs01, far_pairs, a.long_range)) if far_pairs else None
-            row = loss_row(name, error, base, reports, far)
+            back = consistency.warping_error(outputs01, pairs, reverse=True) if a.forward_error else None
+            row = loss_row(name, error, base, reports, far, back)
             if name == BASELINE:
-                base = {"E": error, "style": row["_style"], "content": row["_content"], "far": far and far[1]}
-                row = loss_row(name, error, base, reports, far)
+                base = {"E": error, "style": row["_style"], "content": row["_content"], "far": far and far[1],
+                        "back": back}
+                row = loss_row(name, error, base, reports, far, back)
             rows.append(row)
-            print(f"{name}: E {error:.6f}{f', E t-{a.long_range} {far[1]:.6f}' if far else ''}, style "
+            print(f"{name}: E {error:.6f}{f', E fwd {back:.6f}' if back is not None else ''}"
+                  f"{f', E t-{a.long_range} {far[1]:.6f}' if far else ''}, style "
                   f"{row.get('style', '-')}, content {row.get('content', '-')}", flush=True)
-        columns = ["row", "E (x1e-3)", "vs indep."] + ([far_column] if far_pairs else []) + [
+        columns = ["row", "E (x1e-3)", "vs indep."] + ([REVERSE] if a.forward_error else []) + (
+            [far_column] if far_pairs else []) + [
             "style", "content", "style+content", "epochs/frame"]
         print()
         print(table(rows, columns))

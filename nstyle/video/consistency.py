@@ -5,6 +5,8 @@
 flows and reliability ``c`` come from the INPUT clip, so every stylization of one clip is judged by the same
 motion; ``warp(O_t)`` is ``O_t`` seen from frame ``t-1`` (backward warping along the flow ``t-1 -> t``), and ``c``
 is 0 where frame ``t-1`` is disoccluded in frame ``t`` or on a motion boundary (:mod:`nstyle.video.reliability`).
+With ``reverse`` the same error the other way round, ``O_{t-1}`` warped onto frame ``t`` against ``O_t``: the
+direction a forward pass's temporal loss holds (Lai et al.'s is the direction a backward pass holds).
 """
 from __future__ import annotations
 
@@ -27,19 +29,23 @@ def input_flows(frames01: Sequence[np.ndarray], step: int = 1) -> List[Pair]:
     return pairs
 
 
-def pair_error(previous: np.ndarray, current: np.ndarray, pair: Pair) -> float:
-    """``sum c |warp(current) - previous|² / sum c`` for one pair (frames ``HxWx3`` on 0..1)."""
+def pair_error(previous: np.ndarray, current: np.ndarray, pair: Pair, reverse: bool = False) -> float:
+    """``sum c |warp(current) - previous|² / sum c`` for one pair (frames ``HxWx3`` on 0..1); ``reverse``:
+    ``sum c |warp(previous) - current|² / sum c``."""
     to_previous, to_current = pair
-    c = reliability.reliability(to_current, to_previous)  # where frame t-1 is seen again in frame t
+    if reverse:
+        previous, current, to_previous, to_current = current, previous, to_current, to_previous
+    c = reliability.reliability(to_current, to_previous)  # where the first frame is seen again in the other
     warped = warping.warp(np.asarray(current, np.float64), to_current)
     squared = np.sum((warped - np.asarray(previous, np.float64)) ** 2, axis=-1)
     return float(np.sum(c * squared) / max(float(np.sum(c)), 1.0))
 
 
-def warping_error(outputs01: Sequence[np.ndarray], pairs: Sequence[Pair], step: int = 1) -> float:
+def warping_error(outputs01: Sequence[np.ndarray], pairs: Sequence[Pair], step: int = 1,
+                  reverse: bool = False) -> float:
     """Lai et al.'s ``E`` of the output frames ``outputs01`` under the input clip's flows ``pairs`` (one per pair of
     frames ``step`` apart, ``len(outputs01) - step`` of them; ``step`` > 1: the same formula against frame
-    ``t-step``, a long-range error)."""
+    ``t-step``, a long-range error; ``reverse``: frame ``t-step`` warped onto frame ``t``)."""
     if len(pairs) != len(outputs01) - step or not pairs:
         raise ValueError(f"{len(outputs01)} frames need {len(outputs01) - step} flow pairs, got {len(pairs)}")
-    return float(np.mean([pair_error(a, b, p) for a, b, p in zip(outputs01, outputs01[step:], pairs)]))
+    return float(np.mean([pair_error(a, b, p, reverse) for a, b, p in zip(outputs01, outputs01[step:], pairs)]))

@@ -45,3 +45,14 @@ def test_the_long_range_error_compares_frames_step_apart(pan):
     assert consistency.warping_error(flicker, pairs3, step=3) == pytest.approx(3 * d * d + base3, rel=0.05)
     with pytest.raises(ValueError):
         consistency.warping_error(frames, pairs2)  # step-2 pairs are not neighbours'
+
+
+def test_the_reverse_error_is_the_error_of_the_clip_played_backwards(pan):
+    frames, pairs = pan
+    rng = np.random.RandomState(0)
+    outputs = [np.clip(f + rng.normal(0, 0.05, f.shape), 0, 1) for f in frames]
+    backwards = [(back, flow) for flow, back in pairs[::-1]]
+    reverse = consistency.warping_error(outputs, pairs, reverse=True)
+    assert reverse == pytest.approx(consistency.warping_error(outputs[::-1], backwards), rel=1e-12)
+    assert reverse != pytest.approx(consistency.warping_error(outputs, pairs), rel=1e-3)
+    assert consistency.warping_error(frames, pairs, reverse=True) < 1e-3

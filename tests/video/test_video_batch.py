@@ -146,3 +146,24 @@ def test_clips_in_a_batch_take_temporal_frames_from_the_flag_or_their_row(clips,
     manifest.write_text(f"content_video,style,temporal_frames\n{clips / 'pan.mp4'},{images['style']},1.5\n")
     with pytest.raises(NStyleError, match=re.escape("row 2: column temporal_frames: '1.5' is not a list")):
         batch.jobs_from_manifest(str(manifest), Config(), str(tmp_path / "out"))
+
+
+def test_multi_pass_clips_in_a_batch_give_the_same_frames_in_process_and_on_workers(clips, weights_file, images):
+    runs = {}
+    for out, extra in (("passes-here", ["--quiet"]), ("passes-there", ["--workers", "2"])):
+        done = subprocess.run(command(clips, weights_file, images, out, "--passes", "2", *extra), cwd=ROOT, env=ENV,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        runs[out] = frames(clips / out / "work")
+        records = {r["name"]: r for r in log_records(clips / out)}
+        assert [records[n]["epochs"] for n in ("fast__style", "pan__style")] == [8, 6]  # 1 + 1 epochs a frame
+        assert records["pan__style"]["config"]["passes"] == 2
+        assert reading.open_clip(str(clips / out / "pan__style.mp4")).count == 3
+    assert os.listdir(clips / "passes-here" / "work" / "pan__style" / "passes" / "1")  # pass 1 kept in process
+    a, b = runs["passes-here"], runs["passes-there"]
+    assert len(a) == 3 + 4 and sorted(a) == sorted(b)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    single = frames(clips / "here" / "work") if (clips / "here").exists() else None
+    if single:  # one pass of 2 epochs is another picture than two passes of 1
+        assert any(np.any(single[n] != a[n]) for n in a)

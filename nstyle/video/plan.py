@@ -88,7 +88,7 @@ def plan(cfg: Config, video: VideoSettings, folder: str) -> Plan:
         if os.path.exists(path):
             images.open_image(path).close()
     work.check_outputs(cfg, clip, folder, output)
-    work.check_space(clip, folder, size, steps, output, kind == "frames")
+    work.check_space(clip, folder, size, steps, output, kind == "frames", passes)
     run_key = work.key(cfg, clip, size, video.temporal_weight, flow.PRESET, steps, interpolation, passes, blend)
     return Plan(clip, size, folder, output, kind, run_key, steps, interpolation, passes, blend)
 

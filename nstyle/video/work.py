@@ -136,12 +136,12 @@ FRAME_BYTES_PER_PIXEL = 3
 SPARE_BYTES = 2**20
 
 
-def work_bytes(count: int, size: Tuple[int, int], steps: Sequence[int]) -> int:
+def work_bytes(count: int, size: Tuple[int, int], steps: Sequence[int], passes: int = 1) -> int:
     """What the work folder of a clip of ``count`` frames at ``size`` (H, W) holds when it is finished: every
-    cached flow (``count - j`` files for each temporal frame ``j``) and every finished frame."""
+    cached flow (``count - j`` files for each temporal frame ``j``) and every finished frame of every pass."""
     pixels = size[0] * size[1]
     flows = sum(max(count - step, 0) for step in steps)
-    return flows * FLOW_BYTES_PER_PIXEL * pixels + count * FRAME_BYTES_PER_PIXEL * pixels
+    return flows * FLOW_BYTES_PER_PIXEL * pixels + passes * count * FRAME_BYTES_PER_PIXEL * pixels
 
 
 def free_bytes(path: str) -> int:
@@ -153,12 +153,14 @@ def free_bytes(path: str) -> int:
 
 
 def check_space(clip: Clip, folder: str, size: Tuple[int, int], steps: Sequence[int], output: str,
-                frames_out: bool) -> None:
+                frames_out: bool, passes: int = 1) -> None:
     """Refuse, before any work, a clip whose work files (flows and frames, counted from the header's frame count)
     and its PNG output frames (``frames_out``) would not fit on their disks; files of an earlier run there count as
     room."""
-    kept = sum(os.path.getsize(p) for p in _own_files(os.path.join(folder, "frames"), ".png") + _flow_files(folder))
-    need = {(folder, "work files (flows and frames)"): work_bytes(clip.count, size, steps) - kept + SPARE_BYTES}
+    kept = sum(os.path.getsize(p) for p in _own_files(os.path.join(folder, "frames"), ".png") + _flow_files(folder)
+               + _pass_files(folder))
+    need = {(folder, "work files (flows and frames)"): work_bytes(clip.count, size, steps, passes) - kept
+            + SPARE_BYTES}
     if frames_out:
         pixels = clip.count * FRAME_BYTES_PER_PIXEL * size[0] * size[1]
         need[(output, "output frames")] = pixels - sum(os.path.getsize(p) for p in _own_files(output, ".png"))

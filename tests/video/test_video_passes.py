@@ -196,3 +196,8 @@ def test_a_manifest_sets_passes_per_clip_and_reports_bad_cells(clip, images, tmp
     manifest.write_text(f"content_video,style,pass_blend\n{clip},{images['style']},1.5\n")
     with pytest.raises(NStyleError, match="row 2: column pass_blend"):
         batch_jobs.jobs_from_manifest(str(manifest), Config(), str(tmp_path / "out"))
+
+
+def test_the_disk_check_counts_the_frames_of_every_pass():
+    one, three = work.work_bytes(10, (48, 64), (1,)), work.work_bytes(10, (48, 64), (1,), passes=3)
+    assert three - one == 2 * 10 * work.FRAME_BYTES_PER_PIXEL * 48 * 64

@@ -42,7 +42,7 @@ def stylize(content, style, **options):
 
 
 def stylize_video(content_video, style, output=None, **options):
-    """Stylize a clip with ``style`` into ``output``; see :func:`nstyle.video.run.stylize_video`."""
-    from .video.run import stylize_video as _stylize_video
+    """Stylize a clip with ``style`` into ``output``; see :func:`nstyle.video.clip.stylize_video`."""
+    from .video.clip import stylize_video as _stylize_video
 
     return _stylize_video(content_video, style, output, **options)

@@ -310,7 +310,7 @@ def single_command(ns: argparse.Namespace) -> int:
 def video_command(ns: argparse.Namespace) -> int:
     """``nstyle video``: one clip, checked in full before any work."""
     from .video.plan import VideoSettings
-    from .video.run import stylize_clip
+    from .video.clip import stylize_clip
 
     cfg = dataclasses.replace(config_from_args(ns), content_image=ns.content_video)
     stylize_clip(cfg, VideoSettings(ns.content_video, ns.video_output, ns.temporal_weight, ns.frame_rate,

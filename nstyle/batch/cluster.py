@@ -351,7 +351,8 @@ def _run_clip(task: Task, cfg: Config, scratch: str, cancelled: Callable[[Any], 
 
     from ..video import work
     from ..video.plan import VideoSettings
-    from ..video.run import begin_clip, stylize_clip
+    from ..video.clip import stylize_clip
+    from ..video.run import begin_clip
 
     folder = os.path.join(scratch, uuid.uuid4().hex)
     worker = get_worker()

@@ -201,7 +201,7 @@ def run_here(planned: List[Planned], engine: Engine, log_line: Callable[[str], N
 def run_clip(p: Planned, engine: Engine) -> Outcome:
     """Stylize a clip job here, frame after frame, in its work folder (``--resume`` of an interrupted one)."""
     from ..video.plan import VideoSettings
-    from ..video.run import stylize_clip
+    from ..video.clip import stylize_clip
 
     video = VideoSettings(p.cfg.content_image, p.job.output, float(p.job.temporal_weight or 0),
                           temporal_frames=p.job.temporal_frames, warp_interpolation=p.job.warp_interpolation,

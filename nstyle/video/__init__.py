@@ -17,8 +17,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_PUBLIC = {"FrameReport": "run", "VideoResult": "run", "VideoSettings": "plan", "stylize_clip": "run",
-           "stylize_video": "run"}
+_PUBLIC = {"FrameReport": "run", "VideoResult": "run", "VideoSettings": "plan", "stylize_clip": "clip",
+           "stylize_video": "clip"}
 
 __all__ = sorted(_PUBLIC)
 

@@ -14,7 +14,7 @@ from helpers import ROOT
 from nstyle import cli, stylize_video
 from nstyle.errors import NStyleError
 from nstyle.video import reading
-from video_clips import scene, write_clip, write_empty_clip
+from video_clips import pixels, scene, write_clip, write_empty_clip
 
 COUNT = 6
 
@@ -33,10 +33,6 @@ def flags(clip, weights_file, images, out, work, *extra):
 def frame_lines(err, count=COUNT):
     """The per-frame log lines of ``err`` (a clip of ``count`` frames), up to their colon."""
     return [line.split(":")[0] for line in err.splitlines() if re.match(rf"frame \d+/{count}: ", line)]
-
-
-def pixels(folder):
-    return [np.asarray(Image.open(os.path.join(folder, n))) for n in sorted(os.listdir(folder))]
 
 
 def test_a_clip_comes_out_as_a_video_with_one_line_per_frame(clip, weights_file, images, tmp_path, capsys):

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from helpers import ROOT
 from nstyle import cli, stylize_video
@@ -15,27 +14,20 @@ from nstyle.errors import NStyleError
 from nstyle.video import run as video_run
 from nstyle.video.plan import temporal_frames
 from nstyle.video.temporal import TemporalLoss, TemporalSum, closest_first
-from video_clips import scene
+from video_clips import pixels, scene, write_frames
 
 COUNT = 7
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("longclip")
-    for i, rgb in enumerate(scene(count=COUNT, step=3)):
-        Image.fromarray(rgb).save(folder / f"{i:03d}.png")
-    return str(folder)
+    return write_frames(tmp_path_factory.mktemp("longclip"), scene(count=COUNT, step=3))
 
 
 def flags(clip, weights_file, images, work, *extra):
     return ["video", "--content-video", clip, "--style-image", images["style"], "--weights", weights_file,
             "--max-long-edge", "64", "--max-num-epochs", "2", "--init", "content", "--optimizer", "lbfgs",
             "--output", str(work / "out"), "--output-dir", str(work), *extra]
-
-
-def pixels(folder):
-    return [np.asarray(Image.open(os.path.join(folder, n))) for n in sorted(os.listdir(folder))]
 
 
 def test_closest_first_weights_match_a_direct_computation():

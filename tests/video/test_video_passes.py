@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
 import nstyle.api
 from helpers import ROOT
@@ -17,27 +16,20 @@ from nstyle.config import Config
 from nstyle.errors import NStyleError
 from nstyle.files import images as nimages
 from nstyle.video import flow, passes, reading, reliability, warping, work
-from video_clips import scene
+from video_clips import pixels, scene, write_frames
 
 COUNT = 5
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("passclip")
-    for i, rgb in enumerate(scene(count=COUNT, step=3)):
-        Image.fromarray(rgb).save(folder / f"{i:03d}.png")
-    return str(folder)
+    return write_frames(tmp_path_factory.mktemp("passclip"), scene(count=COUNT, step=3))
 
 
 def flags(clip, weights_file, images, work_dir, *extra):
     return ["video", "--content-video", clip, "--style-image", images["style"], "--weights", weights_file,
             "--max-long-edge", "64", "--max-num-epochs", "4", "--init", "content", "--optimizer", "lbfgs",
             "--output", str(work_dir / "out"), "--output-dir", str(work_dir), *extra]
-
-
-def pixels(folder):
-    return [np.asarray(Image.open(os.path.join(folder, n))) for n in sorted(os.listdir(folder))]
 
 
 def run_nstyle(args):

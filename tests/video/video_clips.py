@@ -1,5 +1,6 @@
 """Small clips made by the tests: a textured scene panning right, optionally with a tone as AAC audio or a
 display rotation, written with PyAV."""
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -61,3 +62,19 @@ def write_empty_clip(path):
         video.pix_fmt, video.height, video.width = "yuv420p", 48, 64
         container.start_encoding()
     return str(path)
+
+
+def write_frames(folder, frames):
+    """``frames`` as numbered PNG files in ``folder`` (a clip given as a folder of frames); returns its path."""
+    from PIL import Image
+
+    for i, rgb in enumerate(frames):
+        Image.fromarray(rgb).save(os.path.join(str(folder), f"{i:03d}.png"))
+    return str(folder)
+
+
+def pixels(folder):
+    """The PNG frames of ``folder`` in name order, as arrays."""
+    from PIL import Image
+
+    return [np.asarray(Image.open(os.path.join(folder, n))) for n in sorted(os.listdir(folder))]

@@ -95,7 +95,7 @@ def begin(folder: str, run_key: str, resume: bool, count: int) -> int:
             raise NStyleError(f"--resume: {folder} holds the frames of another clip or other settings; run without "
                               "--resume to start again, or use another --output-dir")
         return frames_done(folder, count)
-    for name in _own_files(os.path.join(folder, "frames"), ".png") + _flow_files(folder) + _pass_files(folder):
+    for name in _work_files(folder):
         os.unlink(name)
     for sub in ("frames", "flow"):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
@@ -111,6 +111,11 @@ def _flow_files(folder: str) -> List[str]:
     steps = [os.path.join(flow, n) for n in sorted(os.listdir(flow))
              if n.startswith("step") and n[4:].isdigit()] if os.path.isdir(flow) else []
     return [name for sub in [flow] + steps for name in _own_files(sub, ".npz")]
+
+
+def _work_files(folder: str) -> List[str]:
+    """Every file a clip's run writes in its work folder but ``video.json``: finished frames, flows, pass frames."""
+    return _own_files(os.path.join(folder, "frames"), ".png") + _flow_files(folder) + _pass_files(folder)
 
 
 def _pass_files(folder: str) -> List[str]:
@@ -157,8 +162,7 @@ def check_space(clip: Clip, folder: str, size: Tuple[int, int], steps: Sequence[
     """Refuse, before any work, a clip whose work files (flows and frames, counted from the header's frame count)
     and its PNG output frames (``frames_out``) would not fit on their disks; files of an earlier run there count as
     room."""
-    kept = sum(os.path.getsize(p) for p in _own_files(os.path.join(folder, "frames"), ".png") + _flow_files(folder)
-               + _pass_files(folder))
+    kept = sum(os.path.getsize(p) for p in _work_files(folder))
     need = {(folder, "work files (flows and frames)"): work_bytes(clip.count, size, steps, passes) - kept
             + SPARE_BYTES}
     if frames_out:
@@ -188,8 +192,7 @@ def check_outputs(cfg: Config, clip: Clip, folder: str, output: str) -> None:
         if fid is not None:
             inputs.setdefault(fid, f"the {what} {path}")
     written: Iterable[Tuple[str, str]] = [("--output", output), ("--output-dir", os.path.join(folder, STATE))]
-    written = list(written) + [("--output-dir", p) for p in _own_files(os.path.join(folder, "frames"), ".png")
-                               + _flow_files(folder) + _pass_files(folder)]
+    written = list(written) + [("--output-dir", p) for p in _work_files(folder)]
     if os.path.isdir(output):
         written += [("--output", p) for p in _own_files(output, ".png")]
     if clip.files and os.path.realpath(output) in {os.path.realpath(os.path.dirname(p)) for p in clip.files}:
